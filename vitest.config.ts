@@ -11,6 +11,8 @@ export default defineConfig({
       '@vca/diffusion': resolve(__dirname, 'libs/diffusion/src/index.ts'),
       '@vca/world': resolve(__dirname, 'libs/world/src/index.ts'),
       '@vca/shared': resolve(__dirname, 'libs/shared/src/index.ts'),
+      '@vca/core': resolve(__dirname, 'libs/core/src/index.ts'),
+      '@vca/queue': resolve(__dirname, 'libs/queue/src/index.ts'),
     },
   },
   test: {
