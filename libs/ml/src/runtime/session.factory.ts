@@ -1,0 +1,56 @@
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { encodeModel } from '../onnx/onnx-codec';
+import type { Graph } from '../onnx/graph.model';
+
+export const runtimeOptionsSchema = z.object({
+  /** 'cuda' needs onnxruntime-node installed with its CUDA binaries (ONNXRUNTIME_NODE_INSTALL=cuda12). */
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Intra-op threads; 0 lets ONNX Runtime choose (one per core). */
+  threads: z.number().int().nonnegative().default(0),
+  cudaDeviceId: z.number().int().nonnegative().default(0),
+  /** When CUDA is asked for but unavailable: fall back to CPU with a warning (default) or throw. */
+  requireDevice: z.boolean().default(false),
+  graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+});
+export type RuntimeOptions = z.input<typeof runtimeOptionsSchema>;
+
+export interface SessionHandle {
+  session: ort.InferenceSession;
+  /** The device the session really runs on (after any fallback). */
+  device: 'cpu' | 'cuda';
+}
+
+export type Warn = (message: string) => void;
+
+export function cudaAvailable(): boolean {
+  return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+}
+
+function sessionOptions(o: z.output<typeof runtimeOptionsSchema>, device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: o.cudaDeviceId }, 'cpu'] : ['cpu'],
+    // The binding rejects an explicit undefined, so the key is left out for "ORT chooses".
+    ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: o.graphOptimizationLevel,
+    executionMode: 'sequential',
+  };
+}
+
+/** Creates an ONNX Runtime session for a graph (or encoded model bytes) on the configured device. */
+export async function createSession(model: Graph | Uint8Array, options: RuntimeOptions = {}, warn: Warn = (m) => process.emitWarning(m)): Promise<SessionHandle> {
+  const o = runtimeOptionsSchema.parse(options);
+  const bytes = model instanceof Uint8Array ? model : encodeModel(model).model;
+  if (o.device === 'cuda') {
+    try {
+      if (!cudaAvailable()) throw new Error('this onnxruntime-node build has no CUDA execution provider');
+      return { session: await ort.InferenceSession.create(bytes, sessionOptions(o, 'cuda')), device: 'cuda' };
+    } catch (err) {
+      const msg = `CUDA execution provider unavailable (${(err as Error).message}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a host with CUDA 12 and cuDNN 9`;
+      if (o.requireDevice) throw new Error(msg);
+      warn(`${msg}. Falling back to CPU.`);
+    }
+  }
+  return { session: await ort.InferenceSession.create(bytes, sessionOptions(o, 'cpu')), device: 'cpu' };
+}
