@@ -1,0 +1,2 @@
+export * from './philox.util';
+export * from './seeded-noise.generator';

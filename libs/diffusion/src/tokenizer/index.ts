@@ -1,0 +1,2 @@
+export * from './clip-tokenizer-json.util';
+export * from './clip.tokenizer';
