@@ -1,0 +1,192 @@
+import { EventEmitter } from 'node:events';
+import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  GenerationJobSchema,
+  GenerationProgressSchema,
+  GenerationResultSchema,
+  JobName,
+  QueueName,
+  type GenerationJobInput,
+} from '@vca/shared';
+import { FairDispatcher } from './fair-dispatcher';
+import type { GenerationEventListener, GenerationEventMap, GenerationEventName } from './generation-events';
+import { createRedisClient, redisOptionsFromUrl, type QueueConnectionOptions } from './redis-connection.util';
+
+export interface GenerationProducerOptions extends QueueConnectionOptions {
+  /** Rounds of one user in flight at once (default 1). */
+  perUserConcurrency?: number;
+  /** Jobs kept waiting in BullMQ ahead of the workers (default 2). */
+  lookahead?: number;
+  /** Attempts per job, first try included (default 3). */
+  attempts?: number;
+  /** Base delay of the exponential backoff: retry n waits backoffMs · 2^(n-1) (default 5 s). */
+  backoffMs?: number;
+  /** Interval of the crash-repair pass and of a safety pump (default 5 s). */
+  reconcileIntervalMs?: number;
+}
+
+/** Queue position as shown to the user. `ahead` = rounds that start before this one. */
+export interface QueuePosition {
+  state: 'pending' | 'waiting' | 'active' | 'retrying' | 'completed' | 'failed' | 'unknown';
+  ahead: number;
+}
+
+/**
+ * Producer side of the generation queue, for the bot: implements the core's GenerationQueuePort
+ * (`enqueue`), answers queue positions, and relays progress and results from the workers.
+ */
+export class GenerationQueueProducer {
+  readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly redis: Redis;
+  private readonly dispatcher: FairDispatcher;
+  private readonly emitter = new EventEmitter();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: GenerationProducerOptions) {
+    const connection = redisOptionsFromUrl(opts.redisUrl);
+    this.queue = new Queue(QueueName.Generation, { connection, prefix: opts.prefix });
+    this.events = new QueueEvents(QueueName.Generation, { connection, prefix: opts.prefix, autorun: false });
+    this.redis = createRedisClient(opts.redisUrl);
+    const jobOptions: JobsOptions = {
+      attempts: opts.attempts ?? 3,
+      backoff: { type: 'exponential', delay: opts.backoffMs ?? 5_000 },
+      // Kept a day so the GPU server can answer /v1/jobs/:id and reconcile can see the outcome.
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+    this.dispatcher = new FairDispatcher(this.queue, this.redis, JobName.Generate, jobOptions, {
+      perUserConcurrency: opts.perUserConcurrency ?? 1,
+      lookahead: opts.lookahead ?? 2,
+      doneTtlSeconds: 24 * 3600,
+    });
+    // QueueEvents / EventEmitter 'error' without a listener would crash the process on a
+    // Redis restart; ioredis reconnects by itself.
+    this.events.on('error', () => undefined);
+    this.redis.on('error', () => undefined);
+    this.queue.on('error', () => undefined);
+    this.wireEvents();
+  }
+
+  /** Starts listening and the periodic repair pass. */
+  async start(): Promise<void> {
+    void this.events.run().catch(() => undefined);
+    await this.events.waitUntilReady();
+    await this.dispatcher.reconcile();
+    await this.dispatcher.pump();
+    this.timer = setInterval(() => void this.tick(), this.opts.reconcileIntervalMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  /**
+   * GenerationQueuePort: queues a round for generation. A round id seen before is a no-op
+   * (returns false), whether the first copy is waiting, running or finished within a day.
+   */
+  async enqueue(job: GenerationJobInput): Promise<boolean> {
+    const payload = GenerationJobSchema.parse(job);
+    const accepted = await this.dispatcher.submit(payload.roundId, payload.requesterId, payload);
+    await this.dispatcher.pump();
+    return accepted;
+  }
+
+  async position(roundId: string): Promise<QueuePosition> {
+    const fair = await this.dispatcher.position(roundId);
+    if (fair.state === 'pending') {
+      const waiting = await this.queue.getWaitingCount();
+      return { state: 'pending', ahead: waiting + fair.ahead };
+    }
+    const state = await this.queue.getJobState(roundId);
+    switch (state) {
+      case 'active':
+        return { state: 'active', ahead: 0 };
+      case 'waiting': {
+        // BullMQ pushes new jobs on the left and workers take from the right.
+        const ids = await this.redis.lrange(this.queue.toKey('wait'), 0, -1);
+        const index = ids.indexOf(roundId);
+        return { state: 'waiting', ahead: index < 0 ? 0 : ids.length - 1 - index };
+      }
+      case 'delayed':
+        return { state: 'retrying', ahead: 0 };
+      case 'completed':
+      case 'failed':
+        return { state, ahead: 0 };
+      default:
+        return { state: fair.state === 'done' ? 'completed' : 'unknown', ahead: 0 };
+    }
+  }
+
+  on<K extends GenerationEventName>(event: K, listener: GenerationEventListener<K>): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<K extends GenerationEventName>(event: K, listener: GenerationEventListener<K>): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Runs the crash-repair pass now (also runs on a timer). */
+  async reconcile(): Promise<void> {
+    await this.dispatcher.reconcile();
+    await this.dispatcher.pump();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.events.close();
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+
+  private emit<K extends GenerationEventName>(event: K, ...args: GenerationEventMap[K]): void {
+    this.emitter.emit(event, ...args);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.reconcile();
+    } catch {
+      // Redis unreachable (e.g. restarting): the next tick tries again.
+    }
+  }
+
+  /** Frees the user's slot and lets the next round in; errors wait for the next tick. */
+  private finish(roundId: string): void {
+    void this.dispatcher
+      .release(roundId)
+      .then(() => this.dispatcher.pump())
+      .catch(() => undefined);
+  }
+
+  private wireEvents(): void {
+    this.events.on('active', ({ jobId }) => {
+      this.emit('active', jobId);
+      // A worker took a job off BullMQ's list: room for the next round.
+      void this.dispatcher.pump().catch(() => undefined);
+    });
+    this.events.on('progress', ({ jobId, data }) => {
+      const progress = GenerationProgressSchema.safeParse(data);
+      if (progress.success) this.emit('progress', jobId, progress.data);
+    });
+    this.events.on('completed', ({ jobId, returnvalue }) => {
+      this.finish(jobId);
+      const raw: unknown = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
+      const result = GenerationResultSchema.safeParse(raw);
+      if (result.success) this.emit('completed', jobId, result.data);
+      else this.emit('failed', jobId, `worker returned an invalid result: ${result.error.message}`);
+    });
+    // QueueEvents 'failed' fires only when a job fails for good; attempts that will be retried
+    // emit 'retries-exhausted'/'delayed' instead, so we learn about retries from 'delayed'.
+    this.events.on('failed', ({ jobId, failedReason }) => {
+      this.finish(jobId);
+      this.emit('failed', jobId, failedReason);
+    });
+    this.events.on('delayed', ({ jobId }) => {
+      void this.queue
+        .getJob(jobId)
+        .then((job) => job && this.emit('retrying', jobId, job.failedReason ?? 'retrying'))
+        .catch(() => undefined);
+    });
+  }
+}
