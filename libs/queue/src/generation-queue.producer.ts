@@ -13,6 +13,25 @@ import { FairDispatcher } from './fair-dispatcher';
 import type { GenerationEventListener, GenerationEventMap, GenerationEventName } from './generation-events';
 import { createRedisClient, redisOptionsFromUrl, type QueueConnectionOptions } from './redis-connection.util';
 
+/**
+ * BullMQ job id of a round. Must equal `generationJobId` of @vca/core (the core's port contract):
+ * deriving it from the round makes a duplicate enqueue a no-op.
+ */
+export function roundJobId(roundId: string): string {
+  return `round-${roundId}`;
+}
+
+/** The round id of a generation job id, or null for a job id not derived from a round. */
+export function roundIdOfJob(jobId: string): string | null {
+  return jobId.startsWith('round-') ? jobId.slice('round-'.length) : null;
+}
+
+export interface EnqueueResult {
+  jobId: string;
+  /** True when the round was already queued, running or finished: nothing was added. */
+  duplicate: boolean;
+}
+
 export interface GenerationProducerOptions extends QueueConnectionOptions {
   /** Rounds of one user in flight at once (default 1). */
   perUserConcurrency?: number;
@@ -80,30 +99,32 @@ export class GenerationQueueProducer {
   }
 
   /**
-   * GenerationQueuePort: queues a round for generation. A round id seen before is a no-op
-   * (returns false), whether the first copy is waiting, running or finished within a day.
+   * GenerationQueuePort: queues a round for generation. A round seen before is a no-op
+   * (`duplicate: true`), whether the first copy is pending, running or finished within a day.
    */
-  async enqueue(job: GenerationJobInput): Promise<boolean> {
+  async enqueue(job: GenerationJobInput): Promise<EnqueueResult> {
     const payload = GenerationJobSchema.parse(job);
-    const accepted = await this.dispatcher.submit(payload.roundId, payload.requesterId, payload);
+    const jobId = roundJobId(payload.roundId);
+    const accepted = await this.dispatcher.submit(jobId, payload.requesterId, payload);
     await this.dispatcher.pump();
-    return accepted;
+    return { jobId, duplicate: !accepted };
   }
 
   async position(roundId: string): Promise<QueuePosition> {
-    const fair = await this.dispatcher.position(roundId);
+    const jobId = roundJobId(roundId);
+    const fair = await this.dispatcher.position(jobId);
     if (fair.state === 'pending') {
       const waiting = await this.queue.getWaitingCount();
       return { state: 'pending', ahead: waiting + fair.ahead };
     }
-    const state = await this.queue.getJobState(roundId);
+    const state = await this.queue.getJobState(jobId);
     switch (state) {
       case 'active':
         return { state: 'active', ahead: 0 };
       case 'waiting': {
         // BullMQ pushes new jobs on the left and workers take from the right.
         const ids = await this.redis.lrange(this.queue.toKey('wait'), 0, -1);
-        const index = ids.indexOf(roundId);
+        const index = ids.indexOf(jobId);
         return { state: 'waiting', ahead: index < 0 ? 0 : ids.length - 1 - index };
       }
       case 'delayed':
@@ -139,8 +160,10 @@ export class GenerationQueueProducer {
     this.redis.disconnect();
   }
 
+  /** Emits with the round id in place of the job id; jobs not derived from a round are ignored. */
   private emit<K extends GenerationEventName>(event: K, ...args: GenerationEventMap[K]): void {
-    this.emitter.emit(event, ...args);
+    const roundId = roundIdOfJob(args[0]);
+    if (roundId) this.emitter.emit(event, roundId, ...args.slice(1));
   }
 
   private async tick(): Promise<void> {
@@ -152,9 +175,9 @@ export class GenerationQueueProducer {
   }
 
   /** Frees the user's slot and lets the next round in; errors wait for the next tick. */
-  private finish(roundId: string): void {
+  private finish(jobId: string): void {
     void this.dispatcher
-      .release(roundId)
+      .release(jobId)
       .then(() => this.dispatcher.pump())
       .catch(() => undefined);
   }

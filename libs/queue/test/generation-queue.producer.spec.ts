@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueName, type GenerationJob } from '@vca/shared';
-import { GenerateJob, GenerationQueueProducer, JobRegistry, createJobWorker } from '@vca/queue';
+import { GenerateJob, GenerationQueueProducer, JobRegistry, createJobWorker, roundJobId } from '@vca/queue';
 import { generationJob, generationResult } from './generation-job.fixture';
 import { TEST_REDIS_URL, dropPrefix, uniquePrefix, until } from './redis-test.util';
 
@@ -37,13 +37,13 @@ describe(GenerationQueueProducer.name, () => {
   it('a duplicate enqueue of a round is a no-op, before and after it ran', async () => {
     await startProducer();
     const job = generationJob('alice');
-    expect(await producer.enqueue(job)).toBe(true);
-    expect(await producer.enqueue(job)).toBe(false);
+    expect(await producer.enqueue(job)).toEqual({ jobId: `round-${job.roundId}`, duplicate: false });
+    expect(await producer.enqueue(job)).toEqual({ jobId: `round-${job.roundId}`, duplicate: true });
     const ran: string[] = [];
     const done = new Promise<void>((resolve) => producer.on('completed', () => resolve()));
     startWorker(async (j) => void ran.push(j.roundId));
     await done;
-    expect(await producer.enqueue(job)).toBe(false);
+    expect((await producer.enqueue(job)).duplicate).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(ran).toEqual([job.roundId]);
     expect(await producer.queue.getJobCounts('completed', 'waiting', 'active')).toEqual({ completed: 1, waiting: 0, active: 0 });
@@ -147,7 +147,7 @@ describe(GenerationQueueProducer.name, () => {
     await producer.enqueue(next);
     await until(() => completed.length === 1, 10_000, 'next round');
     expect(failed).toEqual([[broken.roundId, 'out of memory']]);
-    expect(finalFailures).toEqual([broken.roundId]);
+    expect(finalFailures).toEqual([roundJobId(broken.roundId)]);
     expect(completed).toEqual([next.roundId]);
     expect(await producer.position(broken.roundId)).toEqual({ state: 'failed', ahead: 0 });
   });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueName } from '@vca/shared';
-import { GenerateJob, GenerationQueueProducer, JobRegistry, JobRegistryError, TrainJob, createJobWorker } from '@vca/queue';
+import { GenerateJob, GenerationQueueProducer, JobRegistry, JobRegistryError, TrainJob, createJobWorker, roundJobId } from '@vca/queue';
 import { generationJob, generationResult } from './generation-job.fixture';
 import { TEST_REDIS_URL, dropPrefix, uniquePrefix, until } from './redis-test.util';
 
@@ -84,7 +84,7 @@ describe(createJobWorker.name, () => {
     await until(() => completed.length === 1, 15_000, 'the retried round');
     expect(completed).toEqual([job.roundId]);
     expect(attempts).toHaveLength(1);
-    const stored = await producer.queue.getJob(job.roundId);
+    const stored = await producer.queue.getJob(roundJobId(job.roundId));
     expect(stored!.stalledCounter).toBe(1);
   });
 });
