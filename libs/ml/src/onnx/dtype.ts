@@ -67,3 +67,9 @@ export function allocate(dtype: DType, length: number): TypedArray {
 export function numel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
+
+/** Maps ONNX Runtime tensor type strings to ours. */
+export function dtypeOfArrayName(type: string): DType {
+  if (type in DTYPES) return type as DType;
+  throw new Error(`Unsupported tensor type ${type}`);
+}

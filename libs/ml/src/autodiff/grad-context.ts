@@ -1,0 +1,127 @@
+import type { DType } from '../onnx/dtype';
+import { CAST_CODES, GraphBuilder } from '../onnx/graph-builder';
+import type { GraphNode } from '../onnx/graph.model';
+import type { ShapeMap, TensorInfo } from './shape-probe';
+
+/** Raised for ops (or op configurations) that have no gradient rule; names the op and node. */
+export class UnsupportedGradientError extends Error {
+  constructor(node: GraphNode, detail = 'has no gradient rule') {
+    super(`Cannot differentiate ${node.op} node "${node.name}": ${detail}`);
+    this.name = 'UnsupportedGradientError';
+  }
+}
+
+/**
+ * What a gradient rule sees: the builder to emit backward nodes into, the forward tensors'
+ * shapes/types, and small helpers. Every gradient it returns has its forward tensor's shape.
+ */
+export class GradContext {
+  constructor(
+    readonly b: GraphBuilder,
+    private readonly info: ShapeMap,
+  ) {}
+
+  private get(name: string): TensorInfo {
+    const i = this.info.get(name);
+    if (!i) throw new Error(`autodiff: no shape known for tensor "${name}"`);
+    return i;
+  }
+
+  shape(name: string): number[] {
+    return this.get(name).dims;
+  }
+
+  rank(name: string): number {
+    return this.get(name).dims.length;
+  }
+
+  dtype(name: string): DType {
+    return this.get(name).dtype;
+  }
+
+  /** Values of a small integer tensor known before run time (constants, shape arithmetic). */
+  ints(name: string, node: GraphNode): number[] {
+    const v = this.get(name).value;
+    if (!v) throw new UnsupportedGradientError(node, `input "${name}" must be a small constant integer tensor`);
+    return v;
+  }
+
+  isFloat(name: string): boolean {
+    const d = this.info.get(name)?.dtype;
+    return d === 'float32' || d === 'float64' || d === 'float16';
+  }
+
+  /** A scalar constant of `like`'s float type. */
+  scalar(value: number, like: string): string {
+    const dtype = this.dtype(like);
+    return this.b.constant(dtype === 'float64' ? Float64Array.of(value) : Float32Array.of(value), [], dtype, 'c');
+  }
+
+  cast(x: string, to: DType): string {
+    return this.b.op('Cast', [x], { to: CAST_CODES[to] });
+  }
+
+  /** Sums `g` (shaped like `gShape`) back down to `target`'s shape: the gradient of broadcasting. */
+  unbroadcast(g: string, gShape: number[], target: string): string {
+    const tShape = this.shape(target);
+    if (tShape.length === gShape.length && tShape.every((d, i) => d === gShape[i])) return g;
+    const lead = gShape.length - tShape.length;
+    const axes: number[] = [];
+    for (let i = 0; i < gShape.length; i++) {
+      if (i < lead || (tShape[i - lead] === 1 && gShape[i] !== 1)) axes.push(i);
+    }
+    const summed = axes.length ? this.b.reduceSum(g, axes, 1) : g;
+    return this.reshape(summed, tShape);
+  }
+
+  reshape(x: string, dims: number[]): string {
+    return this.b.op('Reshape', [x, this.b.ints(dims)]);
+  }
+
+  /** Sum over `axes`, dropping them unless keepdims. */
+  sum(x: string, axes: number[], keepdims = 0): string {
+    return this.b.reduceSum(x, axes, keepdims);
+  }
+
+  /** Mean over `axes` of a tensor shaped `shape`, as ReduceSum × 1/n (ReduceMean's signature changes at opset 18). */
+  mean(x: string, shape: number[], axes: number[], like: string, keepdims = 1): string {
+    const n = axes.reduce((a, ax) => a * shape[ax], 1);
+    return this.b.mul(this.b.reduceSum(x, axes, keepdims), this.scalar(1 / n, like));
+  }
+
+  zerosLike(name: string): string {
+    const dtype = this.dtype(name);
+    return this.b.op('ConstantOfShape', [this.b.ints(this.shape(name))], {
+      value: { type: 'tensor', value: { dtype, dims: [1], data: dtype === 'float64' ? new Float64Array(1) : new Float32Array(1) } },
+    });
+  }
+}
+
+export function attrInt(node: GraphNode, name: string, fallback: number): number {
+  const a = node.attrs[name];
+  return a && a.type === 'int' ? a.value : fallback;
+}
+
+export function attrFloat(node: GraphNode, name: string, fallback: number): number {
+  const a = node.attrs[name];
+  return a && a.type === 'float' ? a.value : fallback;
+}
+
+export function attrInts(node: GraphNode, name: string): number[] | undefined {
+  const a = node.attrs[name];
+  return a && a.type === 'ints' ? a.value : undefined;
+}
+
+export function attrString(node: GraphNode, name: string, fallback: string): string {
+  const a = node.attrs[name];
+  return a && a.type === 'string' ? a.value : fallback;
+}
+
+export const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
+
+/**
+ * A gradient rule: given the forward node and the gradients of its outputs (null where an output
+ * does not reach the loss), returns gradients for its inputs (null where none is needed).
+ * `needs[i]` says whether input i leads back to a trainable tensor.
+ */
+export type GradRule = (ctx: GradContext, node: GraphNode, gOut: (string | null)[], needs: boolean[]) => (string | null)[];

@@ -1,0 +1,153 @@
+import { numel } from '../../onnx/dtype';
+import type { GraphNode } from '../../onnx/graph.model';
+import { attrFloat, attrInt, attrInts, attrString, UnsupportedGradientError, type GradContext, type GradRule } from '../grad-context';
+
+/** Rules for MatMul, Gemm, Conv and ConvTranspose. ORT's CPU EP has no *Grad kernels, so backward passes are ordinary ops. */
+
+const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+
+const matmul: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null];
+  const [a, b] = node.inputs;
+  const sa = ctx.shape(a);
+  const sb = ctx.shape(b);
+  const B = ctx.b;
+  // Common case: activations [..., K] times a weight [K, N]. The weight gradient is one
+  // [K, M]·[M, N] GEMM over all rows instead of a batched MatMul followed by a reduction.
+  if (sb.length === 2 && sa.length >= 2) {
+    const [k, n] = sb;
+    const m = numel(sa) / k;
+    return [
+      needs[0] ? B.matmul(g, B.transpose(b, [1, 0])) : null,
+      needs[1] ? B.gemm(ctx.reshape(a, [m, k]), ctx.reshape(g, [m, n]), undefined, { transA: 1 }) : null,
+    ];
+  }
+  // General batched case; 1-D operands are promoted to matrices as the MatMul spec says.
+  const a2 = sa.length === 1 ? [1, sa[0]] : sa;
+  const b2 = sb.length === 1 ? [sb[0], 1] : sb;
+  const batch = ctx.shape(node.outputs[0]).slice(0, ctx.rank(node.outputs[0]) - (sa.length === 1 ? 0 : 1) - (sb.length === 1 ? 0 : 1));
+  const y2 = [...batch, a2[a2.length - 2], b2[b2.length - 1]];
+  const gy = ctx.reshape(g, y2);
+  const A = sa.length === 1 ? ctx.reshape(a, a2) : a;
+  const Bm = sb.length === 1 ? ctx.reshape(b, b2) : b;
+  const out: (string | null)[] = [null, null];
+  if (needs[0]) {
+    const ga = B.matmul(gy, B.transpose(Bm, swapLast(b2.length)));
+    out[0] = sumTo(ctx, ga, [...batch, a2[a2.length - 2], a2[a2.length - 1]], a, a2);
+  }
+  if (needs[1]) {
+    const gb = B.matmul(B.transpose(A, swapLast(a2.length)), gy);
+    out[1] = sumTo(ctx, gb, [...batch, b2[b2.length - 2], b2[b2.length - 1]], b, b2);
+  }
+  return out;
+};
+
+// Sums a batched gradient down to the operand's (possibly promoted) shape, then to its real shape.
+function sumTo(ctx: GradContext, g: string, gShape: number[], target: string, promoted: number[]): string {
+  const lead = gShape.length - promoted.length;
+  const axes = gShape.map((d, i) => i).filter((i) => i < lead || (promoted[i - lead] === 1 && gShape[i] !== 1));
+  const summed = axes.length ? ctx.b.reduceSum(g, axes, 1) : g;
+  return ctx.reshape(summed, ctx.shape(target));
+}
+
+// Y = α·op(A)·op(B) + β·C
+const gemm: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null, null];
+  const [a, b, c] = node.inputs;
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  const tA = attrInt(node, 'transA', 0);
+  const tB = attrInt(node, 'transB', 0);
+  const B = ctx.b;
+  const ga = !needs[0] ? null : tA ? B.gemm(b, g, undefined, { alpha, transA: tB, transB: 1 }) : B.gemm(g, b, undefined, { alpha, transB: tB ? 0 : 1 });
+  const gb = !needs[1] ? null : tB ? B.gemm(g, a, undefined, { alpha, transA: 1, transB: tA }) : B.gemm(a, g, undefined, { alpha, transA: tA ? 0 : 1 });
+  let gc: string | null = null;
+  if (c && needs[2]) gc = ctx.unbroadcast(beta === 1 ? g : B.mul(g, ctx.scalar(beta, c)), ctx.shape(node.outputs[0]), c);
+  return [ga, gb, gc];
+};
+
+interface ConvGeometry {
+  strides: number[];
+  pads: number[];
+  kernel: number[];
+}
+
+function convGeometry(ctx: GradContext, node: GraphNode, x: string, w: string): ConvGeometry {
+  const spatial = ctx.rank(x) - 2;
+  const kernel = ctx.shape(w).slice(2);
+  const strides = attrInts(node, 'strides') ?? Array(spatial).fill(1);
+  const dil = attrInts(node, 'dilations') ?? Array(spatial).fill(1);
+  if (dil.some((d) => d !== 1)) throw new UnsupportedGradientError(node, 'only dilation 1 is supported');
+  if (attrInt(node, 'group', 1) !== 1) throw new UnsupportedGradientError(node, 'only group 1 is supported');
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  let pads = attrInts(node, 'pads') ?? Array(2 * spatial).fill(0);
+  if (autoPad === 'VALID') pads = Array(2 * spatial).fill(0);
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const xs = ctx.shape(x).slice(2);
+    pads = Array(2 * spatial).fill(0);
+    xs.forEach((h, i) => {
+      const total = Math.max(0, (Math.ceil(h / strides[i]) - 1) * strides[i] + kernel[i] - h);
+      const small = Math.floor(total / 2);
+      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+      pads[i + spatial] = total - pads[i];
+    });
+  }
+  return { strides, pads, kernel };
+}
+
+/**
+ * ∂L/∂W of a convolution, computed as another convolution: with batch and channel axes swapped,
+ * x becomes [C_in, N, H, W] and the output gradient [C_out, N, Ho, Wo] acts as the kernel,
+ * dilated by the forward stride. The result [C_in, C_out, k', k'] is cropped to k and swapped back.
+ */
+export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g: string, gShape: number[], geo: ConvGeometry): string {
+  const B = ctx.b;
+  const spatial = xShape.length - 2;
+  const swap = [1, 0, ...Array.from({ length: spatial }, (_, i) => i + 2)];
+  const r = B.op('Conv', [B.transpose(x, swap), B.transpose(g, swap)], {
+    pads: geo.pads,
+    dilations: geo.strides,
+    strides: Array(spatial).fill(1),
+  });
+  const full = xShape.slice(2).map((h, i) => h + geo.pads[i] + geo.pads[i + spatial] - geo.strides[i] * (gShape[i + 2] - 1));
+  const cropped = full.some((d, i) => d !== geo.kernel[i])
+    ? B.slice(r, Array(spatial).fill(0), geo.kernel, Array.from({ length: spatial }, (_, i) => i + 2))
+    : r;
+  return B.transpose(cropped, swap);
+}
+
+const conv: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null, null];
+  const [x, w, bias] = node.inputs;
+  const geo = convGeometry(ctx, node, x, w);
+  const xs = ctx.shape(x);
+  const gs = ctx.shape(node.outputs[0]);
+  const spatial = xs.length - 2;
+  let gx: string | null = null;
+  if (needs[0]) {
+    // The adjoint of a strided convolution is the transposed convolution with the same kernel;
+    // output_padding restores rows the forward stride skipped.
+    const outputPadding = xs.slice(2).map((h, i) => h - ((gs[i + 2] - 1) * geo.strides[i] - geo.pads[i] - geo.pads[i + spatial] + geo.kernel[i]));
+    gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
+  }
+  const gw = needs[1] ? convWeightGrad(ctx, x, xs, g, gs, geo) : null;
+  const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
+  return [gx, gw, gb];
+};
+
+// y = ConvTranspose(x, W) is the adjoint of x ↦ Conv(·, W): so ∂x = Conv(g, W), and ∂W is the
+// weight gradient of the convolution that maps g to x.
+const convTranspose: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null, null];
+  const [x, w, bias] = node.inputs;
+  if (attrInts(node, 'output_shape')) throw new UnsupportedGradientError(node, 'output_shape is not supported; use pads/output_padding');
+  const y = node.outputs[0];
+  const geo = convGeometry(ctx, node, y, w);
+  const spatial = ctx.rank(x) - 2;
+  const gx = needs[0] ? ctx.b.op('Conv', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel }) : null;
+  const gw = needs[1] ? convWeightGrad(ctx, g, ctx.shape(y), x, ctx.shape(x), geo) : null;
+  const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
+  return [gx, gw, gb];
+};
+
+export const linearRules: Record<string, GradRule> = { MatMul: matmul, Gemm: gemm, Conv: conv, ConvTranspose: convTranspose };

@@ -1,0 +1,107 @@
+import type { GraphNode } from '../../onnx/graph.model';
+import { attrFloat, attrInt, attrInts, normAxis, type GradContext, type GradRule } from '../grad-context';
+
+/** Rules for softmax, normalizations and reductions. */
+
+// ∂softmax: gx = y ⊙ (g − Σ_axis g⊙y)
+const softmax: GradRule = (ctx, node, [g]) => {
+  if (!g) return [null];
+  const y = node.outputs[0];
+  const axis = normAxis(attrInt(node, 'axis', -1), ctx.rank(y));
+  const b = ctx.b;
+  return [b.mul(y, b.sub(g, ctx.sum(b.mul(g, y), [axis], 1)))];
+};
+
+// ∂logsoftmax: gx = g − softmax(x)·Σ_axis g
+const logSoftmax: GradRule = (ctx, node, [g]) => {
+  if (!g) return [null];
+  const y = node.outputs[0];
+  const axis = normAxis(attrInt(node, 'axis', -1), ctx.rank(y));
+  const b = ctx.b;
+  return [b.sub(g, b.mul(b.exp(y), ctx.sum(g, [axis], 1)))];
+};
+
+/**
+ * Shared backward of a normalization x̂ = (x − μ)/σ over `axes` followed by y = x̂·γ + β
+ * (γ, β broadcast). Notation: σ⁻¹ = 1/√(var + ε), ĝ = g·γ,
+ *   ∂x = σ⁻¹ · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))
+ *   ∂γ = Σ g ⊙ x̂,  ∂β = Σ g   (over the axes γ is broadcast along)
+ */
+function normalizationBackward(
+  ctx: GradContext,
+  node: GraphNode,
+  g: string,
+  needs: boolean[],
+  axes: number[],
+  gammaShaped: (t: string) => string,
+  paramAxes: number[],
+): (string | null)[] {
+  const b = ctx.b;
+  const [x, scale, bias] = node.inputs;
+  const xs = ctx.shape(x);
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const mu = ctx.mean(x, xs, axes, x);
+  const d = b.sub(x, mu);
+  const invStd = b.op('Reciprocal', [b.sqrt(b.add(ctx.mean(b.mul(d, d), xs, axes, x), ctx.scalar(eps, x)))]);
+  const xhat = b.mul(d, invStd);
+  const out: (string | null)[] = [null, null, null];
+  if (needs[0]) {
+    const gh = b.mul(g, gammaShaped(scale));
+    const t = b.sub(b.sub(gh, ctx.mean(gh, xs, axes, x)), b.mul(xhat, ctx.mean(b.mul(gh, xhat), xs, axes, x)));
+    out[0] = b.mul(invStd, t);
+  }
+  if (needs[1]) out[1] = ctx.reshape(ctx.sum(b.mul(g, xhat), paramAxes, 0), ctx.shape(scale));
+  if (bias && needs[2]) out[2] = ctx.reshape(ctx.sum(g, paramAxes, 0), ctx.shape(bias));
+  return out;
+}
+
+const layerNorm: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null, null];
+  const rank = ctx.rank(node.inputs[0]);
+  const axis = normAxis(attrInt(node, 'axis', -1), rank);
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const lead = Array.from({ length: axis }, (_, i) => i);
+  return normalizationBackward(ctx, node, g, needs, axes, (s) => s, lead);
+};
+
+// InstanceNormalization: per (n, c) statistics over the spatial axes, γ and β per channel.
+const instanceNorm: GradRule = (ctx, node, [g], needs) => {
+  if (!g) return [null, null, null];
+  const xs = ctx.shape(node.inputs[0]);
+  const spatial = Array.from({ length: xs.length - 2 }, (_, i) => i + 2);
+  const perChannel = (s: string) => ctx.reshape(s, [xs[1], ...spatial.map(() => 1)]);
+  return normalizationBackward(ctx, node, g, needs, spatial, perChannel, [0, ...spatial]);
+};
+
+function reduceAxes(ctx: GradContext, node: GraphNode): number[] | 'noop' {
+  const rank = ctx.rank(node.inputs[0]);
+  const axes = attrInts(node, 'axes') ?? (node.inputs[1] ? ctx.ints(node.inputs[1], node) : []);
+  if (axes.length === 0) {
+    return attrInt(node, 'noop_with_empty_axes', 0) ? 'noop' : Array.from({ length: rank }, (_, i) => i);
+  }
+  return axes.map((a) => normAxis(a, rank));
+}
+
+// Reductions: g is broadcast back over the reduced axes (÷ n for the mean).
+const reduce =
+  (mean: boolean): GradRule =>
+  (ctx, node, [g]) => {
+    if (!g) return [null, null];
+    const x = node.inputs[0];
+    const axes = reduceAxes(ctx, node);
+    if (axes === 'noop') return [g, null];
+    const xs = ctx.shape(x);
+    const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
+    let gx = ctx.b.op('Expand', [ctx.reshape(g, kept), ctx.b.ints(xs)]);
+    if (mean) gx = ctx.b.mul(gx, ctx.scalar(1 / axes.reduce((a, ax) => a * xs[ax], 1), x));
+    return [gx, null];
+  };
+
+export const normalizationRules: Record<string, GradRule> = {
+  Softmax: softmax,
+  LogSoftmax: logSoftmax,
+  LayerNormalization: layerNorm,
+  InstanceNormalization: instanceNorm,
+  ReduceMean: reduce(true),
+  ReduceSum: reduce(false),
+};

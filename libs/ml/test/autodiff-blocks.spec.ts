@@ -1,0 +1,88 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { attention, attentionBlock, buildGradientGraph, buildUNet, addMseLoss, gradCheck, GraphBuilder, Layers, resBlock, Rng, UnsupportedGradientError } from '@vca/ml';
+import { checkGradients } from './grad-check.helper';
+
+const rng = new Rng(3);
+const tensor = (dims: number[]) => new ort.Tensor('float32', rng.normalArray(dims.reduce((a, b) => a * b, 1)), dims);
+
+describe('autodiff on composite blocks', () => {
+  it('multi-head cross-attention (q/k/v/out MatMuls, softmax)', () =>
+    checkGradients(
+      (g, p) => {
+        const l = new Layers(g, new Rng(1));
+        return attention(l, 'attn', p.tokens, 6, 8, 2, { name: p.ctx, len: 3, dim: 4 });
+      },
+      { tokens: [2, 6, 8], ctx: [2, 3, 4] },
+      { trainable: ['tokens', 'ctx', 'attn.q.weight', 'attn.k.weight', 'attn.v.weight', 'attn.out.weight'] },
+    ));
+
+  it('attention block (GroupNorm + self- and cross-attention, residual)', () =>
+    checkGradients(
+      (g, p) => attentionBlock(new Layers(g, new Rng(1)), 'blk', p.x, 8, { height: 3, width: 3 }, 4, 2, { name: p.ctx, len: 2, dim: 4 }),
+      { x: [2, 8, 3, 3], ctx: [2, 2, 4] },
+      { trainable: ['x', 'ctx', 'blk.norm.weight', 'blk.norm.bias', 'blk.self.q.weight', 'blk.cross.v.weight'] },
+    ));
+
+  it('residual block with time embedding and 1×1 skip', () =>
+    checkGradients(
+      (g, p) => resBlock(new Layers(g, new Rng(1)), 'res', p.x, p.temb, 6, 4, 8, { height: 4, width: 4 }, 2),
+      { x: [2, 4, 4, 4], temb: [2, 6] },
+      { trainable: ['x', 'temb', 'res.conv1.weight', 'res.norm1.weight', 'res.time_proj.weight', 'res.conv2.bias', 'res.skip.weight', 'res.norm2.bias'] },
+    ));
+
+  it('a whole (tiny) UNet with MSE loss', async () => {
+    const unet = buildUNet({ channels: [8, 16], size: 8, groups: 4, heads: 2, timeEmbedDim: 16, sinusoidDim: 8, contextDim: 6, contextLen: 3 });
+    addMseLoss(unet.graph, unet.output);
+    const feeds = {
+      sample: tensor([2, 4, 8, 8]),
+      timestep: new ort.Tensor('float32', Float32Array.of(3, 500), [2]),
+      context: tensor([2, 3, 6]),
+      target: tensor([2, 4, 8, 8]),
+    };
+    const wrt = ['conv_in.weight', 'down1.attn.cross.k.weight', 'mid.res1.conv2.weight', 'up0.res.skip.weight', 'time.linear1.weight', 'conv_out.bias'];
+    const results = await gradCheck(unet.graph, { loss: 'loss', wrt, feeds, eps: 1e-2, directions: 1 });
+    for (const r of results) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(3e-2);
+  });
+});
+
+describe('autodiff graph construction', () => {
+  function chain(op: string) {
+    const g = new GraphBuilder('t');
+    const x = g.input('x', 'float32', [2, 3]);
+    const w = g.initializer('w', [1, 2, 3, 4, 5, 6], [3, 2]);
+    const frozen = g.initializer('frozen', [1, 1, 1, 1, 1, 1], [3, 2]);
+    const h = g.op(op, [g.matmul(x, w)], {}, 'odd_node_out');
+    g.op('ReduceSum', [g.add(h, g.matmul(x, frozen))], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    return g.build();
+  }
+
+  it('names the op and the node when an op has no gradient rule', async () => {
+    const err = await buildGradientGraph(chain('Sin'), { loss: 'loss', wrt: ['w'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedGradientError);
+    expect((err as Error).message).toMatch(/Cannot differentiate Sin node "Sin(_\d+)?"/);
+  });
+
+  it('emits no backward nodes for paths without a trainable ancestor', async () => {
+    const gg = await buildGradientGraph(chain('Tanh'), { loss: 'loss', wrt: ['w'] });
+    // One forward MatMul per branch plus exactly one backward Gemm for w; nothing for `frozen` or x.
+    expect(gg.graph.nodes.filter((n) => n.op === 'Gemm')).toHaveLength(1);
+    expect(gg.graph.nodes.filter((n) => n.inputs.includes('frozen'))).toHaveLength(1);
+    expect(gg.graph.inputs.map((i) => i.name)).toEqual(['x', 'w']);
+    expect(gg.graph.outputs.map((o) => o.name)).toEqual(['loss', gg.gradients['w']]);
+  });
+
+  it('skips integer shape arithmetic that depends on trainable tensors', async () => {
+    const g = new GraphBuilder('t');
+    const w = g.initializer('w', [1, 2, 3, 4, 5, 6], [2, 3]);
+    const shape = g.op('Shape', [w]);
+    const flat = g.op('Reshape', [w, g.op('ReduceProd', [shape], { keepdims: 1 })]);
+    g.op('ReduceSum', [g.mul(flat, flat)], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    const gg = await buildGradientGraph(g.build(), { loss: 'loss', wrt: ['w'] });
+    const s = await ort.InferenceSession.create(Buffer.from((await import('@vca/ml')).encodeModel(gg.graph).model));
+    const out = await s.run({ w: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]) });
+    expect(Array.from(out[gg.gradients['w']].data as Float32Array)).toEqual([2, 4, 6, 8, 10, 12]);
+  });
+});
