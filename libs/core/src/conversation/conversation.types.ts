@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import {
+  PLATFORMS,
+  type FeedbackSignal,
+  type Platform,
+  type RoundMode,
+  type RoundStatus,
+} from '../entities/enums';
+import type { PromptEdit } from '../refiner/prompt-refiner.port';
+
+const id = z.string().min(1).max(200);
+
+/** A message posted in a thread, as an adapter hands it to the core. */
+export const IncomingMessageSchema = z.object({
+  platform: z.enum(PLATFORMS),
+  workspaceId: id,
+  channelId: id,
+  threadId: id,
+  /** Platform user id; stored only as a pseudonymous hash. */
+  userId: id,
+  text: z.string().trim().min(1).max(2000),
+});
+export type IncomingMessage = z.input<typeof IncomingMessageSchema>;
+
+export const ConversationOptionsSchema = z.object({
+  /** N candidates per round. */
+  candidates: z.number().int().min(1).max(16).default(4),
+  /** img2img strengths are spread evenly over [min, max] across the N candidates. */
+  strengthMin: z.number().min(0).max(1).default(0.45),
+  strengthMax: z.number().min(0).max(1).default(0.75),
+  steps: z.number().int().min(1).max(200).default(40),
+  guidanceScale: z.number().min(0).max(50).default(7.5),
+  scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
+  /** Salt for pseudonymous ids; keep it stable or rater ids change. */
+  raterIdSalt: z.string().default(''),
+});
+export type ConversationOptions = z.input<typeof ConversationOptionsSchema>;
+export const CONVERSATION_OPTIONS = Symbol('CONVERSATION_OPTIONS');
+
+export interface FeedbackCounts {
+  up: number;
+  down: number;
+  pick: number;
+  tie: number;
+}
+
+export interface ImageView {
+  id: string;
+  roundId: string;
+  candidateIndex: number;
+  seed: number;
+  steps: number;
+  strength: number;
+  guidanceScale: number;
+  modelVersion: string;
+  loraVersions: string[];
+  contentHash: string;
+  storageKey: string;
+  width: number;
+  height: number;
+  scores: Record<string, number>;
+  /** Active labels (not revoked, not rejected, rater not banned). */
+  feedback: FeedbackCounts;
+}
+
+export interface RoundView {
+  id: string;
+  dialogueId: string;
+  index: number;
+  requesterId: string;
+  userText: string;
+  refinedPrompt: string;
+  negativePrompt: string;
+  edits: PromptEdit[];
+  refinerSource: 'initial' | 'rules' | 'llm';
+  mode: RoundMode;
+  parentImageId: string | null;
+  keptImageId: string | null;
+  status: RoundStatus;
+  failureReason: string | null;
+  candidateCount: number;
+  postedAt: Date | null;
+  postedMessageId: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+  images: ImageView[];
+}
+
+export interface DialogueView {
+  id: string;
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+  threadId: string;
+  ownerId: string;
+  createdAt: Date;
+  rounds: RoundView[];
+}
+
+export interface DialogueSummary {
+  id: string;
+  platform: Platform;
+  threadId: string;
+  channelId: string;
+  ownerId: string;
+  createdAt: Date;
+  roundCount: number;
+  lastPrompt: string | null;
+}
+
+/** What `handleMessage` did: the new round, and whether it started a dialogue. */
+export interface RoundStarted {
+  dialogueId: string;
+  started: boolean;
+  round: RoundView;
+  jobId: string;
+}
+
+export type { FeedbackSignal };

@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { DialogueEntity } from '../entities/dialogue.entity';
+import type { Platform } from '../entities/enums';
+import { ImageEntity } from '../entities/image.entity';
+import { RoundEntity } from '../entities/round.entity';
+import { CoreError, CoreErrorCode } from '../errors/core.error';
+import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
+import type { DialogueSummary, DialogueView, FeedbackCounts, RoundView } from './conversation.types';
+import { NO_FEEDBACK, toDialogueView, toImageView, toRoundView } from './round-view.mapper';
+
+/** Read side of the conversation: what adapters render (threads, rounds, images, counts). */
+@Injectable()
+export class DialogueQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async findDialogueByThread(platform: Platform, threadId: string): Promise<DialogueView | null> {
+    const dialogue = await this.dataSource.getRepository(DialogueEntity).findOneBy({ platform, threadId });
+    return dialogue ? this.viewOf(dialogue) : null;
+  }
+
+  async getDialogue(dialogueId: string): Promise<DialogueView> {
+    const dialogue = await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId });
+    if (!dialogue) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });
+    return this.viewOf(dialogue);
+  }
+
+  async getRound(roundId: string): Promise<RoundView> {
+    const round = await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId });
+    if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
+    const [view] = await this.roundViews([round]);
+    return view!;
+  }
+
+  /** Newest dialogues first, optionally of one platform (the web chat lists its threads). */
+  async listDialogues(opts: { platform?: Platform; limit?: number; offset?: number } = {}): Promise<DialogueSummary[]> {
+    const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
+    const rows: Array<{
+      id: string;
+      platform: Platform;
+      thread_id: string;
+      channel_id: string;
+      owner_id: string;
+      created_at: Date;
+      round_count: string;
+      last_prompt: string | null;
+    }> = await this.dataSource.query(
+      `SELECT d.id, d.platform, d.thread_id, d.channel_id, d.owner_id, d.created_at,
+              (SELECT count(*) FROM rounds r WHERE r.dialogue_id = d.id) AS round_count,
+              (SELECT r.refined_prompt FROM rounds r WHERE r.dialogue_id = d.id ORDER BY r.index DESC LIMIT 1) AS last_prompt
+         FROM dialogues d
+        WHERE ($1::varchar IS NULL OR d.platform = $1)
+        ORDER BY d.created_at DESC, d.id
+        LIMIT $2 OFFSET $3`,
+      [opts.platform ?? null, limit, opts.offset ?? 0],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      platform: r.platform,
+      threadId: r.thread_id,
+      channelId: r.channel_id,
+      ownerId: r.owner_id,
+      createdAt: r.created_at,
+      roundCount: Number(r.round_count),
+      lastPrompt: r.last_prompt,
+    }));
+  }
+
+  /** Active label counts per image id (see ACTIVE_LABEL_SQL). */
+  async feedbackCounts(imageIds: string[]): Promise<Map<string, FeedbackCounts>> {
+    const counts = new Map<string, FeedbackCounts>();
+    if (imageIds.length === 0) return counts;
+    const rows: Array<{ image_id: string; signal: keyof FeedbackCounts; n: string }> = await this.dataSource.query(
+      `SELECT fe.image_id, fe.signal, count(DISTINCT fe.rater_id) AS n
+         FROM feedback_events fe JOIN raters r ON r.id = fe.rater_id
+        WHERE fe.image_id = ANY($1::uuid[]) AND ${ACTIVE_LABEL_SQL}
+        GROUP BY fe.image_id, fe.signal`,
+      [imageIds],
+    );
+    for (const row of rows) {
+      const c = counts.get(row.image_id) ?? { ...NO_FEEDBACK };
+      c[row.signal] = Number(row.n);
+      counts.set(row.image_id, c);
+    }
+    return counts;
+  }
+
+  async roundViews(rounds: RoundEntity[]): Promise<RoundView[]> {
+    if (rounds.length === 0) return [];
+    const images = await this.dataSource
+      .getRepository(ImageEntity)
+      .find({ where: { roundId: In(rounds.map((r) => r.id)) }, order: { candidateIndex: 'ASC' } });
+    const counts = await this.feedbackCounts(images.map((i) => i.id));
+    return rounds.map((round) =>
+      toRoundView(
+        round,
+        images.filter((i) => i.roundId === round.id).map((i) => toImageView(i, counts.get(i.id))),
+      ),
+    );
+  }
+
+  private async viewOf(dialogue: DialogueEntity): Promise<DialogueView> {
+    const rounds = await this.dataSource
+      .getRepository(RoundEntity)
+      .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
+    return toDialogueView(dialogue, await this.roundViews(rounds));
+  }
+}

@@ -1,0 +1,24 @@
+import { DialogueEntity } from './dialogue.entity';
+import { FeedbackEventEntity } from './feedback-event.entity';
+import { ImageEntity } from './image.entity';
+import { ModelVersionEntity } from './model-version.entity';
+import { ModerationActionEntity } from './moderation-action.entity';
+import { RaterEntity } from './rater.entity';
+import { RoundEntity } from './round.entity';
+import { TrainingRunEntity } from './training-run.entity';
+
+export * from './enums';
+export { DialogueEntity, FeedbackEventEntity, ImageEntity, ModelVersionEntity, ModerationActionEntity, RaterEntity, RoundEntity, TrainingRunEntity };
+export type { CandidatePlan, RefinementRecord } from './round.entity';
+export type { TrainingDataSummary } from './training-run.entity';
+
+export const CORE_ENTITIES = [
+  DialogueEntity,
+  RoundEntity,
+  ImageEntity,
+  RaterEntity,
+  FeedbackEventEntity,
+  ModerationActionEntity,
+  ModelVersionEntity,
+  TrainingRunEntity,
+];

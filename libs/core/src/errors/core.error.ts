@@ -1,0 +1,27 @@
+/** Domain error kinds, so adapters can branch (reply to the user, 404, retry) without parsing text. */
+export enum CoreErrorCode {
+  InvalidInput = 'INVALID_INPUT',
+  DialogueNotFound = 'DIALOGUE_NOT_FOUND',
+  RoundNotFound = 'ROUND_NOT_FOUND',
+  ImageNotFound = 'IMAGE_NOT_FOUND',
+  RaterNotFound = 'RATER_NOT_FOUND',
+  RaterBanned = 'RATER_BANNED',
+  RoundInProgress = 'ROUND_IN_PROGRESS',
+  QueueUnavailable = 'QUEUE_UNAVAILABLE',
+}
+
+/** Messages are short and safe to show to chat users. */
+export class CoreError extends Error {
+  constructor(
+    readonly code: CoreErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'CoreError';
+  }
+}
+
+export function isCoreError(error: unknown, code?: CoreErrorCode): error is CoreError {
+  return error instanceof CoreError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, runMigrations, type TestDatabase } from '@vca/core';
+
+describe('database', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'core_db' });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('applies the committed migrations into the test schema only', async () => {
+    const tables: Array<{ table_name: string }> = await db.dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [db.schema],
+    );
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'dialogues',
+      'feedback_events',
+      'images',
+      'model_versions',
+      'moderation_actions',
+      'raters',
+      'rounds',
+      'training_runs',
+      'typeorm_migrations',
+    ]);
+  });
+
+  it('has no pending migrations and the entities match the migrated schema', async () => {
+    expect(await runMigrations(db.dataSource)).toEqual([]);
+    // The diff TypeORM would generate: empty means the committed migrations cover every entity.
+    const diff = await db.dataSource.driver.createSchemaBuilder().log();
+    expect(diff.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('rejects values outside a column\'s value set', async () => {
+    await expect(
+      db.dataSource.query(`INSERT INTO raters (id, platform) VALUES ('x', 'myspace')`),
+    ).rejects.toThrow(/CHK_raters_platform/);
+  });
+});
