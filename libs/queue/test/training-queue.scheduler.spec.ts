@@ -40,8 +40,9 @@ describe(TrainingQueue.name, () => {
     worker = createJobWorker({ redisUrl: TEST_REDIS_URL, prefix, queue: QueueName.Training, registry });
     // Every second (6-field cron) so the test does not wait for 03:00.
     await training.scheduleNightly({ cron: '* * * * * *', tz: 'UTC' });
-    await training.requestRun({ trigger: 'manual', since: '2026-01-01T00:00:00.000Z' });
+    await training.requestRun({ trigger: 'manual', requireApproval: true });
     await until(() => seen.some((j) => j.trigger === 'nightly') && seen.some((j) => j.trigger === 'manual'), 5_000, 'both runs');
-    expect(seen.find((j) => j.trigger === 'manual')!.since).toBe('2026-01-01T00:00:00.000Z');
+    expect(seen.find((j) => j.trigger === 'manual')!.requireApproval).toBe(true);
+    expect(seen.find((j) => j.trigger === 'nightly')!.requireApproval).toBe(false);
   });
 });

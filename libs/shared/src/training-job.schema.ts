@@ -3,8 +3,8 @@ import { z } from 'zod';
 /** Payload of a training job: the nightly schedule or a manual request. */
 export const TrainingJobSchema = z.object({
   trigger: z.enum(['nightly', 'manual']),
-  /** Only labels recorded at or after this time are considered; null means all curated labels. */
-  since: z.iso.datetime().nullable().default(null),
+  /** Train only on moderator-approved labels (otherwise every label not rejected or banned). */
+  requireApproval: z.boolean().default(false),
 });
 export type TrainingJob = z.infer<typeof TrainingJobSchema>;
 export type TrainingJobInput = z.input<typeof TrainingJobSchema>;
