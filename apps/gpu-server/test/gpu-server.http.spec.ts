@@ -39,14 +39,14 @@ describe('gpu-server without a loadable model', () => {
   it('/health is 503 and says the model is not loaded, and why', async () => {
     const res = await fetch(`${url}/health`);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as { modelError: string };
     expect(body).toMatchObject({ status: 'degraded', checks: { database: true, redis: true, model: false } });
     expect(body.modelError).toMatch(/no model_index.json/);
     expect(await (await fetch(`${url}/v1/models`)).json()).toEqual({ models: [] });
   });
 
   it('serves the OpenAPI description at /docs', async () => {
-    const doc = await (await fetch(`${url}/docs/openapi.json`)).json();
+    const doc = (await (await fetch(`${url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/health', '/v1/models', '/v1/jobs/{id}', '/v1/images/{key}']),
     );
@@ -65,7 +65,7 @@ describe('gpu-server without a loadable model', () => {
       const jobId = await training.requestRun({ trigger: 'manual' });
       let job: { state: string; result: { trainingRunId: string; data: Record<string, number> } } | undefined;
       await until(async () => {
-        job = await (await fetch(`${url}/v1/jobs/${jobId}`)).json();
+        job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as typeof job;
         return job?.state === 'completed';
       }, 15_000, 'the training job');
       expect(job!.result.data).toMatchObject({ pairs: 0, labels: 0 });
