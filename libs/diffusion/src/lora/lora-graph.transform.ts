@@ -1,0 +1,83 @@
+import { onnx } from 'onnx-proto';
+
+/** A UNet projection that takes LoRA matrices as run-time inputs. */
+export interface LoraTarget {
+  /** diffusers module path, e.g. `down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q`. */
+  path: string;
+  /** Run-time inputs: D = Σ sᵢ·(αᵢ/rᵢ)·Aᵢᵀ [in, R] and U = [B₁ᵀ; B₂ᵀ; …] [R, out]. */
+  downInput: string;
+  upInput: string;
+  inDim: number;
+  outDim: number;
+}
+
+/**
+ * Attention projections as torch.onnx names their MatMul nodes in diffusers UNet exports:
+ * `/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul`.
+ */
+const TARGET_NODE = /^\/?(.+\/attn\d\/(?:to_q|to_k|to_v|to_out\.0))\/MatMul$/;
+
+type LongLike = number | { toNumber(): number };
+const num = (v: LongLike | null | undefined) => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+/**
+ * Rewrites a UNet so each attention projection Y = X·W becomes Y = X·W + (X·D)·U with D and U
+ * graph inputs (LoRA, Hu et al. 2021, eq. 3: h = W₀x + ΔWx, ΔW = B·A, here with W stored
+ * transposed as exporters do). Rank is a symbolic dimension: rank 0 feeds mean "no LoRA",
+ * several adapters are stacked along the rank axis, so one session serves every combination.
+ *
+ * Works on the ModelProto directly (not `@vca/ml`'s in-memory Graph) so that weights stored as
+ * external data are never read: only node and input lists change, initializers stay as they were.
+ */
+export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Array; targets: LoraTarget[]; externalLocations: string[] } {
+  const model = onnx.ModelProto.decode(modelBytes);
+  const graph = model.graph;
+  if (!graph) throw new Error('ONNX model has no graph');
+  const dims = new Map<string, number[]>();
+  const locations = new Set<string>();
+  const floatType = onnx.TensorProto.DataType.FLOAT;
+  const weightType = new Map<string, number>();
+  for (const init of graph.initializer ?? []) {
+    dims.set(init.name ?? '', (init.dims ?? []).map((d) => num(d as LongLike)));
+    weightType.set(init.name ?? '', init.dataType ?? 0);
+    for (const e of init.externalData ?? []) if (e.key === 'location' && e.value) locations.add(e.value);
+  }
+  const targets: LoraTarget[] = [];
+  const nodes: onnx.INodeProto[] = [];
+  for (const node of graph.node ?? []) {
+    nodes.push(node);
+    const m = node.opType === 'MatMul' ? (node.name ?? '').match(TARGET_NODE) : null;
+    const w = node.input?.[1];
+    const wDims = w ? dims.get(w) : undefined;
+    if (!m || !wDims || wDims.length !== 2 || weightType.get(w!) !== floatType) continue;
+    const path = m[1]!.split('/').join('.');
+    const [inDim, outDim] = wDims as [number, number];
+    const rank = `lora_rank_${targets.length}`;
+    const target: LoraTarget = { path, downInput: `lora_down.${path}`, upInput: `lora_up.${path}`, inDim, outDim };
+    targets.push(target);
+    graph.input!.push(valueInfo(target.downInput, [inDim, rank]), valueInfo(target.upInput, [rank, outDim]));
+    const y = node.output![0]!;
+    const base = `${y}/lora_base`;
+    node.output![0] = base;
+    const prefix = node.name!.replace(/\/MatMul$/, '/lora');
+    nodes.push(
+      { name: `${prefix}/MatMul_down`, opType: 'MatMul', input: [node.input![0]!, target.downInput], output: [`${y}/lora_d`] },
+      { name: `${prefix}/MatMul_up`, opType: 'MatMul', input: [`${y}/lora_d`, target.upInput], output: [`${y}/lora_u`] },
+      { name: `${prefix}/Add`, opType: 'Add', input: [base, `${y}/lora_u`], output: [y] },
+    );
+  }
+  graph.node = nodes;
+  return { model: onnx.ModelProto.encode(model).finish(), targets, externalLocations: [...locations] };
+}
+
+function valueInfo(name: string, shape: (number | string)[]): onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}

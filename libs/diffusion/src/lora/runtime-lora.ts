@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { DiffusionModelError } from '../model/diffusion-model.error';
+import type { LoraAdapter, LoraModule } from './lora-adapter';
+import { addRuntimeLoraInputs, type LoraTarget } from './lora-graph.transform';
+
+export interface LoraApplication {
+  lora: LoraAdapter;
+  /** Strength s: ΔW = s·(α/r)·B·A. 0 equals no adapter. */
+  scale: number;
+}
+
+/**
+ * The run-time LoRA side of a loaded UNet: the rewritten graph file, its targets, and the
+ * feeds for any stack of adapters. The rewritten model is written to a private temporary
+ * folder with links to the original external-data files (ONNX Runtime resolves them next to
+ * the model file), and removed on dispose.
+ */
+export class RuntimeLora {
+  private readonly bound = new WeakMap<LoraAdapter, Map<string, LoraModule>>();
+  private readonly byPath: Map<string, LoraTarget>;
+  private readonly byKohya: Map<string, LoraTarget>;
+
+  private constructor(
+    readonly unetPath: string,
+    readonly targets: readonly LoraTarget[],
+    private readonly workDir: string,
+  ) {
+    this.byPath = new Map(targets.map((t) => [t.path, t]));
+    // kohya stems are the module path with '.' → '_' under `lora_unet_`.
+    this.byKohya = new Map(targets.map((t) => [`lora_unet_${t.path.replaceAll('.', '_')}`, t]));
+  }
+
+  static prepare(originalUnetPath: string): RuntimeLora {
+    const { model, targets, externalLocations } = addRuntimeLoraInputs(readFileSync(originalUnetPath));
+    if (targets.length === 0) {
+      throw new DiffusionModelError('WRONG_SHAPE', `${originalUnetPath}: no attention projections (…/attn1/to_q/MatMul) found for run-time LoRA`);
+    }
+    const workDir = mkdtempSync(join(tmpdir(), 'vca-lora-unet-'));
+    const path = join(workDir, 'model.onnx');
+    writeFileSync(path, model);
+    for (const loc of externalLocations) {
+      if (loc.includes('..')) throw new DiffusionModelError('UNSUPPORTED_CONFIG', `external data location ${loc} leaves the model folder`);
+      symlinkSync(join(dirname(originalUnetPath), loc), join(workDir, loc));
+    }
+    return new RuntimeLora(path, targets, workDir);
+  }
+
+  /** Maps an adapter's modules onto targets; throws naming every module that matches nothing. */
+  bind(adapter: LoraAdapter): Map<string, LoraModule> {
+    const cached = this.bound.get(adapter);
+    if (cached) return cached;
+    const out = new Map<string, LoraModule>();
+    const unmatched: string[] = [];
+    for (const m of adapter.modules.values()) {
+      const target = m.naming === 'kohya' ? this.byKohya.get(m.key) : this.byPath.get(m.key);
+      if (!target) {
+        unmatched.push(m.key);
+        continue;
+      }
+      if (m.inDim !== target.inDim || m.outDim !== target.outDim) {
+        throw new DiffusionModelError('WRONG_SHAPE', `LoRA ${adapter.name}: ${m.key} is ${m.inDim}→${m.outDim}, the UNet's ${target.path} is ${target.inDim}→${target.outDim}`);
+      }
+      out.set(target.path, m);
+    }
+    if (unmatched.length) {
+      throw new DiffusionModelError(
+        'LORA_MISMATCH',
+        `LoRA ${adapter.name}: ${unmatched.length} module name(s) match no UNet attention projection (q/k/v/out), e.g. ${unmatched.slice(0, 5).join(', ')}; ` +
+          `known targets look like ${this.targets[0]!.path}`,
+      );
+    }
+    this.bound.set(adapter, out);
+    return out;
+  }
+
+  /** Graph inputs for a stack of adapters; an empty stack gives rank-0 tensors (no LoRA). */
+  feeds(applications: readonly LoraApplication[]): Record<string, ort.Tensor> {
+    const bound = applications.map((a) => ({ modules: this.bind(a.lora), scale: a.scale }));
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of this.targets) {
+      const parts = bound.flatMap(({ modules, scale }) => {
+        const m = modules.get(t.path);
+        return m && scale !== 0 ? [{ m, s: (scale * (m.alpha ?? m.rank)) / m.rank }] : [];
+      });
+      const R = parts.reduce((sum, p) => sum + p.m.rank, 0);
+      const down = new Float32Array(t.inDim * R);
+      const up = new Float32Array(R * t.outDim);
+      let offset = 0;
+      for (const { m, s } of parts) {
+        // D[i, offset + j] = s·A[j, i];  U[offset + j, o] = B[o, j]
+        for (let j = 0; j < m.rank; j++) {
+          for (let i = 0; i < t.inDim; i++) down[i * R + offset + j] = s * m.down[j * t.inDim + i]!;
+          for (let o = 0; o < t.outDim; o++) up[(offset + j) * t.outDim + o] = m.up[o * m.rank + j]!;
+        }
+        offset += m.rank;
+      }
+      feeds[t.downInput] = new ort.Tensor('float32', down, [t.inDim, R]);
+      feeds[t.upInput] = new ort.Tensor('float32', up, [R, t.outDim]);
+    }
+    return feeds;
+  }
+
+  dispose(): void {
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}

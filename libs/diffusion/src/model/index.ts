@@ -1,0 +1,5 @@
+export * from './diffusion-model.error';
+export * from './model-configs.schema';
+export * from './onnx-session.factory';
+export * from './onnx-component';
+export * from './stable-diffusion.model';

@@ -1,0 +1,218 @@
+import { performance } from 'node:perf_hooks';
+import type * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { LoraAdapter } from '../lora/lora-adapter';
+import { RuntimeLora, type LoraApplication } from '../lora/runtime-lora';
+import { DiffusionModelError } from '../model/diffusion-model.error';
+import { RuntimeConfigSchema } from '../model/onnx-session.factory';
+import { StableDiffusionModel } from '../model/stable-diffusion.model';
+import { SeededNoise } from '../noise/seeded-noise.generator';
+import { encodePng, decodePng } from '../png/png-image.codec';
+import { img2imgStartIndex } from '../schedulers/img2img.util';
+import { createScheduler } from '../schedulers/scheduler.factory';
+import type { DiffusionScheduler } from '../schedulers/scheduler.interface';
+import { GenerateRequestSchema, type GenerateRequest, type GenerateResult, type GeneratedCandidateImage } from './generate-request.schema';
+import { pngTextChunks } from './png-parameters.util';
+
+export const PipelineOptionsSchema = RuntimeConfigSchema.extend({
+  /** Rewrite the UNet so LoRA adapters are run-time inputs (rank 0 when none is asked for). */
+  runtimeLora: z.boolean().default(true),
+});
+export type PipelineOptions = z.input<typeof PipelineOptionsSchema>;
+
+/** Per-candidate sampling state: its own scheduler (multistep history) and noise stream. */
+interface CandidateState {
+  index: number;
+  seed: number;
+  strength: number;
+  start: number;
+  scheduler: DiffusionScheduler;
+  noise: SeededNoise;
+  latents: Float32Array;
+}
+
+/**
+ * Text-to-image and img2img for Stable-Diffusion ONNX models, with classifier-free guidance,
+ * N seeded candidates, per-candidate img2img strength and run-time LoRA.
+ *
+ * Candidates with different strengths share one timestep grid: strength s starts at index
+ * t_start(s) of the same descending schedule, so at every step the active candidates sit at the
+ * same timestep and run as one UNet batch ([uncond × k ‖ cond × k] with CFG).
+ */
+export class DiffusionPipeline {
+  private constructor(
+    readonly model: StableDiffusionModel,
+    readonly lora: RuntimeLora | null,
+  ) {}
+
+  static async load(modelDir: string, options: PipelineOptions = {}): Promise<DiffusionPipeline> {
+    const o = PipelineOptionsSchema.parse(options);
+    let lora: RuntimeLora | null = null;
+    try {
+      const model = await StableDiffusionModel.load(modelDir, o, {
+        prepareUnet: o.runtimeLora
+          ? (path) => {
+              lora = RuntimeLora.prepare(path);
+              return lora.unetPath;
+            }
+          : undefined,
+      });
+      return new DiffusionPipeline(model, lora);
+    } catch (err) {
+      (lora as RuntimeLora | null)?.dispose();
+      throw err;
+    }
+  }
+
+  /** Reads a LoRA safetensors file and checks it against this UNet (throws on unmatched names). */
+  loadLora(path: string, name?: string): LoraAdapter {
+    if (!this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'pipeline was loaded with runtimeLora: false');
+    const adapter = LoraAdapter.load(path, name);
+    this.lora.bind(adapter);
+    return adapter;
+  }
+
+  async generate(input: GenerateRequest): Promise<GenerateResult> {
+    const req = GenerateRequestSchema.parse(input);
+    const t0 = performance.now();
+    const signal = req.signal;
+    const checkAbort = () => {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('generation cancelled', 'AbortError');
+    };
+    checkAbort();
+    const m = this.model;
+    const C = m.latentChannels;
+    const s = m.latentSize;
+    const plane = C * s * s;
+    const cfg = req.guidanceScale > 1;
+    const loraApps = req.loras as unknown as LoraApplication[];
+    if (loraApps.length && !this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'LoRA requested but the pipeline was loaded with runtimeLora: false');
+    const loraFeeds: Record<string, ort.Tensor> = this.lora ? this.lora.feeds(loraApps) : {};
+
+    // 1. Text embeddings: [uncond (negative prompt), cond].
+    let t = performance.now();
+    const text = await m.encodeText(cfg ? [req.negativePrompt, req.prompt] : [req.prompt]);
+    const textEncoderMs = performance.now() - t;
+    const [, L, D] = text.dims as [number, number, number];
+
+    // 2. Initial latents per candidate.
+    let vaeEncoderMs = 0;
+    let initLatent: Float32Array | null = null;
+    if (req.initImage) {
+      t = performance.now();
+      const img = decodePng(req.initImage, { width: m.imageSize, height: m.imageSize });
+      initLatent = (await m.encode(img.data, [1, 3, m.imageSize, m.imageSize])).data;
+      vaeEncoderMs = performance.now() - t;
+    }
+    const states: CandidateState[] = req.candidates.map((c, index) => {
+      const scheduler = createScheduler(req.scheduler, m.schedulerConfig);
+      scheduler.setTimesteps(req.steps);
+      const noise = new SeededNoise(c.seed);
+      if (!initLatent) {
+        const z = noise.randn(plane);
+        const sigma = scheduler.initNoiseSigma;
+        return { index, seed: c.seed, strength: 1, start: 0, scheduler, noise, latents: z.map((v) => v * sigma) };
+      }
+      const start = img2imgStartIndex(req.steps, c.strength, scheduler.order);
+      scheduler.setBeginIndex(start);
+      // Strength 0 runs no step: the input latent is returned as it is.
+      const latents = start >= req.steps ? Float32Array.from(initLatent) : scheduler.addNoise(initLatent, noise.randn(plane), scheduler.timesteps[start]!);
+      return { index, seed: c.seed, strength: c.strength, start, scheduler, noise, latents };
+    });
+
+    // 3. Denoising loop over the shared grid.
+    const timesteps = states[0]!.scheduler.timesteps;
+    const first = Math.min(...states.map((st) => st.start));
+    const total = req.steps - first;
+    let unetMs = 0;
+    let unetCalls = 0;
+    for (let i = first; i < req.steps; i++) {
+      checkAbort();
+      const timestep = timesteps[i]!;
+      const active = states.filter((st) => st.start <= i);
+      const k = active.length;
+      const halves = cfg ? 2 : 1;
+      const batch = new Float32Array(halves * k * plane);
+      active.forEach((st, j) => {
+        const scaled = st.scheduler.scaleModelInput(st.latents, timestep);
+        for (let h = 0; h < halves; h++) batch.set(scaled, (h * k + j) * plane);
+      });
+      const context = new Float32Array(halves * k * L * D);
+      for (let h = 0; h < halves; h++) {
+        const emb = text.data.subarray((cfg ? h : 0) * L * D, ((cfg ? h : 0) + 1) * L * D);
+        for (let j = 0; j < k; j++) context.set(emb, (h * k + j) * L * D);
+      }
+      t = performance.now();
+      const out = await m.predict(batch, [halves * k, C, s, s], timestep, { data: context, dims: [halves * k, L, D] }, loraFeeds);
+      unetMs += performance.now() - t;
+      unetCalls++;
+      active.forEach((st, j) => {
+        let pred = out.subarray((cfg ? k + j : j) * plane, (cfg ? k + j + 1 : j + 1) * plane);
+        if (cfg) {
+          // ε̂ = ε_u + w·(ε_c − ε_u) (Ho & Salimans 2022, eq. 6)
+          const u = out.subarray(j * plane, (j + 1) * plane);
+          const c = pred;
+          pred = u.map((uv, q) => uv + req.guidanceScale * (c[q]! - uv));
+        }
+        st.latents = st.scheduler.step(pred, timestep, st.latents, st.noise).prevSample;
+      });
+      req.onProgress?.(i - first + 1, total);
+    }
+    checkAbort();
+
+    // 4. Decode all candidates in one VAE batch and write PNGs.
+    t = performance.now();
+    const all = new Float32Array(states.length * plane);
+    states.forEach((st, j) => all.set(st.latents, j * plane));
+    const decoded = await m.decode(all, [states.length, C, s, s]);
+    const vaeDecoderMs = performance.now() - t;
+    const [, , H, W] = decoded.dims as [number, number, number, number];
+    const images: GeneratedCandidateImage[] = states.map((st, j) => ({
+      index: st.index,
+      seed: st.seed,
+      strength: st.strength,
+      width: W,
+      height: H,
+      latent: st.latents,
+      png: encodePng(
+        decoded.data.subarray(j * 3 * H * W, (j + 1) * 3 * H * W),
+        W,
+        H,
+        pngTextChunks({
+          prompt: req.prompt,
+          negativePrompt: req.negativePrompt,
+          steps: req.steps,
+          scheduler: req.scheduler,
+          guidanceScale: req.guidanceScale,
+          seed: st.seed,
+          width: W,
+          height: H,
+          strength: initLatent ? st.strength : undefined,
+          model: req.modelName,
+          loras: loraApps.map((a) => ({ name: a.lora.name, scale: a.scale })),
+        }),
+      ),
+    }));
+    const totalMs = performance.now() - t0;
+    return {
+      images,
+      timings: {
+        totalMs,
+        textEncoderMs,
+        vaeEncoderMs,
+        unetMs,
+        unetCalls,
+        unetStepMs: unetCalls ? unetMs / unetCalls : 0,
+        vaeDecoderMs,
+        imageMs: totalMs / images.length,
+        outsideUnetShare: totalMs > 0 ? 1 - unetMs / totalMs : 0,
+      },
+    };
+  }
+
+  /** Releases the ONNX Runtime sessions and the rewritten UNet file. */
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+    this.lora?.dispose();
+  }
+}
