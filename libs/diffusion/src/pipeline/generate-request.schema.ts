@@ -15,7 +15,7 @@ export const GenerateRequestSchema = z.object({
     .min(1)
     .max(64),
   /** PNG bytes of the starting image (img2img); resized to the model's size when needed. */
-  initImage: z.instanceof(Uint8Array).optional(),
+  initImage: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'initImage must be PNG bytes (Uint8Array)' }).optional(),
   steps: z.number().int().min(1).max(1000).default(20),
   /** Classifier-free guidance weight w; ≤ 1 disables guidance (one UNet pass per image). */
   guidanceScale: z.number().min(0).max(100).default(7.5),
