@@ -1,0 +1,387 @@
+// VCA web chat: a thread list, one dialogue per thread, live round updates over SSE.
+// Plain browser JavaScript so the bot serves it with no build step.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+};
+
+// Pseudonymous web identity: a random id kept in this browser (the core hashes it into a rater id).
+function webUser() {
+  let id = localStorage.getItem('vca-user');
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem('vca-user', id);
+  }
+  return id;
+}
+const USER = webUser();
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-vca-user': USER },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const message = (data && (Array.isArray(data.message) ? data.message.join('; ') : data.message)) || res.statusText;
+    throw new Error(message);
+  }
+  return data;
+}
+
+const state = {
+  threads: [],
+  current: null, // ThreadDetail
+  live: {}, // roundId -> { position, step, totalSteps }
+  source: null,
+};
+
+// ---- thread list -------------------------------------------------------------------------------
+
+async function loadThreads() {
+  try {
+    state.threads = await api('GET', '/api/threads');
+    renderThreads();
+  } catch (err) {
+    console.warn('thread list', err);
+  }
+}
+
+function renderThreads() {
+  const nav = $('#threads');
+  nav.replaceChildren(
+    ...state.threads.map((t) =>
+      el(
+        'button',
+        {
+          class: 'thread-item' + (state.current && state.current.id === t.id ? ' active' : ''),
+          dataset: { testid: 'thread-item', id: t.id },
+          title: t.title,
+          onclick: () => (location.hash = '#/t/' + t.id),
+        },
+        el('span', { class: 'dot ' + (t.lastStatus || '') }),
+        el('span', { class: 'title' }, t.title),
+        el('span', { class: 'n' }, String(t.roundCount)),
+      ),
+    ),
+  );
+}
+
+// ---- current thread ----------------------------------------------------------------------------
+
+async function openThread(id) {
+  closeStream();
+  state.live = {};
+  if (!id) {
+    state.current = null;
+    render();
+    renderThreads();
+    return;
+  }
+  try {
+    state.current = await api('GET', '/api/threads/' + encodeURIComponent(id));
+  } catch (err) {
+    state.current = null;
+    showComposerError('Could not open the thread: ' + err.message);
+  }
+  render();
+  renderThreads();
+  if (state.current) openStream(state.current.id);
+}
+
+function openStream(id) {
+  const source = new EventSource('/api/threads/' + encodeURIComponent(id) + '/events');
+  state.source = source;
+  source.addEventListener('open', () => ($('#connection').className = 'connection live'));
+  source.addEventListener('error', () => ($('#connection').className = 'connection down'));
+  source.addEventListener('round', (ev) => onRoundUpdate(JSON.parse(ev.data)));
+}
+
+function closeStream() {
+  if (state.source) state.source.close();
+  state.source = null;
+  $('#connection').className = 'connection';
+}
+
+function onRoundUpdate(update) {
+  const thread = state.current;
+  if (!thread || update.dialogueId !== thread.id) return;
+  const live = (state.live[update.roundId] ||= {});
+  const round = thread.rounds.find((r) => r.id === update.roundId);
+  switch (update.kind) {
+    case 'queued':
+      live.position = update.position;
+      if (round && round.status !== 'completed' && round.status !== 'failed') round.status = 'queued';
+      break;
+    case 'progress':
+      live.step = update.step;
+      live.totalSteps = update.totalSteps;
+      live.position = 0;
+      if (round && round.status === 'queued') round.status = 'running';
+      break;
+    case 'completed': {
+      // The completed update carries the round with its images; ratings of this viewer are
+      // merged in by refetching only when the round is unknown here.
+      const idx = thread.rounds.findIndex((r) => r.id === update.roundId);
+      if (idx >= 0) thread.rounds[idx] = update.round;
+      else thread.rounds.push(update.round);
+      delete state.live[update.roundId];
+      loadThreads();
+      break;
+    }
+    case 'failed':
+      if (round) {
+        round.status = 'failed';
+        round.error = update.reason;
+      }
+      delete state.live[update.roundId];
+      loadThreads();
+      break;
+  }
+  renderRound(update.roundId);
+}
+
+// ---- rendering ---------------------------------------------------------------------------------
+
+function render() {
+  const thread = state.current;
+  $('#thread-title').textContent = thread ? thread.title : 'New dialogue';
+  $('#input').placeholder = thread
+    ? 'Tell the bot what to change — e.g. “make the sky red”, “no trees”, “more clouds”'
+    : 'Describe an image to start a dialogue…';
+  const box = $('#messages');
+  if (!thread) {
+    box.replaceChildren($('#welcome') || welcome());
+    $('#welcome').hidden = false;
+    return;
+  }
+  box.replaceChildren(...thread.rounds.map(roundNode));
+  box.scrollTop = box.scrollHeight;
+}
+
+function welcome() {
+  return el('div', { class: 'welcome', id: 'welcome' }, el('h2', {}, 'Describe an image to start a dialogue'));
+}
+
+function renderRound(roundId) {
+  const thread = state.current;
+  const round = thread && thread.rounds.find((r) => r.id === roundId);
+  if (!round) return;
+  const old = document.querySelector(`[data-round="${roundId}"]`);
+  const box = $('#messages');
+  const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  const node = roundNode(round);
+  if (old) old.replaceWith(node);
+  else box.append(node);
+  if (stick) box.scrollTop = box.scrollHeight;
+}
+
+function time(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function roundNode(round) {
+  const thread = state.current;
+  const parent = round.parentImageId && findImage(round.parentImageId);
+  return el(
+    'div',
+    { class: 'round', dataset: { round: round.id, testid: 'round', status: round.status } },
+    el(
+      'div',
+      { class: 'msg' },
+      el('div', { class: 'avatar user' }, 'U'),
+      el(
+        'div',
+        { class: 'body' },
+        el('div', { class: 'who' }, round.index === 1 ? 'Prompt' : 'Feedback',
+          el('small', {}, time(round.createdAt))),
+        el('div', { class: 'text' }, round.userText),
+      ),
+    ),
+    el(
+      'div',
+      { class: 'msg' },
+      el('div', { class: 'avatar bot' }, '◐'),
+      el(
+        'div',
+        { class: 'body' },
+        el('div', { class: 'who' }, 'VCA', el('small', {}, `round ${round.index}`)),
+        el('div', { class: 'understood', dataset: { testid: 'refined-prompt' } }, 'Understood: ', el('code', {}, round.refinedPrompt)),
+        parent
+          ? el('div', { class: 'status' }, `Starting from candidate ${parent.image.candidateIndex + 1} of round ${parent.round.index}`)
+          : null,
+        statusNode(round),
+        round.images.length ? el('div', { class: 'grid' }, round.images.map((img) => imageCard(round, img))) : null,
+      ),
+    ),
+  );
+  function findImage(id) {
+    for (const r of thread.rounds) for (const image of r.images) if (image.id === id) return { round: r, image };
+    return null;
+  }
+}
+
+function statusNode(round) {
+  if (round.status === 'failed') {
+    return el('div', { class: 'error', dataset: { testid: 'round-error' } }, 'This round failed: ' + (round.error || 'unknown error'));
+  }
+  if (round.status === 'completed') return null;
+  const live = state.live[round.id] || {};
+  if (live.totalSteps) {
+    const pct = Math.round((100 * live.step) / live.totalSteps);
+    return el(
+      'div',
+      { class: 'status', dataset: { testid: 'round-progress' } },
+      `Generating… step ${live.step}/${live.totalSteps} (${pct}%)`,
+      el('div', { class: 'progress' }, el('div', { style: `width:${pct}%` })),
+    );
+  }
+  const text =
+    live.position === undefined || live.position === null
+      ? 'Waiting for a GPU worker…'
+      : live.position === 0
+        ? 'Starting…'
+        : `In queue: position ${live.position}`;
+  return el('div', { class: 'status', dataset: { testid: 'round-queue' } }, text);
+}
+
+const SIGNALS = [
+  { signal: 'up', label: '👍', title: 'Good' },
+  { signal: 'down', label: '👎', title: 'Bad' },
+  { signal: 'pick', label: '⭐', title: 'Pick: keep this one for the next round' },
+];
+
+function imageCard(round, img) {
+  return el(
+    'div',
+    { class: 'card' + (img.kept ? ' kept' : ''), dataset: { testid: 'candidate', image: img.id } },
+    el('img', {
+      src: img.url,
+      alt: `candidate ${img.candidateIndex + 1}`,
+      loading: 'lazy',
+      onclick: () => openLightbox(round, img),
+    }),
+    el(
+      'div',
+      { class: 'bar' },
+      el('span', { class: 'idx' }, '#' + (img.candidateIndex + 1) + (img.kept ? ' · kept' : '')),
+      SIGNALS.map(({ signal, label, title }) => {
+        const on = img.mine.includes(signal);
+        const n = img.counts[signal] || 0;
+        return el(
+          'button',
+          {
+            class: 'rate' + (on ? ' on' : ''),
+            title: on ? title + ' (click again to take it back)' : title,
+            'aria-pressed': on ? 'true' : 'false',
+            dataset: { testid: 'rate-' + signal },
+            onclick: (ev) => rate(ev.currentTarget, round, img, signal, on),
+          },
+          label + (n ? ' ' + n : ''),
+        );
+      }),
+    ),
+  );
+}
+
+async function rate(button, round, img, signal, on) {
+  button.disabled = true;
+  try {
+    const updated = on
+      ? await api('DELETE', `/api/images/${img.id}/feedback/${signal}`)
+      : await api('POST', `/api/images/${img.id}/feedback`, { signal, eventId: crypto.randomUUID() });
+    const rounds = state.current.rounds;
+    const idx = rounds.findIndex((r) => r.id === updated.id);
+    if (idx >= 0) rounds[idx] = updated;
+    renderRound(updated.id);
+    hideComposerError();
+  } catch (err) {
+    button.disabled = false;
+    showComposerError('Rating failed: ' + err.message);
+  }
+}
+
+function openLightbox(round, img) {
+  $('#lightbox-img').src = img.url;
+  $('#lightbox-caption').textContent =
+    `Round ${round.index}, candidate ${img.candidateIndex + 1} · seed ${img.seed}` +
+    (img.strength !== null ? ` · strength ${img.strength.toFixed(2)}` : '') +
+    ` · ${img.steps} steps · guidance ${img.guidanceScale} · model ${img.modelVersion}`;
+  $('#lightbox').hidden = false;
+}
+$('#lightbox').addEventListener('click', () => ($('#lightbox').hidden = true));
+
+// ---- composer ----------------------------------------------------------------------------------
+
+function showComposerError(message) {
+  const box = $('#composer-error');
+  box.textContent = message;
+  box.hidden = false;
+}
+function hideComposerError() {
+  $('#composer-error').hidden = true;
+}
+
+async function send(text) {
+  const button = $('#send');
+  button.disabled = true;
+  hideComposerError();
+  try {
+    if (!state.current) {
+      const thread = await api('POST', '/api/threads', { prompt: text });
+      $('#input').value = '';
+      await loadThreads();
+      location.hash = '#/t/' + thread.id;
+    } else {
+      const round = await api('POST', `/api/threads/${state.current.id}/messages`, { text });
+      $('#input').value = '';
+      if (!state.current.rounds.some((r) => r.id === round.id)) state.current.rounds.push(round);
+      renderRound(round.id);
+      loadThreads();
+    }
+  } catch (err) {
+    showComposerError(err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('#composer').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const text = $('#input').value.trim();
+  if (!text) return showComposerError('Write a prompt first.');
+  send(text);
+});
+$('#input').addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && !ev.shiftKey) {
+    ev.preventDefault();
+    $('#composer').requestSubmit();
+  }
+});
+$('#new-thread').addEventListener('click', () => {
+  location.hash = '';
+  $('#input').focus();
+});
+
+function route() {
+  const m = location.hash.match(/^#\/t\/([\w-]+)/);
+  openThread(m ? m[1] : null);
+}
+window.addEventListener('hashchange', route);
+$('#whoami').textContent = 'You are guest-' + USER.slice(0, 8);
+loadThreads();
+route();
+setInterval(loadThreads, 10_000);

@@ -1,0 +1,158 @@
+// Moderation page: review labels, approve/reject, ban/unban raters, delete images and dialogues,
+// export. Every call carries the admin token; the server audits each action.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+};
+
+let token = sessionStorage.getItem('vca-admin-token') || '';
+$('#token').value = token;
+
+async function api(method, path, body) {
+  const res = await fetch('/api/moderation' + path, {
+    method,
+    headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) {
+    let message = res.statusText;
+    try {
+      message = (await res.json()).message || message;
+    } catch {}
+    throw new Error(message);
+  }
+  return res;
+}
+
+function notice(text, bad = false) {
+  const box = $('#notice');
+  box.textContent = text;
+  box.className = 'notice' + (bad ? ' bad' : '');
+  box.hidden = false;
+}
+
+async function act(label, fn) {
+  try {
+    await fn();
+    notice(label + ': done');
+    await loadLabels();
+  } catch (err) {
+    notice(label + ' failed: ' + err.message, true);
+  }
+}
+
+async function loadLabels() {
+  const status = $('#filter-status').value;
+  try {
+    const labels = await (await api('GET', '/labels?limit=200' + (status ? '&status=' + status : ''))).json();
+    $('#login-state').textContent = 'signed in';
+    $('#labels').replaceChildren(...labels.map(labelRow));
+  } catch (err) {
+    $('#login-state').textContent = '';
+    notice('Could not load labels: ' + err.message, true);
+  }
+}
+
+function labelRow(l) {
+  const status = l.revokedAt ? 'revoked' : l.moderationStatus;
+  return el(
+    'tr',
+    { dataset: { testid: 'label-row', id: l.eventId } },
+    el('td', {}, new Date(l.createdAt).toLocaleString()),
+    el('td', {}, l.imageUrl ? el('img', { src: l.imageUrl, alt: '' }) : ''),
+    el('td', {}, l.prompt || ''),
+    el('td', {}, l.signal + ' · ' + l.source),
+    el('td', {}, el('code', {}, l.raterId.slice(0, 10)), l.raterBanned ? el('span', { class: 'badge rejected' }, ' banned') : ''),
+    el('td', {}, el('span', { class: 'badge ' + status }, status)),
+    el(
+      'td',
+      {},
+      el('button', { class: 'act', onclick: () => act('Approve', () => api('POST', `/labels/${l.eventId}/approve`)) }, 'Approve'),
+      el('button', { class: 'act', onclick: () => act('Reject', () => api('POST', `/labels/${l.eventId}/reject`)) }, 'Reject'),
+      l.raterBanned
+        ? el('button', { class: 'act', onclick: () => act('Unban', () => api('POST', `/raters/${l.raterId}/unban`)) }, 'Unban rater')
+        : el(
+            'button',
+            {
+              class: 'act danger',
+              onclick: () => {
+                const reason = prompt('Why is this rater banned?');
+                if (reason) act('Ban', () => api('POST', `/raters/${l.raterId}/ban`, { reason }));
+              },
+            },
+            'Ban rater',
+          ),
+      el(
+        'button',
+        { class: 'act danger', onclick: () => confirm('Delete this image and its labels?') && act('Delete image', () => api('DELETE', `/images/${l.imageId}`)) },
+        'Delete image',
+      ),
+      el(
+        'button',
+        {
+          class: 'act danger',
+          onclick: () => confirm('Delete the whole dialogue?') && act('Delete dialogue', () => api('DELETE', `/dialogues/${l.dialogueId}`)),
+        },
+        'Delete dialogue',
+      ),
+    ),
+  );
+}
+
+async function loadAudit() {
+  try {
+    const rows = await (await api('GET', '/audit?limit=200')).json();
+    $('#audit').replaceChildren(
+      ...rows.map((a) =>
+        el('tr', {}, el('td', {}, new Date(a.createdAt).toLocaleString()), el('td', {}, a.action), el('td', {}, (a.targetType || '') + ' ' + (a.targetId || '')),
+          el('td', {}, a.moderatorId || ''), el('td', {}, (a.reason ? a.reason + ' ' : ''), el('code', {}, JSON.stringify(a.details || {})))),
+      ),
+    );
+  } catch (err) {
+    notice('Could not load the audit log: ' + err.message, true);
+  }
+}
+
+async function download(name) {
+  try {
+    const blob = await (await api('GET', '/export/' + name)).blob();
+    const a = el('a', { href: URL.createObjectURL(blob), download: 'vca-' + name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (err) {
+    notice('Export failed: ' + err.message, true);
+  }
+}
+
+$('#login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  token = $('#token').value.trim();
+  sessionStorage.setItem('vca-admin-token', token);
+  loadLabels();
+});
+$('#refresh').addEventListener('click', loadLabels);
+$('#filter-status').addEventListener('change', loadLabels);
+for (const b of document.querySelectorAll('[data-export]')) b.addEventListener('click', () => download(b.dataset.export));
+for (const b of document.querySelectorAll('[data-tab]')) {
+  b.addEventListener('click', () => {
+    for (const other of document.querySelectorAll('[data-tab]')) {
+      other.classList.toggle('on', other === b);
+      $('#tab-' + other.dataset.tab).hidden = other !== b;
+    }
+    if (b.dataset.tab === 'audit') loadAudit();
+    if (b.dataset.tab === 'labels') loadLabels();
+  });
+}
+if (token) loadLabels();

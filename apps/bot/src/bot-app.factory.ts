@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { resolve } from 'node:path';
+import { BotAppModule } from './bot-app.module';
+import type { BotConfig } from './config/bot-config.schema';
+import { CoreErrorFilter } from './http/core-error.filter';
+
+/** The web chat's static page (plain HTML/CSS/JS: no build step). */
+export const PUBLIC_DIR = resolve(__dirname, '../public');
+
+/** Builds the bot app (not yet listening); used by main.ts, the tests and the benchmark. */
+export async function createBotApp(config: BotConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(BotAppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new CoreErrorFilter());
+  app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });
+  return app;
+}

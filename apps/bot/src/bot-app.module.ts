@@ -1,0 +1,35 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ChatModule } from './chat/chat.module';
+import { BotConfigModule } from './config/bot-config.module';
+import type { BotConfig } from './config/bot-config.schema';
+import { ConversationCoreModule } from './core/conversation-core.module';
+import { HealthController } from './http/health.controller';
+import { ModerationModule } from './moderation/moderation.module';
+import { WebChatModule } from './web/web-chat.module';
+
+/** Root module of apps/bot, built from the configuration validated at boot. */
+@Module({})
+export class BotAppModule {
+  static forRoot(config: BotConfig): DynamicModule {
+    return {
+      module: BotAppModule,
+      imports: [
+        BotConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            // SSE streams and image files would drown the request log.
+            autoLogging: { ignore: (req) => /\/events$|^\/images\//.test(req.url ?? '') },
+            redact: ['req.headers.authorization'],
+          },
+        }),
+        ConversationCoreModule,
+        ChatModule,
+        WebChatModule,
+        ModerationModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,64 @@
+import type { DialogueSummary, DialogueView, ImageView as CoreImageView, RoundView as CoreRoundView } from '@vca/core';
+import type { ImageView, RoundView, ThreadDetail, ThreadSummary } from './round-view';
+
+/** Same-origin path of an image in the web chat (served by ImagesController). */
+export function imageUrl(storageKey: string): string {
+  return `/images/${storageKey}`;
+}
+
+function toImageView(image: CoreImageView, keptImageId: string | null, mine: readonly string[]): ImageView {
+  return {
+    id: image.id,
+    candidateIndex: image.candidateIndex,
+    seed: image.seed,
+    // Text-to-image runs the whole schedule; the core stores strength 1 there, which says nothing.
+    strength: image.strength >= 1 ? null : image.strength,
+    steps: image.steps,
+    guidanceScale: image.guidanceScale,
+    modelVersion: image.modelVersion,
+    storageKey: image.storageKey,
+    url: imageUrl(image.storageKey),
+    counts: { ...image.feedback },
+    mine: [...mine],
+    kept: image.id === keptImageId,
+  };
+}
+
+/** `mine` maps image id → signals the viewer has active; empty for broadcasts. */
+export function toRoundView(round: CoreRoundView, mine: ReadonlyMap<string, readonly string[]> = new Map()): RoundView {
+  return {
+    id: round.id,
+    dialogueId: round.dialogueId,
+    index: round.index,
+    userText: round.userText,
+    refinedPrompt: round.refinedPrompt,
+    mode: round.mode,
+    status: round.status,
+    error: round.failureReason,
+    parentImageId: round.parentImageId,
+    createdAt: round.createdAt.toISOString(),
+    images: round.images.map((image) => toImageView(image, round.keptImageId, mine.get(image.id) ?? [])),
+  };
+}
+
+export function toThreadSummary(d: DialogueSummary): ThreadSummary {
+  return {
+    id: d.id,
+    title: d.lastPrompt ?? '(empty dialogue)',
+    ownerId: d.ownerId,
+    createdAt: d.createdAt.toISOString(),
+    roundCount: d.roundCount,
+  };
+}
+
+export function toThreadDetail(d: DialogueView, mine: ReadonlyMap<string, readonly string[]> = new Map()): ThreadDetail {
+  const rounds = d.rounds.map((r) => toRoundView(r, mine));
+  return {
+    id: d.id,
+    title: rounds.at(-1)?.refinedPrompt ?? '(empty dialogue)',
+    ownerId: d.ownerId,
+    createdAt: d.createdAt.toISOString(),
+    roundCount: rounds.length,
+    rounds,
+  };
+}

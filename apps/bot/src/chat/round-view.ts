@@ -1,0 +1,52 @@
+/**
+ * Platform-neutral read model of a round, as adapters render it and as the web API returns it.
+ * Built from the core's entities by round-view.mapper.ts.
+ */
+export interface ImageView {
+  id: string;
+  candidateIndex: number;
+  seed: number;
+  strength: number | null;
+  steps: number;
+  guidanceScale: number;
+  modelVersion: string;
+  /** Content-addressed key in the image store (what Discord/Slack adapters upload). */
+  storageKey: string;
+  /** Same-origin path the web chat loads the PNG from. */
+  url: string;
+  counts: { up: number; down: number; pick: number; tie: number };
+  /** Signals the viewing rater has given and not revoked (web only; empty elsewhere). */
+  mine: string[];
+  /** This image is the one carried into the next round as the img2img source. */
+  kept: boolean;
+}
+
+export type RoundStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface RoundView {
+  id: string;
+  dialogueId: string;
+  index: number;
+  userText: string;
+  refinedPrompt: string;
+  mode: 'txt2img' | 'img2img';
+  status: RoundStatus;
+  error: string | null;
+  /** img2img source image id, null in round 1 (text-to-image). */
+  parentImageId: string | null;
+  createdAt: string;
+  images: ImageView[];
+}
+
+export interface ThreadSummary {
+  id: string;
+  /** The current (latest refined) prompt. */
+  title: string;
+  ownerId: string;
+  createdAt: string;
+  roundCount: number;
+}
+
+export interface ThreadDetail extends ThreadSummary {
+  rounds: RoundView[];
+}

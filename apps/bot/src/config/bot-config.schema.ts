@@ -1,0 +1,31 @@
+import { CommonEnvFields, envInt, envPort } from '@vca/shared';
+import { z } from 'zod';
+
+/**
+ * Environment of apps/bot: the fields both apps share (database, Redis, queue prefix, image
+ * directory, migrations) plus the bot's own. Defaults work on a machine running PostgreSQL and
+ * Redis locally; parsed once at boot so a bad value stops the app naming the variable. The
+ * language-model refiner reads REFINER_LLM_* (see @vca/core `REFINER_ENV`), checked at boot too.
+ */
+export const BotEnvSchema = z.object({
+  ...CommonEnvFields,
+  PORT: envPort(3000),
+  /** Interface to listen on. The web chat has no accounts, so it stays on localhost by default. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Bearer token for the moderation page and API; when unset moderation is switched off. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** N candidates per round (issue 5: configurable, default 4). */
+  CANDIDATES_PER_ROUND: envInt(1, 16, 4),
+  GENERATION_STEPS: envInt(1, 200, 30),
+  GUIDANCE_SCALE: z.coerce.number().min(0).max(50).default(7.5),
+  /** Salt of pseudonymous rater ids; changing it changes every rater id. */
+  RATER_ID_SALT: z.string().default(''),
+  /** Rounds of one user in flight at once (fairness between users). */
+  PER_USER_CONCURRENCY: envInt(1, 64, 1),
+  /** Attempts per generation job (first try included) and the base of the exponential backoff. */
+  JOB_ATTEMPTS: envInt(1, 20, 3),
+  JOB_BACKOFF_MS: envInt(0, 600_000, 5_000),
+  /** Interval of the queue-position refresh pushed to waiting threads. */
+  QUEUE_POSITION_POLL_MS: envInt(100, 60_000, 1000),
+});
+export type BotConfig = z.infer<typeof BotEnvSchema>;

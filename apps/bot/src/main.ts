@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import { exitOnConfigError } from '@vca/shared';
+import { Logger } from 'nestjs-pino';
+import { createBotApp } from './bot-app.factory';
+import { loadBotConfig } from './config/bot-config.util';
+
+/** `npm run start:bot`: configuration from the environment, invalid values stop the process. */
+async function main(): Promise<void> {
+  const config = exitOnConfigError(() => loadBotConfig());
+  const app = await createBotApp(config);
+  app.enableShutdownHooks();
+  await app.listen(config.PORT, config.HOST);
+  app.get(Logger).log(`bot listening on http://${config.HOST}:${config.PORT} (web chat at /, moderation at /moderation.html)`);
+}
+
+void main();

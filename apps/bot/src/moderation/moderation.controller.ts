@@ -1,0 +1,91 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import type { AuditEntry, DeletionResult, DialogueExport, RaterSummary } from '@vca/core';
+import { UuidParamSchema } from '../web/web-chat.dto';
+import { ZodPipe } from '../web/zod-body.pipe';
+import { AdminTokenGuard } from './admin-token.guard';
+import {
+  ApproveOrRejectSchema,
+  BanSchema,
+  ListLabelsQuerySchema,
+  PageQuerySchema,
+  RaterIdParamSchema,
+  ReasonSchema,
+  type BanBody,
+  type ListLabelsQuery,
+  type PageQuery,
+  type ReasonBody,
+} from './moderation.dto';
+import { WebModerationService, type LabelRow } from './web-moderation.service';
+
+/** Moderation API behind the moderation page; every route needs the admin token. */
+@Controller('api/moderation')
+@UseGuards(AdminTokenGuard)
+export class ModerationController {
+  constructor(private readonly moderation: WebModerationService) {}
+
+  @Get('labels')
+  labels(@Query(new ZodPipe(ListLabelsQuerySchema)) query: ListLabelsQuery): Promise<LabelRow[]> {
+    return this.moderation.labels(query);
+  }
+
+  @Post('labels/:id/:decision')
+  @HttpCode(200)
+  async decide(
+    @Param('id', new ZodPipe(UuidParamSchema)) eventId: string,
+    @Param('decision', new ZodPipe(ApproveOrRejectSchema)) decision: 'approve' | 'reject',
+    @Body(new ZodPipe(ReasonSchema)) body: ReasonBody,
+  ): Promise<{ updated: number }> {
+    return { updated: await this.moderation.setLabelStatus(decision, eventId, body.reason) };
+  }
+
+  @Get('raters')
+  raters(@Query('banned') banned?: string): Promise<RaterSummary[]> {
+    return this.moderation.raters(banned === 'true');
+  }
+
+  @Post('raters/:id/ban')
+  @HttpCode(200)
+  async ban(@Param('id', new ZodPipe(RaterIdParamSchema)) raterId: string, @Body(new ZodPipe(BanSchema)) body: BanBody): Promise<{ banned: true }> {
+    await this.moderation.ban(raterId, body.reason);
+    return { banned: true };
+  }
+
+  @Post('raters/:id/unban')
+  @HttpCode(200)
+  async unban(
+    @Param('id', new ZodPipe(RaterIdParamSchema)) raterId: string,
+    @Body(new ZodPipe(ReasonSchema)) body: ReasonBody,
+  ): Promise<{ banned: false }> {
+    await this.moderation.unban(raterId, body.reason);
+    return { banned: false };
+  }
+
+  @Delete('images/:id')
+  deleteImage(@Param('id', new ZodPipe(UuidParamSchema)) imageId: string, @Query('reason') reason?: string): Promise<DeletionResult> {
+    return this.moderation.deleteImage(imageId, reason);
+  }
+
+  @Delete('dialogues/:id')
+  deleteDialogue(@Param('id', new ZodPipe(UuidParamSchema)) dialogueId: string, @Query('reason') reason?: string): Promise<DeletionResult> {
+    return this.moderation.deleteDialogue(dialogueId, reason);
+  }
+
+  /** Pick-a-Pic-style preference pairs, one JSON object per line. */
+  @Get('export/pairs.jsonl')
+  @Header('content-type', 'application/x-ndjson; charset=utf-8')
+  @Header('content-disposition', 'attachment; filename="vca-pairs.jsonl"')
+  exportPairs(): Promise<string> {
+    return this.moderation.exportPairs();
+  }
+
+  @Get('export/dialogues.json')
+  @Header('content-disposition', 'attachment; filename="vca-dialogues.json"')
+  exportDialogues(): Promise<DialogueExport[]> {
+    return this.moderation.exportDialogues();
+  }
+
+  @Get('audit')
+  audit(@Query(new ZodPipe(PageQuerySchema)) page: PageQuery): Promise<AuditEntry[]> {
+    return this.moderation.audit(page);
+  }
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ModerationService, type AuditEntry, type DeletionResult, type DialogueExport, type LabelReviewItem, type RaterSummary } from '@vca/core';
+import { DiskImageStorage } from '@vca/shared';
+import { imageUrl } from '../chat/round-view.mapper';
+import { BOT_CONFIG } from '../config/bot-config.module';
+import type { BotConfig } from '../config/bot-config.schema';
+import type { ListLabelsQuery, PageQuery } from './moderation.dto';
+
+export type LabelRow = LabelReviewItem & { imageUrl: string };
+
+/** Who the audit log names for actions taken on the admin-token-gated web page. */
+export const WEB_MODERATOR = 'web:admin';
+
+/**
+ * The moderation page's calls on the core's ModerationService, plus the two things only the app
+ * can do: image URLs for review, and removing files of images no row refers to any more.
+ */
+@Injectable()
+export class WebModerationService {
+  private readonly logger = new Logger(WebModerationService.name);
+
+  constructor(
+    private readonly moderation: ModerationService,
+    private readonly storage: DiskImageStorage,
+    @Inject(BOT_CONFIG) private readonly config: BotConfig,
+  ) {}
+
+  async labels(query: ListLabelsQuery): Promise<LabelRow[]> {
+    const labels = await this.moderation.listRecentLabels(query);
+    return labels.map((l) => ({ ...l, imageUrl: imageUrl(l.storageKey) }));
+  }
+
+  setLabelStatus(decision: 'approve' | 'reject', eventId: string, reason?: string): Promise<number> {
+    return decision === 'approve'
+      ? this.moderation.approveLabels(WEB_MODERATOR, [eventId], reason)
+      : this.moderation.rejectLabels(WEB_MODERATOR, [eventId], reason);
+  }
+
+  ban(raterId: string, reason: string): Promise<void> {
+    return this.moderation.banRater(WEB_MODERATOR, raterId, reason);
+  }
+
+  unban(raterId: string, reason?: string): Promise<void> {
+    return this.moderation.unbanRater(WEB_MODERATOR, raterId, reason);
+  }
+
+  raters(bannedOnly: boolean): Promise<RaterSummary[]> {
+    return this.moderation.listRaters({ bannedOnly, limit: 500 });
+  }
+
+  async deleteImage(imageId: string, reason?: string): Promise<DeletionResult> {
+    return this.removeOrphans(await this.moderation.deleteImage(WEB_MODERATOR, imageId, reason));
+  }
+
+  async deleteDialogue(dialogueId: string, reason?: string): Promise<DeletionResult> {
+    return this.removeOrphans(await this.moderation.deleteDialogue(WEB_MODERATOR, dialogueId, reason));
+  }
+
+  async exportPairs(): Promise<string> {
+    return (await this.moderation.exportPairs(WEB_MODERATOR, { imageDir: this.config.IMAGE_DIR })).jsonl;
+  }
+
+  exportDialogues(): Promise<DialogueExport[]> {
+    return this.moderation.exportDialogues(WEB_MODERATOR, { imageDir: this.config.IMAGE_DIR });
+  }
+
+  audit(page: PageQuery): Promise<AuditEntry[]> {
+    return this.moderation.listAuditLog(page);
+  }
+
+  /** Rows are gone (and audited) at this point; a file left behind is only wasted disk. */
+  private async removeOrphans(result: DeletionResult): Promise<DeletionResult> {
+    for (const key of result.orphanedStorageKeys) {
+      try {
+        await this.storage.delete(key);
+      } catch (err) {
+        this.logger.warn(`could not delete image file ${key}: ${(err as Error).message}`);
+      }
+    }
+    return result;
+  }
+}

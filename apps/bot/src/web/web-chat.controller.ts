@@ -1,0 +1,67 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Sse } from '@nestjs/common';
+import type { FeedbackSignal } from '@vca/core';
+import type { Observable } from 'rxjs';
+import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
+import { PostMessageSchema, RateSchema, SignalParamSchema, StartThreadSchema, UuidParamSchema, type PostMessageBody, type RateBody, type StartThreadBody } from './web-chat.dto';
+import { WebChatService } from './web-chat.service';
+import { WebEventsHub, type SseFrame } from './web-events.hub';
+import { WebUser } from './web-user.decorator';
+import { ZodPipe } from './zod-body.pipe';
+
+/** JSON API behind the web chat; each handler validates its input and makes one service call. */
+@Controller('api')
+export class WebChatController {
+  constructor(
+    private readonly chat: WebChatService,
+    private readonly hub: WebEventsHub,
+  ) {}
+
+  @Get('threads')
+  listThreads(): Promise<ThreadSummary[]> {
+    return this.chat.listThreads();
+  }
+
+  @Post('threads')
+  startThread(@WebUser() userId: string, @Body(new ZodPipe(StartThreadSchema)) body: StartThreadBody): Promise<ThreadDetail> {
+    return this.chat.startThread(userId, body.prompt);
+  }
+
+  @Get('threads/:id')
+  getThread(@WebUser() userId: string, @Param('id', new ZodPipe(UuidParamSchema)) id: string): Promise<ThreadDetail> {
+    return this.chat.getThread(userId, id);
+  }
+
+  @Post('threads/:id/messages')
+  postMessage(
+    @WebUser() userId: string,
+    @Param('id', new ZodPipe(UuidParamSchema)) id: string,
+    @Body(new ZodPipe(PostMessageSchema)) body: PostMessageBody,
+  ): Promise<RoundView> {
+    return this.chat.postMessage(userId, id, body.text);
+  }
+
+  /** Live round updates of one thread (queue position, progress, results, failures). */
+  @Sse('threads/:id/events')
+  events(@Param('id', new ZodPipe(UuidParamSchema)) id: string): Observable<SseFrame> {
+    return this.hub.stream(id);
+  }
+
+  @Post('images/:id/feedback')
+  @HttpCode(200)
+  rate(
+    @WebUser() userId: string,
+    @Param('id', new ZodPipe(UuidParamSchema)) imageId: string,
+    @Body(new ZodPipe(RateSchema)) body: RateBody,
+  ): Promise<RoundView> {
+    return this.chat.rate(userId, imageId, body.signal, body.eventId);
+  }
+
+  @Delete('images/:id/feedback/:signal')
+  revoke(
+    @WebUser() userId: string,
+    @Param('id', new ZodPipe(UuidParamSchema)) imageId: string,
+    @Param('signal', new ZodPipe(SignalParamSchema)) signal: FeedbackSignal,
+  ): Promise<RoundView> {
+    return this.chat.revoke(userId, imageId, signal);
+  }
+}

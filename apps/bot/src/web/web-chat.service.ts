@@ -1,0 +1,147 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import {
+  ConversationService,
+  DialogueEntity,
+  DialogueQueryService,
+  FeedbackEventEntity,
+  FeedbackService,
+  ImageEntity,
+  type DialogueView,
+  type FeedbackSignal,
+} from '@vca/core';
+import { performance } from 'node:perf_hooks';
+import { DataSource, In, IsNull } from 'typeorm';
+import type { ThreadRef } from '../chat/chat-adapter.interface';
+import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
+import { toRoundView, toThreadDetail, toThreadSummary } from '../chat/round-view.mapper';
+import { OverheadRecorder } from '../results/overhead.recorder';
+import { RoundEventsRelay } from '../results/round-events.relay';
+
+/** Where web-chat dialogues live in the core's (platform, workspace, channel, thread) terms. */
+const WEB_WORKSPACE = 'local';
+const WEB_CHANNEL = 'web';
+
+/**
+ * The web chat's use cases: translate page actions into calls on the conversation core and its
+ * results into the web read model. Each web thread is one dialogue with platform `web`.
+ */
+@Injectable()
+export class WebChatService {
+  constructor(
+    private readonly conversation: ConversationService,
+    private readonly queries: DialogueQueryService,
+    private readonly feedback: FeedbackService,
+    private readonly relay: RoundEventsRelay,
+    private readonly overhead: OverheadRecorder,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async listThreads(): Promise<ThreadSummary[]> {
+    return (await this.queries.listDialogues({ platform: 'web', limit: 100 })).map(toThreadSummary);
+  }
+
+  async getThread(userId: string, dialogueId: string): Promise<ThreadDetail> {
+    const dialogue = await this.webDialogue(dialogueId);
+    const imageIds = dialogue.rounds.flatMap((r) => r.images.map((i) => i.id));
+    return toThreadDetail(dialogue, await this.activeSignals(userId, imageIds));
+  }
+
+  /** First message of a new thread: the prompt of round 1. */
+  async startThread(userId: string, prompt: string): Promise<ThreadDetail> {
+    const received = performance.now();
+    const threadId = randomUUID();
+    const started = await this.conversation.handleMessage({
+      platform: 'web',
+      workspaceId: WEB_WORKSPACE,
+      channelId: WEB_CHANNEL,
+      threadId,
+      userId,
+      text: prompt,
+    });
+    this.overhead.record('enqueue', performance.now() - received);
+    void this.relay.trackRound(this.threadRef(started.dialogueId, threadId), started.round.id);
+    return toThreadDetail({
+      id: started.dialogueId,
+      platform: 'web',
+      workspaceId: WEB_WORKSPACE,
+      channelId: WEB_CHANNEL,
+      threadId,
+      ownerId: started.round.requesterId,
+      createdAt: started.round.createdAt,
+      rounds: [started.round],
+    });
+  }
+
+  /** A later message in the thread: feedback that starts the next round. */
+  async postMessage(userId: string, dialogueId: string, text: string): Promise<RoundView> {
+    const received = performance.now();
+    const dialogue = await this.webDialogueRef(dialogueId);
+    const started = await this.conversation.handleMessage({
+      platform: 'web',
+      workspaceId: dialogue.workspaceId,
+      channelId: dialogue.channelId,
+      threadId: dialogue.threadId,
+      userId,
+      text,
+    });
+    this.overhead.record('enqueue', performance.now() - received);
+    void this.relay.trackRound(dialogue, started.round.id);
+    return toRoundView(started.round);
+  }
+
+  /** Thumbs up/down, pick or tie on a candidate; returns the round as this viewer now sees it. */
+  async rate(userId: string, imageId: string, signal: FeedbackSignal, eventId: string): Promise<RoundView> {
+    const recorded = await this.feedback.recordFeedback({
+      platform: 'web',
+      userId,
+      imageId,
+      signal,
+      source: 'web',
+      platformEventId: `web:${eventId}`,
+    });
+    return this.roundFor(userId, recorded.event.roundId);
+  }
+
+  /** Clicking an active rating again takes it back (revoked, never deleted). */
+  async revoke(userId: string, imageId: string, signal: FeedbackSignal): Promise<RoundView> {
+    const image = await this.dataSource.getRepository(ImageEntity).findOne({ where: { id: imageId }, select: { id: true, roundId: true } });
+    if (!image) throw new NotFoundException('This image no longer exists.');
+    await this.feedback.revokeFeedback({ platform: 'web', userId, imageId, signal, source: 'web' });
+    return this.roundFor(userId, image.roundId);
+  }
+
+  private async roundFor(userId: string, roundId: string): Promise<RoundView> {
+    const round = await this.queries.getRound(roundId);
+    return toRoundView(round, await this.activeSignals(userId, round.images.map((i) => i.id)));
+  }
+
+  /** Signals the viewer has given on these images and not revoked (to light up their buttons). */
+  private async activeSignals(userId: string, imageIds: string[]): Promise<Map<string, FeedbackSignal[]>> {
+    const mine = new Map<string, FeedbackSignal[]>();
+    if (imageIds.length === 0) return mine;
+    const events = await this.dataSource.getRepository(FeedbackEventEntity).find({
+      where: { raterId: this.feedback.raterIdOf('web', userId), imageId: In(imageIds), revokedAt: IsNull(), source: 'web' },
+      select: { imageId: true, signal: true },
+    });
+    for (const e of events) mine.set(e.imageId, [...(mine.get(e.imageId) ?? []), e.signal]);
+    return mine;
+  }
+
+  private async webDialogue(dialogueId: string): Promise<DialogueView> {
+    const dialogue = await this.queries.getDialogue(dialogueId);
+    if (dialogue.platform !== 'web') throw new NotFoundException('This dialogue is not a web-chat thread.');
+    return dialogue;
+  }
+
+  /** The thread of a web dialogue without loading its rounds (the message path stays light). */
+  private async webDialogueRef(dialogueId: string): Promise<ThreadRef> {
+    const d = await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId });
+    if (!d || d.platform !== 'web') throw new NotFoundException('This web-chat thread does not exist.');
+    return this.threadRef(d.id, d.threadId, d.workspaceId, d.channelId);
+  }
+
+  private threadRef(dialogueId: string, threadId: string, workspaceId = WEB_WORKSPACE, channelId = WEB_CHANNEL): ThreadRef {
+    return { platform: 'web', dialogueId, workspaceId, channelId, threadId };
+  }
+}
