@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DiffusionModelError } from '../model/diffusion-model.error';
 import type { LoraAdapter, LoraModule } from './lora-adapter';
@@ -14,9 +14,7 @@ export interface LoraApplication {
 
 /**
  * The run-time LoRA side of a loaded UNet: the rewritten graph file, its targets, and the
- * feeds for any stack of adapters. The rewritten model is written to a private temporary
- * folder with links to the original external-data files (ONNX Runtime resolves them next to
- * the model file), and removed on dispose.
+ * feeds for any stack of adapters. The rewritten model is a temporary file removed on dispose.
  */
 export class RuntimeLora {
   private readonly bound = new WeakMap<LoraAdapter, Map<string, LoraModule>>();
@@ -26,7 +24,8 @@ export class RuntimeLora {
   private constructor(
     readonly unetPath: string,
     readonly targets: readonly LoraTarget[],
-    private readonly workDir: string,
+    /** Files and folders this instance created; removed on dispose. */
+    private readonly created: readonly string[],
   ) {
     this.byPath = new Map(targets.map((t) => [t.path, t]));
     // kohya stems are the module path with '.' → '_' under `lora_unet_`.
@@ -38,14 +37,33 @@ export class RuntimeLora {
     if (targets.length === 0) {
       throw new DiffusionModelError('WRONG_SHAPE', `${originalUnetPath}: no attention projections (…/attn1/to_q/MatMul) found for run-time LoRA`);
     }
-    const workDir = mkdtempSync(join(tmpdir(), 'vca-lora-unet-'));
-    const path = join(workDir, 'model.onnx');
-    writeFileSync(path, model);
     for (const loc of externalLocations) {
       if (loc.includes('..')) throw new DiffusionModelError('UNSUPPORTED_CONFIG', `external data location ${loc} leaves the model folder`);
-      symlinkSync(join(dirname(originalUnetPath), loc), join(workDir, loc));
     }
-    return new RuntimeLora(path, targets, workDir);
+    // ONNX Runtime only reads external data inside the model file's own folder and resolves
+    // symlinks before checking, so the rewritten file goes (1) to a private temp folder with hard
+    // links to the weights, or (2) when that crosses file systems, next to the original under a
+    // hidden unique name. Either is removed on dispose.
+    const workDir = mkdtempSync(join(tmpdir(), 'vca-lora-unet-'));
+    try {
+      for (const loc of externalLocations) linkSync(join(dirname(originalUnetPath), loc), join(workDir, loc));
+      const path = join(workDir, 'model.onnx');
+      writeFileSync(path, model);
+      return new RuntimeLora(path, targets, [workDir]);
+    } catch (err) {
+      rmSync(workDir, { recursive: true, force: true });
+      if (!externalLocations.length) throw err;
+    }
+    const path = join(dirname(originalUnetPath), `.${basename(originalUnetPath, '.onnx')}.vca-lora-${process.pid}-${Date.now().toString(36)}.onnx`);
+    try {
+      writeFileSync(path, model);
+    } catch (err) {
+      throw new DiffusionModelError(
+        'UNSUPPORTED_CONFIG',
+        `run-time LoRA needs to write a rewritten UNet next to ${originalUnetPath} (its weights are external data on another file system): ${(err as Error).message}. Make the folder writable or load with runtimeLora: false`,
+      );
+    }
+    return new RuntimeLora(path, targets, [path]);
   }
 
   /** Maps an adapter's modules onto targets; throws naming every module that matches nothing. */
@@ -104,6 +122,6 @@ export class RuntimeLora {
   }
 
   dispose(): void {
-    rmSync(this.workDir, { recursive: true, force: true });
+    for (const p of this.created) rmSync(p, { recursive: true, force: true });
   }
 }

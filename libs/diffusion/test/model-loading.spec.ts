@@ -1,0 +1,138 @@
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel, saveModel } from '@vca/ml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiffusionModelError, DiffusionPipeline, LoraAdapter, StableDiffusionModel, writeFixtureLora, writeFixtureModel } from '../src';
+
+const FIXTURE = { seed: 5, imageSize: 32, maxLength: 16 } as const;
+const request = { prompt: 'a small green square', steps: 4, guidanceScale: 5, candidates: [{ seed: 3 }] };
+let root: string;
+let reference: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'vca-diffusion-load-'));
+  reference = join(root, 'reference');
+  writeFixtureModel(reference, FIXTURE);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A copy of the reference fixture, altered by `edit`. */
+function variant(name: string, edit: (dir: string) => void): string {
+  const dir = join(root, name);
+  cpSync(reference, dir, { recursive: true });
+  edit(dir);
+  return dir;
+}
+
+async function expectLoadError(dir: string, code: string, message: RegExp): Promise<void> {
+  const err = await StableDiffusionModel.load(dir, { threads: 1 }).then(
+    async (m) => (await m.dispose(), null),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DiffusionModelError);
+  expect(err).toMatchObject({ code });
+  expect((err as Error).message).toMatch(message);
+}
+
+describe(StableDiffusionModel.name, () => {
+  it('reads sizes and the VAE scaling factor from the export', async () => {
+    const m = await StableDiffusionModel.load(variant('scaling', (d) => writeFixtureModel(d, { ...FIXTURE, scalingFactor: 0.13025 })), { threads: 1 });
+    expect([m.imageSize, m.latentSize, m.latentChannels, m.vaeScalingFactor, m.tokenizer.maxLength]).toEqual([32, 4, 4, 0.13025, 16]);
+    await m.dispose();
+    await expect(m.encodeText(['a'])).rejects.toThrow(/disposed/);
+  });
+
+  it('names a missing component file', async () => {
+    await expectLoadError(variant('no-vae', (d) => rmSync(join(d, 'vae_decoder', 'model.onnx'))), 'MISSING_FILE', /vae_decoder\/model\.onnx/);
+    await expectLoadError(variant('no-sched', (d) => rmSync(join(d, 'scheduler'), { recursive: true })), 'MISSING_FILE', /scheduler\/scheduler_config\.json/);
+    await expectLoadError(variant('no-index', (d) => rmSync(join(d, 'model_index.json'))), 'MISSING_FILE', /model_index\.json/);
+  });
+
+  it('rejects an unsupported config value naming the field', async () => {
+    const dir = variant('bad-config', (d) =>
+      writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), JSON.stringify({ beta_schedule: 'sigmoid', num_train_timesteps: 1000 })),
+    );
+    await expectLoadError(dir, 'UNSUPPORTED_CONFIG', /beta_schedule "sigmoid" is not supported/);
+  });
+
+  it('rejects wrong tensor names and mismatched widths', async () => {
+    const swapped = variant('swapped', (d) => cpSync(join(d, 'vae_decoder', 'model.onnx'), join(d, 'unet', 'model.onnx')));
+    await expectLoadError(swapped, 'WRONG_SHAPE', /unet.*expected input "sample", model has latent_sample/);
+    const narrow = join(root, 'narrow');
+    writeFixtureModel(narrow, { ...FIXTURE, textHidden: 16 });
+    const mixed = variant('mixed', (d) => cpSync(join(narrow, 'text_encoder'), join(d, 'text_encoder'), { recursive: true }));
+    await expectLoadError(mixed, 'WRONG_SHAPE', /last_hidden_state width vs unet encoder_hidden_states width: 16 vs 32/);
+  });
+});
+
+describe('export variants give the same images', () => {
+  it('external data (unet/model.onnx_data), vocab.json + merges.txt, float timestep', async () => {
+    const dirs = [
+      reference,
+      variant('external', (d) => writeFixtureModel(d, { ...FIXTURE, externalData: true })),
+      variant('vocab', (d) => (rmSync(join(d, 'tokenizer'), { recursive: true }), writeFixtureModel(d, { ...FIXTURE, tokenizerFormat: 'vocab-merges' }))),
+      variant('float-t', (d) => writeFixtureModel(d, { ...FIXTURE, timestepType: 'float32' })),
+    ];
+    expect(existsSync(join(dirs[1]!, 'unet', 'model.onnx_data'))).toBe(true);
+    expect(existsSync(join(dirs[2]!, 'tokenizer', 'tokenizer.json'))).toBe(false);
+    const latents: Float32Array[] = [];
+    for (const dir of dirs) {
+      const pipe = await DiffusionPipeline.load(dir, { threads: 1 });
+      latents.push((await pipe.generate(request)).images[0]!.latent);
+      await pipe.dispose();
+    }
+    for (const l of latents.slice(1)) expect(Array.from(l)).toEqual(Array.from(latents[0]!));
+  });
+
+  it('v_prediction models run with every scheduler', async () => {
+    const dir = variant('vpred', (d) => writeFixtureModel(d, { ...FIXTURE, predictionType: 'v_prediction', scheduler: { timestep_spacing: 'trailing' } }));
+    const pipe = await DiffusionPipeline.load(dir, { threads: 1 });
+    expect(pipe.model.schedulerConfig.prediction_type).toBe('v_prediction');
+    for (const scheduler of ['ddim', 'euler_a', 'dpmpp_2m'] as const) {
+      expect((await pipe.generate({ ...request, scheduler })).images[0]!.latent.every(Number.isFinite)).toBe(true);
+    }
+    await pipe.dispose();
+  });
+});
+
+describe('run-time LoRA against merged weights', () => {
+  it('W·x + (x·D)·U at run time equals a UNet with W + s·(α/r)·B·A merged in', async () => {
+    const pipe = await DiffusionPipeline.load(reference, { threads: 1 });
+    const loraPath = join(root, 'merge.safetensors');
+    writeFixtureLora(loraPath, pipe.lora!.targets, { seed: 4, rank: 3, std: 0.3, naming: 'kohya', alpha: 1.5 });
+    const adapter = pipe.loadLora(loraPath);
+    const scale = 0.8;
+    const runtime = (await pipe.generate({ ...request, loras: [{ lora: adapter, scale }] })).images[0]!.latent;
+    const workDir = join(pipe.lora!.unetPath, '..');
+    await pipe.dispose();
+    expect(existsSync(workDir)).toBe(false);
+
+    // Merge ΔWᵀ[i, o] = s·(α/r)·Σ_j A[j, i]·B[o, j] into each exported weight [in, out].
+    const merged = variant('merged', () => undefined);
+    const graph = loadModel(join(merged, 'unet', 'model.onnx'));
+    const loaded = LoraAdapter.load(loraPath);
+    let count = 0;
+    for (const node of graph.nodes) {
+      const path = node.name.match(/^\/(.+\/attn\d\/(?:to_q|to_k|to_v|to_out\.0))\/MatMul$/)?.[1]?.split('/').join('.');
+      const m = path && loaded.modules.get(`lora_unet_${path.replaceAll('.', '_')}`);
+      if (!m) continue;
+      const w = graph.initializers.get(node.inputs[1]!)!.data as Float32Array;
+      const k = (scale * m.alpha!) / m.rank;
+      for (let i = 0; i < m.inDim; i++)
+        for (let o = 0; o < m.outDim; o++) {
+          let delta = 0;
+          for (let j = 0; j < m.rank; j++) delta += m.down[j * m.inDim + i]! * m.up[o * m.rank + j]!;
+          w[i * m.outDim + o] = w[i * m.outDim + o]! + k * delta;
+        }
+      count++;
+    }
+    expect(count).toBe(24);
+    saveModel(join(merged, 'unet', 'model.onnx'), graph);
+    const plain = await DiffusionPipeline.load(merged, { threads: 1, runtimeLora: false });
+    const offline = (await plain.generate(request)).images[0]!.latent;
+    await plain.dispose();
+    const maxDiff = runtime.reduce((mx, v, i) => Math.max(mx, Math.abs(v - offline[i]!)), 0);
+    expect(maxDiff).toBeLessThan(1e-3);
+  });
+});
