@@ -9,6 +9,7 @@ import {
   QueueName,
   type GenerationJobInput,
 } from '@vca/shared';
+import type { GenerationQueuePort } from '@vca/core';
 import { FairDispatcher } from './fair-dispatcher';
 import type { GenerationEventListener, GenerationEventMap, GenerationEventName } from './generation-events';
 import { createRedisClient, redisOptionsFromUrl, type QueueConnectionOptions } from './redis-connection.util';
@@ -55,7 +56,7 @@ export interface QueuePosition {
  * Producer side of the generation queue, for the bot: implements the core's GenerationQueuePort
  * (`enqueue`), answers queue positions, and relays progress and results from the workers.
  */
-export class GenerationQueueProducer {
+export class GenerationQueueProducer implements GenerationQueuePort {
   readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly redis: Redis;

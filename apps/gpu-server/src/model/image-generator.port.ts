@@ -52,7 +52,6 @@ export interface ImageGeneratorLoadOptions {
   dir: string;
   provider: 'cpu' | 'cuda';
   intraOpThreads: number;
-  interOpThreads: number;
 }
 
 export type ImageGeneratorLoader = (opts: ImageGeneratorLoadOptions) => Promise<ImageGenerator>;

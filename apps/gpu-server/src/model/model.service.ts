@@ -33,7 +33,6 @@ export class ModelService implements OnModuleInit, OnApplicationShutdown {
         dir: this.config.MODEL_DIR,
         provider: this.config.ORT_PROVIDER,
         intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
-        interOpThreads: this.config.ORT_INTER_OP_THREADS,
       });
       this.loadError = null;
       this.metrics.modelLoaded.set(1);

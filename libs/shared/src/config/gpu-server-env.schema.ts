@@ -11,9 +11,8 @@ export const GpuServerEnvSchema = z.object({
   MODEL_DIR: z.string().min(1).default('models/default'),
   /** onnxruntime execution provider; `cuda` needs an onnxruntime-node build with CUDA. */
   ORT_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
-  /** Threads per ORT session; 0 lets onnxruntime choose. */
+  /** Intra-op threads per ORT session; 0 lets onnxruntime use one per core. */
   ORT_INTRA_OP_THREADS: envInt(0, 256, 0),
-  ORT_INTER_OP_THREADS: envInt(0, 256, 0),
   /** Jobs one process runs at once; one per GPU is usual, since a job already fills it. */
   GENERATION_CONCURRENCY: envInt(1, 64, 1),
   /** BullMQ lock: a worker that dies is detected after about this long and its job retried. */
