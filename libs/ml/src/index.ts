@@ -13,3 +13,8 @@ export * from './autodiff/grad-check.util';
 export * from './models/layers';
 export * from './models/blocks';
 export * from './models/unet';
+export * from './optim/adamw.optimizer';
+export * from './optim/lr-schedule';
+export * from './optim/ema';
+export * from './training/checkpoint.store';
+export * from './training/trainer';

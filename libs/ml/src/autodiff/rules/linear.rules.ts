@@ -116,6 +116,59 @@ export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g:
   return B.transpose(cropped, swap);
 }
 
+/**
+ * ∂L/∂W of a 2-D convolution as im2col + batched GEMM: the K·K strided shifts of the padded
+ * input are stacked into cols [N, Cin·K·K, Ho·Wo], then ∂W = Σₙ colsₙ · gₙᵀ. On ORT's CPU EP this
+ * is several times faster than a convolution with the output gradient as (huge) kernel.
+ */
+export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], g: string, gs: number[], geo: ConvGeometry): string {
+  const b = ctx.b;
+  const [n, cin] = xs;
+  const cout = gs[1];
+  const [kh, kw] = geo.kernel;
+  const [sh, sw] = geo.strides;
+  const [ho, wo] = [gs[2], gs[3]];
+  const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [x, b.ints([0, 0, geo.pads[0], geo.pads[1], 0, 0, geo.pads[2], geo.pads[3]])], { mode: 'constant' }) : x;
+  const shifts: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const ends = [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1];
+      const full = i === 0 && j === 0 && sh === 1 && sw === 1 && ends[0] === xs[2] + geo.pads[0] + geo.pads[2] && ends[1] === xs[3] + geo.pads[1] + geo.pads[3];
+      const shift = full ? padded : b.slice(padded, [i, j], ends, [2, 3], [sh, sw]);
+      shifts.push(kh * kw === 1 ? shift : b.unsqueeze(shift, [2]));
+    }
+  }
+  const cols = ctx.reshape(shifts.length === 1 ? shifts[0] : b.concat(shifts, 2), [n, cin * kh * kw, ho * wo]);
+  const gT = b.transpose(ctx.reshape(g, [n, cout, ho * wo]), [0, 2, 1]);
+  const perSample = b.matmul(cols, gT); // [N, Cin·K·K, Cout]
+  const summed = ctx.sum(perSample, [0], 0); // [Cin·K·K, Cout]
+  return ctx.reshape(b.transpose(summed, [1, 0]), [cout, cin, kh, kw]);
+}
+
+/**
+ * ∂L/∂x of a 2-D convolution as a stride-1 convolution of the (zero-interleaved, for stride > 1)
+ * output gradient with the spatially flipped, channel-swapped kernel. ORT runs this through
+ * its fast forward Conv; its ConvTranspose kernel is much slower on CPU. Returns null when the
+ * geometry would need negative padding (the caller then uses ConvTranspose).
+ */
+export function convInputGradFlipped(ctx: GradContext, w: string, xs: number[], g: string, gs: number[], geo: ConvGeometry): string | null {
+  const b = ctx.b;
+  const [kh, kw] = geo.kernel;
+  const [sh, sw] = geo.strides;
+  const pl = [kh - 1 - geo.pads[0], kw - 1 - geo.pads[1]];
+  const pr = [xs[2] - gs[2] * sh - pl[0] + kh - 1, xs[3] - gs[3] * sw - pl[1] + kw - 1];
+  if ([...pl, ...pr].some((p) => p < 0)) return null;
+  let gd = g;
+  if (sh > 1 || sw > 1) {
+    // Interleave s−1 zeros after every element: [N,C,Ho,1,Wo,1] → pad → [N,C,Ho·s,Wo·s].
+    const [n, c, ho, wo] = gs;
+    const six = ctx.reshape(g, [n, c, ho, 1, wo, 1]);
+    gd = ctx.reshape(b.op('Pad', [six, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1])], { mode: 'constant' }), [n, c, ho * sh, wo * sw]);
+  }
+  const flipped = kh * kw === 1 ? b.transpose(w, [1, 0, 2, 3]) : b.slice(b.transpose(w, [1, 0, 2, 3]), [-1, -1], [-kh - 1, -kw - 1], [2, 3], [-1, -1]);
+  return b.op('Conv', [gd, flipped], { pads: [pl[0], pl[1], pr[0], pr[1]], kernel_shape: geo.kernel });
+}
+
 const conv: GradRule = (ctx, node, [g], needs) => {
   if (!g) return [null, null, null];
   const [x, w, bias] = node.inputs;
@@ -125,12 +178,15 @@ const conv: GradRule = (ctx, node, [g], needs) => {
   const spatial = xs.length - 2;
   let gx: string | null = null;
   if (needs[0]) {
-    // The adjoint of a strided convolution is the transposed convolution with the same kernel;
-    // output_padding restores rows the forward stride skipped.
-    const outputPadding = xs.slice(2).map((h, i) => h - ((gs[i + 2] - 1) * geo.strides[i] - geo.pads[i] - geo.pads[i + spatial] + geo.kernel[i]));
-    gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
+    gx = spatial === 2 ? convInputGradFlipped(ctx, w, xs, g, gs, geo) : null;
+    if (!gx) {
+      // The adjoint of a strided convolution is the transposed convolution with the same kernel;
+      // output_padding restores rows the forward stride skipped.
+      const outputPadding = xs.slice(2).map((h, i) => h - ((gs[i + 2] - 1) * geo.strides[i] - geo.pads[i] - geo.pads[i + spatial] + geo.kernel[i]));
+      gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
+    }
   }
-  const gw = needs[1] ? convWeightGrad(ctx, x, xs, g, gs, geo) : null;
+  const gw = !needs[1] ? null : spatial === 2 ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo);
   const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
   return [gx, gw, gb];
 };
