@@ -117,6 +117,27 @@ describe(ConversationService.name, () => {
     expect(r3.round).toMatchObject({ index: 3, refinedPrompt: 'a lighthouse, many waves, at night', parentImageId: first!.images[0]!.id });
   });
 
+  it('lets exactly one of two racing messages start the next round', async () => {
+    const [a, b] = await Promise.allSettled([
+      conversation.handleMessage(message('a paper boat', 'alice')),
+      conversation.handleMessage(message('a paper plane', 'bob')),
+    ]);
+    const ok = [a, b].filter((r) => r.status === 'fulfilled');
+    const refused = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(refused[0]!.reason).toMatchObject({ code: CoreErrorCode.RoundInProgress });
+    const dialogue = await queries.findDialogueByThread('web', `thread-${thread}`);
+    expect(dialogue!.rounds).toHaveLength(1);
+    await conversation.recordGenerationResult(fakeResult(queue.last()));
+
+    const next = await Promise.allSettled([
+      conversation.handleMessage(message('make it red', 'alice')),
+      conversation.handleMessage(message('make it blue', 'bob')),
+    ]);
+    expect(next.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await queries.findDialogueByThread('web', `thread-${thread}`))!.rounds).toHaveLength(2);
+  });
+
   it('stores a redelivered result once and ignores a late failure report', async () => {
     const r1 = await conversation.handleMessage(message('a red kite'));
     const result = fakeResult(queue.last());

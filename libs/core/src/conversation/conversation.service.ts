@@ -1,15 +1,13 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import {
   GenerationJobSchema,
   GenerationResultSchema,
   type GenerationJob,
   type GenerationResult,
 } from '@vca/shared';
-import { DialogueEntity } from '../entities/dialogue.entity';
 import { ImageEntity } from '../entities/image.entity';
-import { RaterEntity } from '../entities/rater.entity';
 import { RoundEntity, type RefinementRecord } from '../entities/round.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
@@ -27,6 +25,9 @@ import {
   type RoundView,
 } from './conversation.types';
 import { DialogueQueryService } from './dialogue-query.service';
+import { chooseKeptImage, type CandidateStanding } from './kept-image.util';
+import { toRoundView } from './round-view.mapper';
+import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode } from '../database/pg-error.util';
 import { GENERATION_QUEUE, generationJobId, type GenerationQueuePort } from './generation-queue.port';
 
 const MAX_PROMPT_CHARS = 2000;
@@ -65,61 +66,53 @@ export class ConversationService {
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
     const text = msg.text.replace(/\s+/g, ' ').trim();
 
-    const state = await this.dataSource.transaction((em) => this.loadThreadState(em, msg, requesterId));
-    const plan = await this.planNextRound(state.dialogue.id, state.lastRound, text);
+    // Few round trips on purpose: this is the bot's event → enqueue path. No lock is needed: the
+    // unique (dialogue_id, index) index makes the losing one of two racing messages fail below.
+    await this.admitRequester(requesterId, msg.platform);
+    const dialogue = await this.upsertDialogue(msg, requesterId);
+    const rounds = await this.dataSource
+      .getRepository(RoundEntity)
+      .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
+    const last = rounds[rounds.length - 1] ?? null;
+    if (last && (last.status === 'queued' || last.status === 'running')) throw roundInProgress(dialogue.id);
 
-    const round = await this.dataSource.transaction(async (em) => {
-      // Serialise messages of one thread: lock the dialogue and check nobody added a round meanwhile.
-      await em.query('SELECT id FROM dialogues WHERE id = $1 FOR UPDATE', [state.dialogue.id]);
-      const latest = await em.getRepository(RoundEntity).findOne({
-        where: { dialogueId: state.dialogue.id },
-        order: { index: 'DESC' },
-      });
-      if ((latest?.id ?? null) !== (state.lastRound?.id ?? null)) throw roundInProgress(state.dialogue.id);
-      const roundId = randomUUID();
-      const img2img = plan.parentImageId !== null;
-      return em.getRepository(RoundEntity).save(
-        em.getRepository(RoundEntity).create({
-          id: roundId,
-          dialogueId: state.dialogue.id,
-          index: (latest?.index ?? 0) + 1,
-          requesterId,
-          userText: text,
-          refinedPrompt: plan.prompt,
-          negativePrompt: plan.negativePrompt,
-          refinement: plan.refinement,
-          mode: img2img ? 'img2img' : 'txt2img',
-          parentImageId: plan.parentImageId,
-          keptImageId: null,
-          status: 'queued',
-          failureReason: null,
-          candidates: planCandidates(
-            roundId,
-            this.options.candidates,
-            img2img,
-            this.options.strengthMin,
-            this.options.strengthMax,
-          ),
-          steps: this.options.steps,
-          guidanceScale: this.options.guidanceScale,
-          scheduler: this.options.scheduler,
-          loras: [],
-          postedAt: null,
-          postedMessageId: null,
-          completedAt: null,
-        }),
-      );
-    });
+    const plan = await this.planNextRound(rounds, text);
+    const roundId = randomUUID();
+    const img2img = plan.parent !== null;
+    const round: RoundEntity = Object.assign(new RoundEntity(), {
+      id: roundId,
+      dialogueId: dialogue.id,
+      index: (last?.index ?? 0) + 1,
+      requesterId,
+      userText: text,
+      refinedPrompt: plan.prompt,
+      negativePrompt: plan.negativePrompt,
+      refinement: plan.refinement,
+      mode: img2img ? 'img2img' : 'txt2img',
+      parentImageId: plan.parent?.imageId ?? null,
+      keptImageId: null,
+      status: 'queued',
+      failureReason: null,
+      candidates: planCandidates(roundId, this.options.candidates, img2img, this.options.strengthMin, this.options.strengthMax),
+      steps: this.options.steps,
+      guidanceScale: this.options.guidanceScale,
+      scheduler: this.options.scheduler,
+      loras: this.options.loras,
+      postedAt: null,
+      postedMessageId: null,
+      completedAt: null,
+    } satisfies Omit<RoundEntity, 'createdAt'>);
+    round.createdAt = await this.insertRound(round);
 
-    const jobId = await this.enqueue(round);
-    return { dialogueId: state.dialogue.id, started: state.created, round: await this.queries.getRound(round.id), jobId };
+    const jobId = await this.enqueue(round, plan.parent?.storageKey ?? null);
+    return { dialogueId: dialogue.id, started: dialogue.created, round: toRoundView(round, []), jobId };
   }
 
   /** The job payload for a stored round (used to enqueue and to re-enqueue after a restart). */
   async buildJob(roundId: string): Promise<GenerationJob> {
     const round = await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId });
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
-    return this.jobFor(round);
+    return this.jobFor(round, await this.parentKeyOf(round));
   }
 
   /**
@@ -129,40 +122,47 @@ export class ConversationService {
    */
   async recordGenerationResult(result: GenerationResult): Promise<RoundView | null> {
     const r = parseInput(GenerationResultSchema, result);
-    const found = await this.dataSource.transaction(async (em) => {
-      const rows: Array<{ id: string }> = await em.query('SELECT id FROM rounds WHERE id = $1 FOR UPDATE', [r.roundId]);
-      if (rows.length === 0) return false;
-      for (const image of r.images) {
-        await em.query(
-          `INSERT INTO images (id, round_id, candidate_index, seed, steps, strength, guidance_scale, model_version,
-                               lora_versions, content_hash, storage_key, width, height)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13)
-           ON CONFLICT (round_id, candidate_index) DO NOTHING`,
-          [
-            randomUUID(),
-            r.roundId,
-            image.candidateIndex,
-            image.seed,
-            r.steps,
-            image.strength,
-            r.guidanceScale,
-            r.modelVersion,
-            JSON.stringify(r.loraVersions),
-            image.contentHash,
-            image.storageKey,
-            image.width,
-            image.height,
-          ],
-        );
-      }
-      await em.query(
-        `UPDATE rounds SET status = 'completed', failure_reason = NULL, completed_at = coalesce(completed_at, now())
-          WHERE id = $1`,
-        [r.roundId],
+    const columns = 13;
+    const values = r.images.map((_, i) => `(${Array.from({ length: columns }, (_, c) => `$${2 + i * columns + c}`).join(', ')})`);
+    const params: unknown[] = [r.roundId];
+    for (const image of r.images) {
+      params.push(
+        randomUUID(),
+        r.roundId,
+        image.candidateIndex,
+        image.seed,
+        r.steps,
+        image.strength,
+        r.guidanceScale,
+        r.modelVersion,
+        JSON.stringify(r.loraVersions),
+        image.contentHash,
+        image.storageKey,
+        image.width,
+        image.height,
       );
-      return true;
+    }
+    try {
+      // One statement, so the images and the status change land together.
+      await this.dataSource.query(
+        `WITH stored AS (
+           INSERT INTO images (id, round_id, candidate_index, seed, steps, strength, guidance_scale, model_version,
+                               lora_versions, content_hash, storage_key, width, height)
+           VALUES ${values.join(', ')}
+           ON CONFLICT (round_id, candidate_index) DO NOTHING RETURNING id)
+         UPDATE rounds SET status = 'completed', failure_reason = NULL, completed_at = coalesce(completed_at, now())
+          WHERE id = $1`,
+        params,
+      );
+    } catch (error) {
+      // images.round_id → rounds.id: the round (its dialogue) was deleted while the job ran.
+      if (pgErrorCode(error) === PG_FOREIGN_KEY_VIOLATION) return null;
+      throw error;
+    }
+    return this.queries.getRound(r.roundId).catch((error: unknown) => {
+      if (error instanceof CoreError && error.code === CoreErrorCode.RoundNotFound) return null;
+      throw error;
     });
-    return found ? this.queries.getRound(r.roundId) : null;
   }
 
   /** A worker started the job. Only a queued round moves to running. */
@@ -206,105 +206,136 @@ export class ConversationService {
       .orderBy('round.created_at', 'ASC')
       .getMany();
     const jobIds: string[] = [];
-    for (const round of rounds) jobIds.push(await this.enqueue(round));
+    for (const round of rounds) jobIds.push(await this.enqueue(round, await this.parentKeyOf(round)));
     return jobIds;
   }
 
-  private async loadThreadState(em: EntityManager, msg: ReturnType<typeof IncomingMessageSchema.parse>, requesterId: string) {
-    await em.query(`INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [requesterId, msg.platform]);
-    const rater = await em.getRepository(RaterEntity).findOneByOrFail({ id: requesterId });
-    if (rater.banned) {
-      throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId: requesterId });
+  /** Record the rater on first sight; a banned one may not start rounds. */
+  private async admitRequester(raterId: string, platform: IncomingMessage['platform']): Promise<void> {
+    const sql = `WITH created AS (
+                   INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned)
+                 SELECT banned FROM created UNION ALL SELECT banned FROM raters WHERE id = $1`;
+    let rows: Array<{ banned: boolean }> = await this.dataSource.query(sql, [raterId, platform]);
+    // A concurrent first insert commits after this statement's snapshot: read again.
+    if (rows.length === 0) rows = await this.dataSource.query('SELECT banned FROM raters WHERE id = $1', [raterId]);
+    if (rows[0]?.banned) {
+      throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId });
     }
-    const inserted: Array<{ id: string }> = await em.query(
-      `INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (platform, thread_id) DO NOTHING RETURNING id`,
-      [randomUUID(), msg.platform, msg.workspaceId, msg.channelId, msg.threadId, requesterId],
-    );
-    const dialogue = await em
-      .getRepository(DialogueEntity)
-      .findOneByOrFail({ platform: msg.platform, threadId: msg.threadId });
-    const lastRound = await em
-      .getRepository(RoundEntity)
-      .findOne({ where: { dialogueId: dialogue.id }, order: { index: 'DESC' } });
-    if (lastRound && (lastRound.status === 'queued' || lastRound.status === 'running')) throw roundInProgress(dialogue.id);
-    return { dialogue, lastRound, created: inserted.length > 0 };
+  }
+
+  private async upsertDialogue(
+    msg: ReturnType<typeof IncomingMessageSchema.parse>,
+    ownerId: string,
+  ): Promise<{ id: string; created: boolean }> {
+    const sql = `WITH created AS (
+                   INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (platform, thread_id) DO NOTHING RETURNING id)
+                 SELECT id, true AS created FROM created
+                 UNION ALL SELECT id, false AS created FROM dialogues WHERE platform = $2 AND thread_id = $5`;
+    let rows: Array<{ id: string; created: boolean }> = await this.dataSource.query(sql, [
+      randomUUID(),
+      msg.platform,
+      msg.workspaceId,
+      msg.channelId,
+      msg.threadId,
+      ownerId,
+    ]);
+    if (rows.length === 0) {
+      rows = await this.dataSource.query(
+        'SELECT id, false AS created FROM dialogues WHERE platform = $1 AND thread_id = $2',
+        [msg.platform, msg.threadId],
+      );
+    }
+    return rows[0]!;
+  }
+
+  /** Insert the round; returns its created_at. A unique violation means another message won the race. */
+  private async insertRound(round: RoundEntity): Promise<Date> {
+    try {
+      const rows: Array<{ created_at: Date }> = await this.dataSource.query(
+        `INSERT INTO rounds (id, dialogue_id, index, requester_id, user_text, refined_prompt, negative_prompt, refinement,
+                             mode, parent_image_id, status, candidates, steps, guidance_scale, scheduler, loras)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, 'queued', $11::jsonb, $12, $13, $14, $15::jsonb)
+         RETURNING created_at`,
+        [
+          round.id,
+          round.dialogueId,
+          round.index,
+          round.requesterId,
+          round.userText,
+          round.refinedPrompt,
+          round.negativePrompt,
+          JSON.stringify(round.refinement),
+          round.mode,
+          round.parentImageId,
+          JSON.stringify(round.candidates),
+          round.steps,
+          round.guidanceScale,
+          round.scheduler,
+          JSON.stringify(round.loras),
+        ],
+      );
+      return rows[0]!.created_at;
+    } catch (error) {
+      if (pgErrorCode(error) === PG_UNIQUE_VIOLATION) throw roundInProgress(round.dialogueId);
+      // The parent image was deleted by a moderator between planning and inserting.
+      if (pgErrorCode(error) === PG_FOREIGN_KEY_VIOLATION) throw roundInProgress(round.dialogueId);
+      throw error;
+    }
   }
 
   private async planNextRound(
-    dialogueId: string,
-    lastRound: RoundEntity | null,
+    rounds: RoundEntity[],
     text: string,
-  ): Promise<{ prompt: string; negativePrompt: string; refinement: RefinementRecord; parentImageId: string | null }> {
-    if (!lastRound) {
-      return { prompt: text.slice(0, MAX_PROMPT_CHARS), negativePrompt: '', refinement: { source: 'initial', edits: [] }, parentImageId: null };
+  ): Promise<{ prompt: string; negativePrompt: string; refinement: RefinementRecord; parent: CandidateStanding | null }> {
+    const last = rounds[rounds.length - 1];
+    if (!last) {
+      return { prompt: text.slice(0, MAX_PROMPT_CHARS), negativePrompt: '', refinement: { source: 'initial', edits: [] }, parent: null };
     }
-    const history = await this.dataSource.getRepository(RoundEntity).find({
-      where: { dialogueId },
-      order: { index: 'ASC' },
-      select: { userText: true, refinedPrompt: true, index: true },
-    });
     const refined: RefinedPrompt = await this.refiner.refine({
-      previousPrompt: lastRound.refinedPrompt,
-      previousNegativePrompt: lastRound.negativePrompt,
+      previousPrompt: last.refinedPrompt,
+      previousNegativePrompt: last.negativePrompt,
       feedback: text,
       context: {
-        history: history.map((h) => ({ userText: h.userText, refinedPrompt: h.refinedPrompt })),
-        previousEdits: lastRound.refinement.edits as RefinedPrompt['edits'],
+        history: rounds.map((h) => ({ userText: h.userText, refinedPrompt: h.refinedPrompt })),
+        previousEdits: last.refinement.edits as RefinedPrompt['edits'],
       },
     });
-    const prompt = refined.prompt.trim() || lastRound.refinedPrompt;
+    const prompt = refined.prompt.trim() || last.refinedPrompt;
+    const lastCompleted = [...rounds].reverse().find((r) => r.status === 'completed');
     return {
       prompt: prompt.slice(0, MAX_PROMPT_CHARS),
       negativePrompt: refined.negativePrompt.slice(0, MAX_PROMPT_CHARS),
       refinement: { source: refined.source, edits: refined.edits, ...(refined.fallbackReason ? { fallbackReason: refined.fallbackReason } : {}) },
-      parentImageId: await this.keptImageOfLatestCompletedRound(dialogueId),
+      parent: lastCompleted ? chooseKeptImage(lastCompleted.keptImageId, await this.standings(lastCompleted.id)) : null,
     };
   }
 
-  /** The pick; else the best-rated (most ups minus downs, lower index wins ties); else candidate 0. */
-  private async keptImageOfLatestCompletedRound(dialogueId: string): Promise<string | null> {
-    const round = await this.dataSource.getRepository(RoundEntity).findOne({
-      where: { dialogueId, status: 'completed' },
-      order: { index: 'DESC' },
-    });
-    if (!round) return null;
-    // The latest active pick, re-read rather than trusting rounds.kept_image_id: a moderator may
-    // have banned the picker or rejected the label since.
-    const picks: Array<{ image_id: string }> = await this.dataSource.query(
-      `SELECT fe.image_id FROM feedback_events fe JOIN raters r ON r.id = fe.rater_id
-        WHERE fe.round_id = $1 AND fe.signal = 'pick' AND ${ACTIVE_LABEL_SQL}
-        ORDER BY fe.created_at DESC, fe.id DESC LIMIT 1`,
-      [round.id],
-    );
-    if (picks[0]) return picks[0].image_id;
-    const rows: Array<{ id: string; score: string; rated: string }> = await this.dataSource.query(
-      `SELECT i.id,
-              count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'up' AND ${ACTIVE_LABEL_SQL})
-                - count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'down' AND ${ACTIVE_LABEL_SQL}) AS score,
-              count(fe.id) FILTER (WHERE fe.signal IN ('up', 'down') AND ${ACTIVE_LABEL_SQL}) AS rated
-         FROM images i
-         LEFT JOIN feedback_events fe ON fe.image_id = i.id
-         LEFT JOIN raters r ON r.id = fe.rater_id
-        WHERE i.round_id = $1
-        GROUP BY i.id, i.candidate_index
-        ORDER BY score DESC, i.candidate_index ASC`,
-      [round.id],
-    );
-    if (rows.length === 0) return null;
-    const anyRated = rows.some((r) => Number(r.rated) > 0);
-    if (anyRated) return rows[0]!.id;
-    const first = await this.dataSource
-      .getRepository(ImageEntity)
-      .findOne({ where: { roundId: round.id }, order: { candidateIndex: 'ASC' } });
-    return first?.id ?? null;
+  /** Each candidate of a round with its distinct active ups and downs. */
+  private async standings(roundId: string): Promise<CandidateStanding[]> {
+    const rows: Array<{ id: string; candidate_index: number; storage_key: string; ups: string; downs: string }> =
+      await this.dataSource.query(
+        `SELECT i.id, i.candidate_index, i.storage_key,
+                count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'up') AS ups,
+                count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'down') AS downs
+           FROM images i
+           LEFT JOIN (feedback_events fe JOIN raters r ON r.id = fe.rater_id)
+                  ON fe.image_id = i.id AND ${ACTIVE_LABEL_SQL}
+          WHERE i.round_id = $1
+          GROUP BY i.id, i.candidate_index, i.storage_key`,
+        [roundId],
+      );
+    return rows.map((r) => ({
+      imageId: r.id,
+      candidateIndex: r.candidate_index,
+      storageKey: r.storage_key,
+      ups: Number(r.ups),
+      downs: Number(r.downs),
+    }));
   }
 
-  private async jobFor(round: RoundEntity): Promise<GenerationJob> {
-    const parent = round.parentImageId
-      ? await this.dataSource.getRepository(ImageEntity).findOneBy({ id: round.parentImageId })
-      : null;
+  private jobFor(round: RoundEntity, initImageKey: string | null): GenerationJob {
     return GenerationJobSchema.parse({
       roundId: round.id,
       dialogueId: round.dialogueId,
@@ -312,7 +343,7 @@ export class ConversationService {
       prompt: round.refinedPrompt,
       negativePrompt: round.negativePrompt,
       candidates: round.candidates,
-      initImageKey: parent?.storageKey ?? null,
+      initImageKey,
       steps: round.steps,
       guidanceScale: round.guidanceScale,
       scheduler: round.scheduler,
@@ -320,8 +351,17 @@ export class ConversationService {
     });
   }
 
-  private async enqueue(round: RoundEntity): Promise<string> {
-    const job = await this.jobFor(round);
+  private async parentKeyOf(round: RoundEntity): Promise<string | null> {
+    if (!round.parentImageId) return null;
+    const parent = await this.dataSource.getRepository(ImageEntity).findOne({
+      where: { id: round.parentImageId },
+      select: { id: true, storageKey: true },
+    });
+    return parent?.storageKey ?? null;
+  }
+
+  private async enqueue(round: RoundEntity, initImageKey: string | null): Promise<string> {
+    const job = this.jobFor(round, initImageKey);
     try {
       const { jobId } = await this.queue.enqueue(job);
       return jobId;

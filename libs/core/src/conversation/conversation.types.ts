@@ -31,6 +31,8 @@ export const ConversationOptionsSchema = z.object({
   steps: z.number().int().min(1).max(200).default(40),
   guidanceScale: z.number().min(0).max(50).default(7.5),
   scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
+  /** LoRA adapters (model-version ids and scales) every new round asks the worker to apply. */
+  loras: z.array(z.object({ versionId: z.string().min(1), scale: z.number().min(-4).max(4) })).max(8).default([]),
   /** Salt for pseudonymous ids; keep it stable or rater ids change. */
   raterIdSalt: z.string().default(''),
 });

@@ -1,11 +1,10 @@
+import { imageKeyPath } from '@vca/shared';
+
 /**
  * Where a content-addressed image lives on disk: storage key `<sha256>.png` is stored at
- * `<imageDir>/<key[0..2]>/<key>` (two-character fan-out keeps directories small).
+ * `<imageDir>/<key[0..2]>/<key>` — the layout of @vca/shared's DiskImageStorage, whose
+ * `imageKeyPath` also rejects anything that is not a valid key (no path traversal in exports).
  */
 export function imagePathFor(imageDir: string, storageKey: string): string {
-  if (storageKey.length < 2 || storageKey.includes('/') || storageKey.includes('\\')) {
-    throw new Error(`invalid storage key: ${JSON.stringify(storageKey)}`);
-  }
-  const dir = imageDir.replace(/[\\/]+$/, '');
-  return `${dir}/${storageKey.slice(0, 2)}/${storageKey}`;
+  return `${imageDir.replace(/[\\/]+$/, '')}/${imageKeyPath(storageKey)}`;
 }

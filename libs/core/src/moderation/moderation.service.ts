@@ -118,6 +118,8 @@ export class ModerationService {
         [imageId],
       );
       if (rows.length === 0) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image no longer exists.', { imageId });
+      // Its picks went with it (ON DELETE CASCADE): another pick of the round may now be the kept image.
+      await this.refreshKeptImage(em, rows[0]!.round_id);
       const orphanedStorageKeys = await this.orphaned(em, rows.map((r) => r.storage_key));
       await this.audit(em, mod, 'delete_image', 'image', imageId, reason ?? null, {
         roundId: rows[0]!.round_id,

@@ -16,12 +16,12 @@ export interface TestDatabase {
  * A fresh Postgres schema with all migrations applied, for one test file: tests run in parallel
  * against the same database (`TEST_DATABASE_URL`, else `DATABASE_URL`, else the local `test`).
  */
-export async function createTestDatabase(opts: { url?: string; prefix?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { url?: string; prefix?: string; poolSize?: number } = {}): Promise<TestDatabase> {
   const url = opts.url ?? process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
   const prefix = (opts.prefix ?? 't').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
   const schema = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   await withClient(url, (c) => c.query(`CREATE SCHEMA "${schema}"`));
-  const dataSource = createDataSource(url, { schema, poolSize: 4, applicationName: `vca-test-${schema}` });
+  const dataSource = createDataSource(url, { schema, poolSize: opts.poolSize ?? 4, applicationName: `vca-test-${schema}` });
   try {
     await runMigrations(dataSource);
   } catch (error) {
