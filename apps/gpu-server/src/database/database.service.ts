@@ -4,9 +4,15 @@ import { createDataSource, runMigrations } from '@vca/core';
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from '../config/gpu-server-config.token';
 
 /**
+ * Session-level advisory lock key held while migrating ('vca:migrations' as two int4s): TypeORM
+ * takes no lock of its own, and replicas (or the bot) starting together must not both migrate.
+ */
+const MIGRATION_LOCK = [0x7663_61, 0x6d69_67] as const;
+
+/**
  * Owns the PostgreSQL connection: initialises it at boot and applies pending migrations there,
  * unless MIGRATIONS_RUN=false (issue 5: "the apps apply pending migrations at start unless told
- * not to"), so several replicas may start at once: TypeORM takes an advisory lock per run.
+ * not to").
  */
 @Injectable()
 export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
@@ -25,9 +31,16 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
     if (this.config.MIGRATIONS_RUN) {
       await this.dataSource.initialize();
       // A dedicated schema (DATABASE_SCHEMA) is created on first start, like the tables in it.
-      await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.config.DATABASE_SCHEMA}"`);
-      const applied = await runMigrations(this.dataSource);
-      if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
+      const lock = this.dataSource.createQueryRunner();
+      try {
+        await lock.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
+        await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.config.DATABASE_SCHEMA}"`);
+        const applied = await runMigrations(this.dataSource);
+        if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
+      } finally {
+        await lock.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch(() => undefined);
+        await lock.release();
+      }
     } else if (!this.dataSource.isInitialized) {
       await this.dataSource.initialize();
     }

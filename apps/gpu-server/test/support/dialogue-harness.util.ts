@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ConversationService, FeedbackService, RuleBasedPromptRefiner, createDataSource, type ConversationOptions } from '@vca/core';
+import { ConversationService, FeedbackService, RuleBasedPromptRefiner, createDataSource, runMigrations, type ConversationOptions } from '@vca/core';
 import { GenerationQueueProducer } from '@vca/queue';
 
 /**
@@ -26,7 +26,8 @@ export async function createDialogueHarness(opts: {
   conversation?: ConversationOptions;
 }): Promise<DialogueHarness> {
   const dataSource = createDataSource(opts.databaseUrl, { schema: opts.schema, poolSize: 3 });
-  await dataSource.initialize();
+  // The tests that start the GPU server later need the tables first.
+  await runMigrations(dataSource);
   const producer = new GenerationQueueProducer({
     redisUrl: opts.redisUrl,
     prefix: opts.prefix,
