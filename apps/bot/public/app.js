@@ -97,6 +97,11 @@ async function openThread(id) {
     state.current = null;
     showComposerError('Could not open the thread: ' + err.message);
   }
+  if (state.current) {
+    for (const round of state.current.rounds) {
+      if (round.queuePosition !== undefined) state.live[round.id] = { position: round.queuePosition };
+    }
+  }
   render();
   renderThreads();
   if (state.current) openStream(state.current.id);
@@ -126,7 +131,21 @@ function onRoundUpdate(update) {
       live.position = update.position;
       if (round && round.status !== 'completed' && round.status !== 'failed') round.status = 'queued';
       break;
+    case 'started':
+      live.position = 0;
+      if (round && round.status === 'queued') round.status = 'running';
+      break;
+    case 'retrying':
+      live.retry = update.reason;
+      delete live.totalSteps;
+      break;
     case 'progress':
+      // ETA from the pace of this attempt's steps so far.
+      if (!live.t0 || update.step <= (live.step0 ?? 0) || live.retry) {
+        live.t0 = performance.now();
+        live.step0 = update.step;
+      }
+      delete live.retry;
       live.step = update.step;
       live.totalSteps = update.totalSteps;
       live.position = 0;
@@ -240,13 +259,17 @@ function statusNode(round) {
   }
   if (round.status === 'completed') return null;
   const live = state.live[round.id] || {};
+  const retry = live.retry
+    ? el('div', { class: 'status', dataset: { testid: 'round-retry' } }, 'An attempt failed (' + live.retry + '); trying again…')
+    : null;
   if (live.totalSteps) {
     const pct = Math.round((100 * live.step) / live.totalSteps);
     return el(
       'div',
       { class: 'status', dataset: { testid: 'round-progress' } },
-      `Generating… step ${live.step}/${live.totalSteps} (${pct}%)`,
+      `Generating… step ${live.step}/${live.totalSteps} (${pct}%)` + eta(live),
       el('div', { class: 'progress' }, el('div', { style: `width:${pct}%` })),
+      retry,
     );
   }
   const text =
@@ -255,13 +278,22 @@ function statusNode(round) {
       : live.position === 0
         ? 'Starting…'
         : `In queue: position ${live.position}`;
-  return el('div', { class: 'status', dataset: { testid: 'round-queue' } }, text);
+  return el('div', { class: 'status', dataset: { testid: 'round-queue' } }, text, retry);
+}
+
+function eta(live) {
+  const done = live.step - live.step0;
+  if (done <= 0) return '';
+  const perStep = (performance.now() - live.t0) / done;
+  const seconds = Math.ceil((perStep * (live.totalSteps - live.step)) / 1000);
+  return seconds > 0 ? ` · about ${seconds}s left` : '';
 }
 
 const SIGNALS = [
-  { signal: 'up', label: '👍', title: 'Good' },
-  { signal: 'down', label: '👎', title: 'Bad' },
-  { signal: 'pick', label: '⭐', title: 'Pick: keep this one for the next round' },
+  // Geometric symbols rather than emoji: they render with any system font.
+  { signal: 'up', label: '▲', title: 'Thumbs up' },
+  { signal: 'down', label: '▼', title: 'Thumbs down' },
+  { signal: 'pick', label: '★', title: 'Pick: keep this one for the next round' },
 ];
 
 function imageCard(round, img) {

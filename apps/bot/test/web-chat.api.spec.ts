@@ -73,7 +73,7 @@ describe('web chat API', () => {
     expect(missing.status).toBe(404);
   });
 
-  it('runs a dialogue: queue position, live progress, candidates, ratings, img2img from the pick', async () => {
+  it('runs a dialogue: live progress, candidates, ratings, img2img from the pick', async () => {
     const started = await call<ThreadDetail>('POST', '/api/threads', alice, { prompt: 'a red fox in a snowy forest' });
     expect(started.status).toBe(201);
     const thread = started.body;
@@ -148,6 +148,31 @@ describe('web chat API', () => {
     const failed = await sse.waitFor((e) => (e.data as RoundUpdate).kind === 'failed', 'failed update');
     expect((failed.data as { reason: string }).reason).toContain('ran out of memory');
     sse.close();
+  });
+
+  it('shows each waiting round its queue position', async () => {
+    await worker.worker.pause();
+    const users = [1, 2, 3].map((n) => `queue-user-${n}-${randomUUID()}`);
+    const threads: ThreadDetail[] = [];
+    for (const [n, user] of users.entries()) {
+      threads.push((await call<ThreadDetail>('POST', '/api/threads', user, { prompt: `a paper boat number ${n + 1}` })).body);
+    }
+    const third = threads[2]!;
+    const opened = await call<ThreadDetail>('GET', `/api/threads/${third.id}`, users[2]!);
+    expect(opened.body.rounds[0]).toMatchObject({ status: 'queued', queuePosition: 3 });
+    const sse = await openSse(`${bot.baseUrl}/api/threads/${third.id}/events`);
+    worker.worker.resume();
+    const roundId = third.rounds[0]!.id;
+    const mine = (kind: RoundUpdate['kind']) => (e: { data: unknown }) =>
+      (e.data as RoundUpdate).roundId === roundId && (e.data as RoundUpdate).kind === kind;
+    await sse.waitFor(mine('started'), 'the third round starting');
+    await sse.waitFor(mine('completed'), 'the third round completing');
+    // Positions only go down while it waits (the poller pushes changes, not repeats).
+    const positions = sse.events.filter(mine('queued')).map((e) => (e.data as { position: number }).position);
+    expect([...positions].sort((a, b) => b - a)).toEqual(positions);
+    expect(positions.every((p) => p >= 1 && p < 3)).toBe(true);
+    sse.close();
+    for (const t of threads) await completedThread(t.id, 1);
   });
 
   it('gates moderation with the admin token and calls the moderation service', async () => {

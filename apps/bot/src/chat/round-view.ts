@@ -36,6 +36,8 @@ export interface RoundView {
   parentImageId: string | null;
   createdAt: string;
   images: ImageView[];
+  /** While queued: 1 = next to start, null = not known; absent otherwise. */
+  queuePosition?: number | null;
 }
 
 export interface ThreadSummary {

@@ -144,6 +144,18 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * Position of a queued round for a reader of the thread (e.g. a page opened after a restart);
+   * also starts tracking it so later changes are pushed.
+   */
+  async queuePosition(thread: ThreadRef, roundId: string): Promise<number | null> {
+    this.threads.set(roundId, thread);
+    const position = await this.positionOf(roundId);
+    if (position === undefined) return null;
+    if (!this.waiting.has(roundId)) this.waiting.set(roundId, position);
+    return position;
+  }
+
   /** 1-based position among waiting rounds; undefined once a worker has it or it finished. */
   private async positionOf(roundId: string): Promise<number | null | undefined> {
     const pos = await this.producer.position(roundId);

@@ -44,7 +44,12 @@ export class WebChatService {
   async getThread(userId: string, dialogueId: string): Promise<ThreadDetail> {
     const dialogue = await this.webDialogue(dialogueId);
     const imageIds = dialogue.rounds.flatMap((r) => r.images.map((i) => i.id));
-    return toThreadDetail(dialogue, await this.activeSignals(userId, imageIds));
+    const detail = toThreadDetail(dialogue, await this.activeSignals(userId, imageIds));
+    const thread = this.threadRef(dialogue.id, dialogue.threadId, dialogue.workspaceId, dialogue.channelId);
+    for (const round of detail.rounds) {
+      if (round.status === 'queued') round.queuePosition = await this.relay.queuePosition(thread, round.id);
+    }
+    return detail;
   }
 
   /** First message of a new thread: the prompt of round 1. */

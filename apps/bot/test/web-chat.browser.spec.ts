@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGpuWorkerDouble, type GpuWorkerDouble } from './support/gpu-worker.double';
+import { TEST_REDIS_URL, startTestBot, until, type BotTestEnv } from './support/bot-test-env';
+
+/** Debian's `chromium` package; .ci/run must install it for this test to run. */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`[apps/bot] skipping the headless-browser test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
+}
+
+/**
+ * The web chat in headless Chromium against a real bot (PostgreSQL, Redis, BullMQ) and the
+ * GPU-worker test double: start a dialogue, see the images, rate one, see the rating stored.
+ */
+describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
+  let bot: BotTestEnv;
+  let worker: GpuWorkerDouble;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    bot = await startTestBot('browser');
+    worker = startGpuWorkerDouble({
+      redisUrl: TEST_REDIS_URL,
+      prefix: bot.config.QUEUE_PREFIX,
+      imageDir: bot.config.IMAGE_DIR,
+      dataSource: bot.db.dataSource,
+      stepDelayMs: 150,
+      failWith: (job) => (job.prompt.includes('explode') ? 'the GPU ran out of memory' : null),
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage();
+    page.setDefaultTimeout(20_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await worker?.close();
+    await bot?.close();
+  });
+
+  it('starts a dialogue, shows progress and images, and stores a rating', async () => {
+    await page.goto(bot.baseUrl + '/');
+    await page.getByTestId('composer-input').fill('a lighthouse at dusk');
+    await page.getByTestId('composer-input').press('Enter');
+
+    // What the bot understood, then live progress over SSE, then the four candidates.
+    await expect.poll(() => page.getByTestId('refined-prompt').first().textContent()).toContain('lighthouse at dusk');
+    await page.getByTestId('round-progress').first().waitFor();
+    const candidates = page.getByTestId('candidate');
+    await expect.poll(() => candidates.count(), { timeout: 20_000 }).toBe(4);
+    await expect
+      .poll(() => candidates.first().locator('img').evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth))
+      .toBe(16);
+    await expect.poll(() => page.getByTestId('thread-item').count()).toBe(1);
+
+    // Thumbs up on candidate 2: the button lights up and the label is in PostgreSQL.
+    await candidates.nth(1).getByTestId('rate-up').click();
+    await expect.poll(() => candidates.nth(1).getByTestId('rate-up').getAttribute('aria-pressed')).toBe('true');
+    const imageId = await candidates.nth(1).getAttribute('data-image');
+    const stored = await until(async () => {
+      const rows: Array<{ signal: string; source: string; revoked_at: Date | null }> = await bot.db.dataSource.query(
+        'SELECT signal, source, revoked_at FROM feedback_events WHERE image_id = $1',
+        [imageId],
+      );
+      return rows.length ? rows : null;
+    }, 'the stored rating');
+    expect(stored).toEqual([{ signal: 'up', source: 'web', revoked_at: null }]);
+
+    // A reload shows the same rating as this browser's (the page keeps its pseudonymous id).
+    await page.reload();
+    await expect.poll(() => page.getByTestId('candidate').nth(1).getByTestId('rate-up').getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.getByTestId('candidate').nth(1).getByTestId('rate-up').textContent()).toContain('1');
+
+    // Clicking again takes the rating back: revoked, not deleted.
+    await page.getByTestId('candidate').nth(1).getByTestId('rate-up').click();
+    await expect.poll(() => page.getByTestId('candidate').nth(1).getByTestId('rate-up').getAttribute('aria-pressed')).toBe('false');
+    const [row] = await bot.db.dataSource.query('SELECT revoked_at FROM feedback_events WHERE image_id = $1', [imageId]);
+    expect(row.revoked_at).not.toBeNull();
+
+    // Pick candidate 3, then feedback: round 2 starts from the pick.
+    await page.getByTestId('candidate').nth(2).getByTestId('rate-pick').click();
+    await expect.poll(() => page.getByTestId('candidate').nth(2).getAttribute('class')).toContain('kept');
+    await page.getByTestId('composer-input').fill('make the sky purple');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('round').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('refined-prompt').nth(1).textContent()).toContain('purple');
+    await expect.poll(() => page.getByTestId('round').nth(1).textContent()).toContain('Starting from candidate 3 of round 1');
+    await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 20_000 }).toBe(8);
+  });
+
+  it('shows errors clearly: a message while a round runs, and a failed job', async () => {
+    await page.getByTestId('new-thread').click();
+    await page.getByTestId('composer-input').fill('explode the teapot');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('round').count()).toBe(1);
+    await page.getByTestId('composer-input').fill('more steam');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('composer-error').textContent()).toMatch(/still|in progress|wait/i);
+    await page.getByTestId('round-error').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('round-error').textContent()).toContain('ran out of memory');
+  });
+});
