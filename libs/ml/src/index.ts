@@ -18,3 +18,5 @@ export * from './optim/lr-schedule';
 export * from './optim/ema';
 export * from './training/checkpoint.store';
 export * from './training/trainer';
+export * from './lora/lora.transform';
+export * from './lora/lora-weights';

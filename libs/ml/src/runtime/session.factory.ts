@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { encodeModel } from '../onnx/onnx-codec';
@@ -23,8 +25,17 @@ export interface SessionHandle {
 
 export type Warn = (message: string) => void;
 
+/**
+ * True when this onnxruntime-node build can load the CUDA EP. The binding lists 'cuda' on every
+ * Linux x64 build; the provider library itself is only there after an install with
+ * ONNXRUNTIME_NODE_INSTALL=cuda12, next to libonnxruntime.
+ */
 export function cudaAvailable(): boolean {
-  return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!cuda) return false;
+  if (cuda.bundled) return true;
+  const binDir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binDir, 'libonnxruntime_providers_cuda.so'));
 }
 
 function sessionOptions(o: z.output<typeof runtimeOptionsSchema>, device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
