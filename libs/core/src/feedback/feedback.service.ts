@@ -3,8 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CONVERSATION_OPTIONS, ConversationOptionsSchema, type ConversationOptions } from '../conversation/conversation.types';
 import { FeedbackEventEntity } from '../entities/feedback-event.entity';
-import { ImageEntity } from '../entities/image.entity';
-import { RaterEntity } from '../entities/rater.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
 import { queryRows } from '../database/query-rows.util';
@@ -48,49 +46,44 @@ export class FeedbackService {
   async recordFeedback(input: RecordFeedbackInput): Promise<FeedbackRecorded> {
     const f = parseInput(RecordFeedbackSchema, input);
     const raterId = this.raterIdOf(f.platform, f.userId);
+    // Fast path, outside any transaction: a redelivered event (Discord and Slack retry) is common.
+    const seen = await this.findByPlatformEvent(this.dataSource.manager, f.platform, f.platformEventId);
+    if (seen) return this.duplicate(seen);
+
     return this.dataSource.transaction(async (em) => {
-      const repo = em.getRepository(FeedbackEventEntity);
-      const seen = await repo.findOneBy({ platform: f.platform, platformEventId: f.platformEventId });
-      if (seen) return this.duplicate(em, seen);
-
-      await em.query(`INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [raterId, f.platform]);
-      const rater = await em.getRepository(RaterEntity).findOneByOrFail({ id: raterId });
-      if (rater.banned) {
-        throw new CoreError(CoreErrorCode.RaterBanned, 'Your ratings are not accepted here: a moderator has banned this account.', {
-          raterId,
-        });
-      }
-      const image = await em.getRepository(ImageEntity).findOneBy({ id: f.imageId });
-      if (!image) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image no longer exists.', { imageId: f.imageId });
-      // One writer per round at a time: supersession and the kept image depend on the round's labels.
-      await em.query('SELECT id FROM rounds WHERE id = $1 FOR UPDATE', [image.roundId]);
-
-      const same = await repo
-        .createQueryBuilder('fe')
-        .where('fe.rater_id = :raterId AND fe.image_id = :imageId AND fe.signal = :signal AND fe.source = :source', {
-          raterId,
-          imageId: image.id,
-          signal: f.signal,
-          source: f.source,
-        })
-        .andWhere('fe.revoked_at IS NULL')
-        .getOne();
-      if (same) return this.duplicate(em, same);
-
-      const inserted: Array<{ id: string }> = await em.query(
-        `INSERT INTO feedback_events (id, rater_id, image_id, round_id, signal, source, platform, platform_event_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (platform, platform_event_id) DO NOTHING RETURNING id`,
-        [randomUUID(), raterId, image.id, image.roundId, f.signal, f.source, f.platform, f.platformEventId],
+      await this.admitRater(em, raterId, f.platform);
+      // Lock the round: supersession and the kept image depend on all of its labels.
+      const images = await queryRows<{ round_id: string; kept_image_id: string | null }>(
+        em,
+        `SELECT i.round_id, rd.kept_image_id FROM images i JOIN rounds rd ON rd.id = i.round_id
+          WHERE i.id = $1 FOR UPDATE OF rd`,
+        [f.imageId],
       );
-      if (inserted.length === 0) {
-        // A concurrent delivery of the same event won the insert.
-        return this.duplicate(em, await repo.findOneByOrFail({ platform: f.platform, platformEventId: f.platformEventId }));
+      const image = images[0];
+      if (!image) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image no longer exists.', { imageId: f.imageId });
+
+      // Insert unless the event id is known or the same label is already active.
+      const inserted = await queryRows<FeedbackEventRow>(
+        em,
+        `INSERT INTO feedback_events (id, rater_id, image_id, round_id, signal, source, platform, platform_event_id)
+         SELECT $1::uuid, $2::varchar, $3::uuid, $4::uuid, $5::varchar, $6::varchar, $7::varchar, $8::varchar
+          WHERE NOT EXISTS (SELECT 1 FROM feedback_events
+                             WHERE rater_id = $2 AND image_id = $3 AND signal = $5 AND source = $6 AND revoked_at IS NULL)
+         ON CONFLICT (platform, platform_event_id) DO NOTHING
+         RETURNING ${EVENT_COLUMNS}`,
+        [randomUUID(), raterId, f.imageId, image.round_id, f.signal, f.source, f.platform, f.platformEventId],
+      );
+      const row = inserted[0];
+      if (!row) {
+        const existing =
+          (await this.findByPlatformEvent(em, f.platform, f.platformEventId)) ??
+          (await this.findActive(em, raterId, f.imageId, f.signal, f.source));
+        if (!existing) throw new Error(`feedback insert for event ${f.platformEventId} neither stored nor matched a label`);
+        return this.duplicate(existing);
       }
-      const eventId = inserted[0]!.id;
-      const superseded = await this.supersede(em, eventId, raterId, image, f.signal);
-      const keptImageId = await this.refreshKeptImage(em, image.roundId);
-      return { status: 'recorded', event: toView(await repo.findOneByOrFail({ id: eventId })), superseded, keptImageId };
+      const superseded = await this.supersede(em, row.id, raterId, f.imageId, image.round_id, f.signal);
+      const keptImageId = f.signal === 'pick' ? await this.refreshKeptImage(em, image.round_id) : image.kept_image_id;
+      return { status: 'recorded', event: fromRow(row), superseded, keptImageId };
     });
   }
 
@@ -99,17 +92,23 @@ export class FeedbackService {
     const f = parseInput(RevokeFeedbackSchema, input);
     const raterId = this.raterIdOf(f.platform, f.userId);
     return this.dataSource.transaction(async (em) => {
-      const image = await em.getRepository(ImageEntity).findOneBy({ id: f.imageId });
+      const images = await queryRows<{ round_id: string; kept_image_id: string | null }>(
+        em,
+        `SELECT i.round_id, rd.kept_image_id FROM images i JOIN rounds rd ON rd.id = i.round_id
+          WHERE i.id = $1 FOR UPDATE OF rd`,
+        [f.imageId],
+      );
+      const image = images[0];
       if (!image) return { revokedEventIds: [], keptImageId: null };
-      await em.query('SELECT id FROM rounds WHERE id = $1 FOR UPDATE', [image.roundId]);
       const revoked = await queryRows<{ id: string }>(
         em,
         `UPDATE feedback_events SET revoked_at = now()
           WHERE rater_id = $1 AND image_id = $2 AND signal = $3 AND source = $4 AND revoked_at IS NULL
           RETURNING id`,
-        [raterId, image.id, f.signal, f.source],
+        [raterId, f.imageId, f.signal, f.source],
       );
-      const keptImageId = await this.refreshKeptImage(em, image.roundId);
+      const keptImageId =
+        f.signal === 'pick' && revoked.length > 0 ? await this.refreshKeptImage(em, image.round_id) : image.kept_image_id;
       return { revokedEventIds: revoked.map((r) => r.id), keptImageId };
     });
   }
@@ -121,18 +120,56 @@ export class FeedbackService {
     return events.map(toView);
   }
 
-  private async duplicate(em: EntityManager, event: FeedbackEventEntity): Promise<FeedbackRecorded> {
-    const rows: Array<{ kept_image_id: string | null }> = await em.query('SELECT kept_image_id FROM rounds WHERE id = $1', [
-      event.roundId,
-    ]);
-    return { status: 'duplicate', event: toView(event), superseded: [], keptImageId: rows[0]?.kept_image_id ?? null };
+  private duplicate(existing: FeedbackEventRow): FeedbackRecorded {
+    return { status: 'duplicate', event: fromRow(existing), superseded: [], keptImageId: existing.kept_image_id ?? null };
+  }
+
+  private async findByPlatformEvent(em: EntityManager, platform: string, platformEventId: string): Promise<FeedbackEventRow | null> {
+    const rows = await queryRows<FeedbackEventRow>(
+      em,
+      `SELECT ${EVENT_COLUMNS_FE}, rd.kept_image_id FROM feedback_events fe JOIN rounds rd ON rd.id = fe.round_id
+        WHERE fe.platform = $1 AND fe.platform_event_id = $2`,
+      [platform, platformEventId],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async findActive(
+    em: EntityManager,
+    raterId: string,
+    imageId: string,
+    signal: string,
+    source: string,
+  ): Promise<FeedbackEventRow | null> {
+    const rows = await queryRows<FeedbackEventRow>(
+      em,
+      `SELECT ${EVENT_COLUMNS_FE}, rd.kept_image_id FROM feedback_events fe JOIN rounds rd ON rd.id = fe.round_id
+        WHERE fe.rater_id = $1 AND fe.image_id = $2 AND fe.signal = $3 AND fe.source = $4 AND fe.revoked_at IS NULL`,
+      [raterId, imageId, signal, source],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Record the rater on first sight; refuse a banned one. */
+  private async admitRater(em: EntityManager, raterId: string, platform: string): Promise<void> {
+    const sql = `WITH created AS (
+                   INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned)
+                 SELECT banned FROM created UNION ALL SELECT banned FROM raters WHERE id = $1`;
+    let rows = await queryRows<{ banned: boolean }>(em, sql, [raterId, platform]);
+    if (rows.length === 0) rows = await queryRows<{ banned: boolean }>(em, 'SELECT banned FROM raters WHERE id = $1', [raterId]);
+    if (rows[0]?.banned) {
+      throw new CoreError(CoreErrorCode.RaterBanned, 'Your ratings are not accepted here: a moderator has banned this account.', {
+        raterId,
+      });
+    }
   }
 
   private async supersede(
     em: EntityManager,
     eventId: string,
     raterId: string,
-    image: ImageEntity,
+    imageId: string,
+    roundId: string,
     signal: FeedbackRecorded['event']['signal'],
   ): Promise<string[]> {
     let rows: Array<{ id: string }> = [];
@@ -141,7 +178,7 @@ export class FeedbackService {
         em,
         `UPDATE feedback_events SET revoked_at = now()
           WHERE rater_id = $1 AND image_id = $2 AND signal = $3 AND revoked_at IS NULL RETURNING id`,
-        [raterId, image.id, signal === 'up' ? 'down' : 'up'],
+        [raterId, imageId, signal === 'up' ? 'down' : 'up'],
       );
     } else if (signal === 'pick') {
       rows = await queryRows<{ id: string }>(
@@ -149,7 +186,7 @@ export class FeedbackService {
         `UPDATE feedback_events SET revoked_at = now()
           WHERE rater_id = $1 AND round_id = $2 AND signal = 'pick' AND image_id <> $3 AND id <> $4 AND revoked_at IS NULL
           RETURNING id`,
-        [raterId, image.roundId, image.id, eventId],
+        [raterId, roundId, imageId, eventId],
       );
     }
     return rows.map((r) => r.id);
@@ -168,6 +205,53 @@ export class FeedbackService {
     );
     return rows[0]?.kept_image_id ?? null;
   }
+}
+
+interface FeedbackEventRow {
+  id: string;
+  rater_id: string;
+  image_id: string;
+  round_id: string;
+  signal: FeedbackEventView['signal'];
+  source: FeedbackEventView['source'];
+  platform: FeedbackEventView['platform'];
+  platform_event_id: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  moderation_status: FeedbackEventView['moderationStatus'];
+  kept_image_id?: string | null;
+}
+
+const EVENT_COLUMN_NAMES = [
+  'id',
+  'rater_id',
+  'image_id',
+  'round_id',
+  'signal',
+  'source',
+  'platform',
+  'platform_event_id',
+  'created_at',
+  'revoked_at',
+  'moderation_status',
+];
+const EVENT_COLUMNS = EVENT_COLUMN_NAMES.join(', ');
+const EVENT_COLUMNS_FE = EVENT_COLUMN_NAMES.map((c) => `fe.${c}`).join(', ');
+
+function fromRow(r: FeedbackEventRow): FeedbackEventView {
+  return {
+    id: r.id,
+    raterId: r.rater_id,
+    imageId: r.image_id,
+    roundId: r.round_id,
+    signal: r.signal,
+    source: r.source,
+    platform: r.platform,
+    platformEventId: r.platform_event_id,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    moderationStatus: r.moderation_status,
+  };
 }
 
 export function toView(e: FeedbackEventEntity): FeedbackEventView {
