@@ -42,11 +42,11 @@ describe('parseEnv (gpu-server schema)', () => {
     ].join('');
     const res = spawnSync(process.execPath, ['-e', script], {
       cwd: `${__dirname}/../../..`,
-      env: { ...process.env, JOB_ATTEMPTS: '0' },
+      env: { ...process.env, JOB_LOCK_MS: '10' },
       encoding: 'utf8',
     });
     expect(res.status).toBe(78);
-    expect(res.stderr.trim()).toMatch(/^Invalid gpu-server configuration: JOB_ATTEMPTS: /);
+    expect(res.stderr.trim()).toMatch(/^Invalid gpu-server configuration: JOB_LOCK_MS: /);
     expect(res.stdout).not.toContain('unreachable');
   });
 });

@@ -17,9 +17,6 @@ export const GpuServerEnvSchema = z.object({
   GENERATION_CONCURRENCY: envInt(1, 64, 1),
   /** BullMQ lock: a worker that dies is detected after about this long and its job retried. */
   JOB_LOCK_MS: envInt(1000, 600_000, 30_000),
-  /** Attempts per generation job (first try included) and the base of the exponential backoff. */
-  JOB_ATTEMPTS: envInt(1, 20, 3),
-  JOB_BACKOFF_MS: envInt(0, 600_000, 5_000),
   /** Nightly training schedule (cron, 5 fields) and its time zone. */
   TRAINING_CRON: z
     .string()
