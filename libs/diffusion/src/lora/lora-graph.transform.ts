@@ -16,6 +16,18 @@ export interface LoraTarget {
  * `/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul`.
  */
 const TARGET_NODE = /^\/?(.+\/attn\d\/(?:to_q|to_k|to_v|to_out\.0))\/MatMul$/;
+/**
+ * Graphs that keep module names on their weights instead (exports without anonymised
+ * initializers, and `@vca/ml`'s own UNet: `down1.attn.self.q.weight`).
+ */
+const TARGET_WEIGHT = /^(.+\.(?:attn\d\.(?:to_q|to_k|to_v|to_out\.0)|(?:self|cross)\.(?:q|k|v|out)))\.weight$/;
+
+/** The module path a MatMul node projects with, when it is an attention projection. */
+export function attentionProjectionPath(nodeName: string, weightName: string): string | null {
+  const byNode = nodeName.match(TARGET_NODE);
+  if (byNode) return byNode[1]!.split('/').join('.');
+  return weightName.match(TARGET_WEIGHT)?.[1] ?? null;
+}
 
 type LongLike = number | { toNumber(): number };
 const num = (v: LongLike | null | undefined) => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -46,11 +58,10 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
   const nodes: onnx.INodeProto[] = [];
   for (const node of graph.node ?? []) {
     nodes.push(node);
-    const m = node.opType === 'MatMul' ? (node.name ?? '').match(TARGET_NODE) : null;
     const w = node.input?.[1];
+    const path = node.opType === 'MatMul' && w ? attentionProjectionPath(node.name ?? '', w) : null;
     const wDims = w ? dims.get(w) : undefined;
-    if (!m || !wDims || wDims.length !== 2 || weightType.get(w!) !== floatType) continue;
-    const path = m[1]!.split('/').join('.');
+    if (!path || !wDims || wDims.length !== 2 || weightType.get(w!) !== floatType) continue;
     const [inDim, outDim] = wDims as [number, number];
     const rank = `lora_rank_${targets.length}`;
     const target: LoraTarget = { path, downInput: `lora_down.${path}`, upInput: `lora_up.${path}`, inDim, outDim };
@@ -59,7 +70,7 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
     const y = node.output![0]!;
     const base = `${y}/lora_base`;
     node.output![0] = base;
-    const prefix = node.name!.replace(/\/MatMul$/, '/lora');
+    const prefix = `/${path.split('.').join('/')}/lora`;
     nodes.push(
       { name: `${prefix}/MatMul_down`, opType: 'MatMul', input: [node.input![0]!, target.downInput], output: [`${y}/lora_d`] },
       { name: `${prefix}/MatMul_up`, opType: 'MatMul', input: [`${y}/lora_d`, target.upInput], output: [`${y}/lora_u`] },

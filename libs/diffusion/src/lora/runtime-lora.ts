@@ -32,11 +32,10 @@ export class RuntimeLora {
     this.byKohya = new Map(targets.map((t) => [`lora_unet_${t.path.replaceAll('.', '_')}`, t]));
   }
 
-  static prepare(originalUnetPath: string): RuntimeLora {
+  /** Rewrites the UNet; null when the graph has no recognisable attention projection. */
+  static prepare(originalUnetPath: string): RuntimeLora | null {
     const { model, targets, externalLocations } = addRuntimeLoraInputs(readFileSync(originalUnetPath));
-    if (targets.length === 0) {
-      throw new DiffusionModelError('WRONG_SHAPE', `${originalUnetPath}: no attention projections (…/attn1/to_q/MatMul) found for run-time LoRA`);
-    }
+    if (targets.length === 0) return null;
     for (const loc of externalLocations) {
       if (loc.includes('..')) throw new DiffusionModelError('UNSUPPORTED_CONFIG', `external data location ${loc} leaves the model folder`);
     }

@@ -155,7 +155,7 @@ export class StableDiffusionModel {
     return toFloat32(out[this.unet.outputNames['noise']!]!);
   }
 
-  /** Latents (already divided by nothing) → images in [−1, 1], [B, 3, H, W]. */
+  /** Latents in UNet space (× scaling factor) → images in [−1, 1], [B, 3, H, W]. */
   async decode(latents: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
     const scaled = latents.map((v) => v / this.vaeScalingFactor);
     assertFloat32(this.vaeDecoder, 'latent_sample');

@@ -53,7 +53,8 @@ export class DiffusionPipeline {
         prepareUnet: o.runtimeLora
           ? (path) => {
               lora = RuntimeLora.prepare(path);
-              return lora.unetPath;
+              if (!lora) process.emitWarning(`${path}: no attention projections (…/attn1/to_q/MatMul or *.to_q.weight) found; run-time LoRA is off for this model`);
+              return lora?.unetPath ?? path;
             }
           : undefined,
       });
@@ -66,7 +67,7 @@ export class DiffusionPipeline {
 
   /** Reads a LoRA safetensors file and checks it against this UNet (throws on unmatched names). */
   loadLora(path: string, name?: string): LoraAdapter {
-    if (!this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'pipeline was loaded with runtimeLora: false');
+    if (!this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'run-time LoRA is off for this pipeline (runtimeLora: false, or no attention projections found in the UNet)');
     const adapter = LoraAdapter.load(path, name);
     this.lora.bind(adapter);
     return adapter;
@@ -86,7 +87,7 @@ export class DiffusionPipeline {
     const plane = C * s * s;
     const cfg = req.guidanceScale > 1;
     const loraApps = req.loras as unknown as LoraApplication[];
-    if (loraApps.length && !this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'LoRA requested but the pipeline was loaded with runtimeLora: false');
+    if (loraApps.length && !this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'LoRA requested but run-time LoRA is off for this pipeline');
     const loraFeeds: Record<string, ort.Tensor> = this.lora ? this.lora.feeds(loraApps) : {};
 
     // 1. Text embeddings: [uncond (negative prompt), cond].
