@@ -156,6 +156,15 @@ describe(ModerationService.name, () => {
     });
   });
 
+  it('answers malformed ids with domain errors, not database errors', async () => {
+    await expect(moderation.approveLabels('mod-1', ['42'])).rejects.toMatchObject({ code: CoreErrorCode.InvalidInput });
+    await expect(moderation.deleteImage('mod-1', '../etc')).rejects.toMatchObject({ code: CoreErrorCode.ImageNotFound });
+    await expect(moderation.deleteDialogue('mod-1', 'x')).rejects.toMatchObject({ code: CoreErrorCode.DialogueNotFound });
+    const queries = new DialogueQueryService(db.dataSource);
+    await expect(queries.getRound('nope')).rejects.toMatchObject({ code: CoreErrorCode.RoundNotFound });
+    await expect(queries.getDialogue('nope')).rejects.toMatchObject({ code: CoreErrorCode.DialogueNotFound });
+  });
+
   it('writes every action to the audit log', async () => {
     const log = await moderation.listAuditLog({ limit: 1000 });
     const actions = log.map((e) => e.action);

@@ -11,6 +11,7 @@ import { ImageEntity } from '../entities/image.entity';
 import { RoundEntity, type RefinementRecord } from '../entities/round.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
+import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
 import { pseudonymousId } from '../feedback/pseudonymous-id.util';
 import { PROMPT_REFINER, type PromptRefiner, type RefinedPrompt } from '../refiner/prompt-refiner.port';
@@ -110,7 +111,7 @@ export class ConversationService {
 
   /** The job payload for a stored round (used to enqueue and to re-enqueue after a restart). */
   async buildJob(roundId: string): Promise<GenerationJob> {
-    const round = await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId });
+    const round = isUuid(roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId }) : null;
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
     return this.jobFor(round, await this.parentKeyOf(round));
   }
@@ -167,11 +168,13 @@ export class ConversationService {
 
   /** A worker started the job. Only a queued round moves to running. */
   async markRoundRunning(roundId: string): Promise<void> {
+    if (!isUuid(roundId)) return;
     await this.dataSource.query(`UPDATE rounds SET status = 'running' WHERE id = $1 AND status = 'queued'`, [roundId]);
   }
 
   /** The job failed for good. A completed round stays completed (a late failure report loses). */
   async markRoundFailed(roundId: string, reason: string): Promise<RoundView | null> {
+    if (!isUuid(roundId)) return null;
     await this.dataSource.query(
       `UPDATE rounds SET status = 'failed', failure_reason = $2 WHERE id = $1 AND status <> 'completed'`,
       [roundId, reason.slice(0, 2000)],
@@ -185,6 +188,7 @@ export class ConversationService {
    * so an adapter that restarts does not post twice.
    */
   async markRoundPosted(roundId: string, postedMessageId?: string): Promise<boolean> {
+    if (!isUuid(roundId)) return false;
     const res = await this.dataSource
       .createQueryBuilder()
       .update(RoundEntity)

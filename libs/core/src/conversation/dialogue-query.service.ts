@@ -5,6 +5,7 @@ import type { Platform } from '../entities/enums';
 import { ImageEntity } from '../entities/image.entity';
 import { RoundEntity } from '../entities/round.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
+import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
 import type { DialogueSummary, DialogueView, FeedbackCounts, RoundView } from './conversation.types';
 import { NO_FEEDBACK, toDialogueView, toImageView, toRoundView } from './round-view.mapper';
@@ -20,13 +21,13 @@ export class DialogueQueryService {
   }
 
   async getDialogue(dialogueId: string): Promise<DialogueView> {
-    const dialogue = await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId });
+    const dialogue = isUuid(dialogueId) ? await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId }) : null;
     if (!dialogue) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });
     return this.viewOf(dialogue);
   }
 
   async getRound(roundId: string): Promise<RoundView> {
-    const round = await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId });
+    const round = isUuid(roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId }) : null;
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
     const [view] = await this.roundViews([round]);
     return view!;

@@ -9,6 +9,7 @@ import type { ModerationActionKind, ModerationStatus } from '../entities/enums';
 import { ModerationActionEntity } from '../entities/moderation-action.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
+import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
 import {
   ExportOptionsSchema,
@@ -111,6 +112,7 @@ export class ModerationService {
 
   async deleteImage(moderatorId: string, imageId: string, reason?: string): Promise<DeletionResult> {
     const mod = parseInput(ModeratorIdSchema, moderatorId);
+    if (!isUuid(imageId)) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image no longer exists.', { imageId });
     return this.dataSource.transaction(async (em) => {
       const rows = await queryRows<{ storage_key: string; round_id: string }>(
         em,
@@ -131,6 +133,7 @@ export class ModerationService {
 
   async deleteDialogue(moderatorId: string, dialogueId: string, reason?: string): Promise<DeletionResult> {
     const mod = parseInput(ModeratorIdSchema, moderatorId);
+    if (!isUuid(dialogueId)) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });
     return this.dataSource.transaction(async (em) => {
       const images = await queryRows<{ storage_key: string }>(
         em,
@@ -174,14 +177,14 @@ export class ModerationService {
   async exportDialogues(moderatorId: string, options: ExportOptions): Promise<DialogueExport[]> {
     const mod = parseInput(ModeratorIdSchema, moderatorId);
     const o = parseInput(ExportOptionsSchema, options);
-    const rounds: Array<Record<string, any>> = await this.dataSource.query(
+    const rounds: ExportRoundRow[] = await this.dataSource.query(
       `SELECT d.id AS dialogue_id, d.platform, d.created_at AS dialogue_created_at,
               rd.id AS round_id, rd.index, rd.user_text, rd.refined_prompt, rd.negative_prompt, rd.mode, rd.status,
               rd.parent_image_id, rd.kept_image_id
          FROM dialogues d JOIN rounds rd ON rd.dialogue_id = d.id
         ORDER BY d.created_at, d.id, rd.index`,
     );
-    const images: Array<Record<string, any>> = await this.dataSource.query(
+    const images: ExportImageRow[] = await this.dataSource.query(
       `SELECT id, round_id, candidate_index, storage_key, seed, steps, strength, guidance_scale, model_version,
               lora_versions, content_hash
          FROM images ORDER BY round_id, candidate_index`,
@@ -189,7 +192,7 @@ export class ModerationService {
     const labels = (await this.curated.load({ requireApproval: o.requireApproval })).labels;
 
     const labelsByImage = groupBy(labels, (l) => l.imageId);
-    const imagesByRound = groupBy(images, (i) => i.round_id as string);
+    const imagesByRound = groupBy(images, (i) => i.round_id);
     const out = new Map<string, DialogueExport>();
     for (const r of rounds) {
       let d = out.get(r.dialogue_id);
@@ -253,6 +256,8 @@ export class ModerationService {
     reason?: string,
   ): Promise<number> {
     const mod = parseInput(ModeratorIdSchema, moderatorId);
+    const bad = eventIds.find((id) => !isUuid(id));
+    if (bad !== undefined) throw new CoreError(CoreErrorCode.InvalidInput, `Invalid label id: ${JSON.stringify(bad)}`);
     if (eventIds.length === 0) return 0;
     return this.dataSource.transaction(async (em) => {
       const rows = await queryRows<{ id: string; round_id: string }>(
@@ -317,6 +322,36 @@ export class ModerationService {
       [moderatorId, action, targetType, targetId, reason, JSON.stringify(details)],
     );
   }
+}
+
+interface ExportRoundRow {
+  dialogue_id: string;
+  platform: DialogueExport['platform'];
+  dialogue_created_at: Date;
+  round_id: string;
+  index: number;
+  user_text: string;
+  refined_prompt: string;
+  negative_prompt: string;
+  mode: string;
+  status: string;
+  parent_image_id: string | null;
+  kept_image_id: string | null;
+}
+
+interface ExportImageRow {
+  id: string;
+  round_id: string;
+  candidate_index: number;
+  storage_key: string;
+  /** int8 arrives as a string. */
+  seed: string;
+  steps: number;
+  strength: number;
+  guidance_scale: number;
+  model_version: string;
+  lora_versions: string[];
+  content_hash: string;
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
