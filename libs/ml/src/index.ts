@@ -20,3 +20,4 @@ export * from './training/checkpoint.store';
 export * from './training/trainer';
 export * from './lora/lora.transform';
 export * from './lora/lora-weights';
+export * from './optim/adamw.graph';
