@@ -4,5 +4,6 @@ export * from './tokenizer';
 export * from './model';
 export * from './png/png-image.codec';
 export * from './lora';
+export * from './tensor';
 export * from './pipeline';
 export * from './fixture';

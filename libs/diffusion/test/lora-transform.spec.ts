@@ -1,7 +1,7 @@
 import { GraphBuilder, encodeModel, encodeSafetensors } from '@vca/ml';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { DiffusionModelError, LoraAdapter, addRuntimeLoraInputs, attentionProjectionPath, halfToFloat32 } from '../src';
+import { DiffusionModelError, LoraAdapter, addRuntimeLoraInputs, attentionProjectionPath, float32ToHalf, halfToFloat32 } from '../src';
 
 describe('attention projection discovery', () => {
   it('by torch.onnx node name or by module-named weight', () => {
@@ -20,7 +20,7 @@ describe('attention projection discovery', () => {
     g.op('MatMul', [g.matmul('x', w), ff], {}, 'y');
     g.output('y', 'float32', ['b', 1]);
     const { model, targets } = addRuntimeLoraInputs(encodeModel(g.build()).model);
-    expect(targets).toEqual([{ path: 'blk.self.q', downInput: 'lora_down.blk.self.q', upInput: 'lora_up.blk.self.q', inDim: 3, outDim: 2 }]);
+    expect(targets).toEqual([{ path: 'blk.self.q', downInput: 'lora_down.blk.self.q', upInput: 'lora_up.blk.self.q', inDim: 3, outDim: 2, dtype: 'float32' }]);
     const s = await ort.InferenceSession.create(model);
     const x = new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [1, 3]);
     const none = await s.run({ x, 'lora_down.blk.self.q': new ort.Tensor('float32', new Float32Array(0), [3, 0]), 'lora_up.blk.self.q': new ort.Tensor('float32', new Float32Array(0), [0, 2]) });
@@ -29,6 +29,30 @@ describe('attention projection discovery', () => {
     // D = [1,1,1]ᵀ (rank 1), U = [1, 0]: xW + (x·D)·U = [4 + 6, 5]; y = 10 + 10 = 20
     const withLora = await s.run({ x, 'lora_down.blk.self.q': new ort.Tensor('float32', Float32Array.from([1, 1, 1]), [3, 1]), 'lora_up.blk.self.q': new ort.Tensor('float32', Float32Array.from([1, 0]), [1, 2]) });
     expect(Array.from(withLora['y']!.data as Float32Array)).toEqual([20]);
+    await s.release();
+  });
+});
+
+describe('float16', () => {
+  it('float32 → half rounds to nearest even and round-trips representable values', () => {
+    const values = Float32Array.of(0, -0, 1, -2, 0.5, 65504, 70000, 1e-8, 2 ** -24, 1 + 2 ** -11, 1 + 3 * 2 ** -11, Infinity);
+    expect(Array.from(float32ToHalf(values), (h) => h.toString(16))).toEqual(['0', '8000', '3c00', 'c000', '3800', '7bff', '7c00', '0', '1', '3c00', '3c02', '7c00']);
+    const halves = Uint16Array.from({ length: 0x7c00 }, (_, i) => i);
+    expect(Array.from(float32ToHalf(halfToFloat32(halves)))).toEqual(Array.from(halves));
+  });
+
+  it('fp16 projections get fp16 LoRA inputs', async () => {
+    const g = new GraphBuilder('t');
+    g.input('x', 'float16', ['b', 3]);
+    const w = g.initializer('blk.self.q.weight', float32ToHalf(Float32Array.from([1, 0, 0, 1, 1, 1])), [3, 2], 'float16');
+    g.op('MatMul', ['x', w], {}, 'y');
+    g.output('y', 'float16', ['b', 2]);
+    const { model, targets } = addRuntimeLoraInputs(encodeModel(g.build()).model);
+    expect(targets[0]!.dtype).toBe('float16');
+    const s = await ort.InferenceSession.create(model);
+    const h = (v: number[], dims: number[]) => new ort.Tensor('float16', float32ToHalf(Float32Array.from(v)), dims);
+    const r = await s.run({ x: h([1, 2, 3], [1, 3]), 'lora_down.blk.self.q': h([1, 1, 1], [3, 1]), 'lora_up.blk.self.q': h([1, 0], [1, 2]) });
+    expect(Array.from(halfToFloat32(r['y']!.data as Uint16Array))).toEqual([10, 5]);
     await s.release();
   });
 });

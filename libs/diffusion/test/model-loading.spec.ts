@@ -67,13 +67,14 @@ describe(StableDiffusionModel.name, () => {
 });
 
 describe('export variants give the same images', () => {
-  it('external data (unet/model.onnx_data), vocab.json + merges.txt, float timestep', async () => {
+  it('external data (unet/model.onnx_data), vocab.json + merges.txt, float timestep, fp16 inputs/outputs', async () => {
     const dirs = [
       reference,
       variant('external', (d) => writeFixtureModel(d, { ...FIXTURE, externalData: true })),
       variant('vocab', (d) => (rmSync(join(d, 'tokenizer'), { recursive: true }), writeFixtureModel(d, { ...FIXTURE, tokenizerFormat: 'vocab-merges' }))),
       variant('float-t', (d) => writeFixtureModel(d, { ...FIXTURE, timestepType: 'float32' })),
     ];
+    const fp16 = variant('fp16-io', (d) => writeFixtureModel(d, { ...FIXTURE, ioDtype: 'float16' }));
     expect(existsSync(join(dirs[1]!, 'unet', 'model.onnx_data'))).toBe(true);
     expect(existsSync(join(dirs[2]!, 'tokenizer', 'tokenizer.json'))).toBe(false);
     const latents: Float32Array[] = [];
@@ -83,6 +84,15 @@ describe('export variants give the same images', () => {
       await pipe.dispose();
     }
     for (const l of latents.slice(1)) expect(Array.from(l)).toEqual(Array.from(latents[0]!));
+
+    // fp16 at every boundary: same image up to half-precision rounding of the tensors passed.
+    const pipe = await DiffusionPipeline.load(fp16, { threads: 1 });
+    expect(pipe.model.unet.input('sample').type).toBe('float16');
+    const half = (await pipe.generate(request)).images[0]!.latent;
+    await pipe.dispose();
+    const scale = Math.max(...Array.from(latents[0]!, Math.abs));
+    const maxDiff = half.reduce((m, v, i) => Math.max(m, Math.abs(v - latents[0]![i]!)), 0);
+    expect(maxDiff / scale).toBeLessThan(0.05);
   });
 
   it('v_prediction models run with every scheduler', async () => {

@@ -167,7 +167,7 @@ describe('run-time LoRA', () => {
   });
 
   it('names that match no projection are a clear error', () => {
-    const bogus = [{ path: 'down_blocks.9.attentions.0.transformer_blocks.0.attn1.to_q', inDim: 32, outDim: 32, downInput: '', upInput: '' }];
+    const bogus = [{ path: 'down_blocks.9.attentions.0.transformer_blocks.0.attn1.to_q', inDim: 32, outDim: 32, downInput: '', upInput: '', dtype: 'float32' as const }];
     writeFixtureLora(join(dir, 'bogus.safetensors'), bogus);
     expect(() => pipe.loadLora(join(dir, 'bogus.safetensors'))).toThrow(/match no UNet attention projection.*down_blocks\.9/);
   });

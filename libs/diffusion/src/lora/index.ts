@@ -1,4 +1,4 @@
-export * from './half-float.util';
+
 export * from './lora-adapter';
 export * from './lora-graph.transform';
 export * from './runtime-lora';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { decodeSafetensors, type TensorData } from '@vca/ml';
 import { DiffusionModelError } from '../model/diffusion-model.error';
-import { halfToFloat32 } from './half-float.util';
+import { halfToFloat32 } from '../tensor/half-float.util';
 
 export type LoraNaming = 'peft' | 'kohya';
 

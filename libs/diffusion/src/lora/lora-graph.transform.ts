@@ -9,6 +9,8 @@ export interface LoraTarget {
   upInput: string;
   inDim: number;
   outDim: number;
+  /** Element type of the projection's weight, and so of D and U. */
+  dtype: 'float32' | 'float16';
 }
 
 /**
@@ -47,7 +49,8 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
   if (!graph) throw new Error('ONNX model has no graph');
   const dims = new Map<string, number[]>();
   const locations = new Set<string>();
-  const floatType = onnx.TensorProto.DataType.FLOAT;
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
   const weightType = new Map<string, number>();
   for (const init of graph.initializer ?? []) {
     dims.set(init.name ?? '', (init.dims ?? []).map((d) => num(d as LongLike)));
@@ -61,12 +64,13 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
     const w = node.input?.[1];
     const path = node.opType === 'MatMul' && w ? attentionProjectionPath(node.name ?? '', w) : null;
     const wDims = w ? dims.get(w) : undefined;
-    if (!path || !wDims || wDims.length !== 2 || weightType.get(w!) !== floatType) continue;
+    const elemType = w ? weightType.get(w) : undefined;
+    if (!path || !wDims || wDims.length !== 2 || (elemType !== FLOAT && elemType !== FLOAT16)) continue;
     const [inDim, outDim] = wDims as [number, number];
     const rank = `lora_rank_${targets.length}`;
-    const target: LoraTarget = { path, downInput: `lora_down.${path}`, upInput: `lora_up.${path}`, inDim, outDim };
+    const target: LoraTarget = { path, downInput: `lora_down.${path}`, upInput: `lora_up.${path}`, inDim, outDim, dtype: elemType === FLOAT16 ? 'float16' : 'float32' };
     targets.push(target);
-    graph.input!.push(valueInfo(target.downInput, [inDim, rank]), valueInfo(target.upInput, [rank, outDim]));
+    graph.input!.push(valueInfo(target.downInput, [inDim, rank], elemType!), valueInfo(target.upInput, [rank, outDim], elemType!));
     const y = node.output![0]!;
     const base = `${y}/lora_base`;
     node.output![0] = base;
@@ -81,12 +85,12 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
   return { model: onnx.ModelProto.encode(model).finish(), targets, externalLocations: [...locations] };
 }
 
-function valueInfo(name: string, shape: (number | string)[]): onnx.IValueInfoProto {
+function valueInfo(name: string, shape: (number | string)[], elemType: number): onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType,
         shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },

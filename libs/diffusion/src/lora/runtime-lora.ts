@@ -1,8 +1,9 @@
 import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { DiffusionModelError } from '../model/diffusion-model.error';
+import { floatTensor } from '../tensor/float-tensor.util';
 import type { LoraAdapter, LoraModule } from './lora-adapter';
 import { addRuntimeLoraInputs, type LoraTarget } from './lora-graph.transform';
 
@@ -114,8 +115,8 @@ export class RuntimeLora {
         }
         offset += m.rank;
       }
-      feeds[t.downInput] = new ort.Tensor('float32', down, [t.inDim, R]);
-      feeds[t.upInput] = new ort.Tensor('float32', up, [R, t.outDim]);
+      feeds[t.downInput] = floatTensor(t.dtype, down, [t.inDim, R], t.downInput);
+      feeds[t.upInput] = floatTensor(t.dtype, up, [R, t.outDim], t.upInput);
     }
     return feeds;
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import { parseSchedulerConfig, SchedulerConfigError, type SchedulerConfig } from '../schedulers/scheduler-config.schema';
+import { floatTensor, readFloat } from '../tensor/float-tensor.util';
 import { ClipTokenizer } from '../tokenizer/clip.tokenizer';
 import { DiffusionModelError } from './diffusion-model.error';
 import { ModelIndexSchema, UnetConfigSchema, VaeConfigSchema } from './model-configs.schema';
@@ -129,7 +130,7 @@ export class StableDiffusionModel {
         ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [prompts.length, L])
         : new ort.Tensor('int32', Int32Array.from(ids), [prompts.length, L]);
     const out = (await this.textEncoder.run({ input_ids: tensor }))[this.textEncoder.outputNames['hidden']!]!;
-    return { data: toFloat32(out), dims: [...out.dims] };
+    return { data: readFloat(out, 'text_encoder last_hidden_state'), dims: [...out.dims] };
   }
 
   /** One UNet evaluation: ε̂ (or v̂) for a batch of latents at one timestep. */
@@ -139,36 +140,36 @@ export class StableDiffusionModel {
     const tLen = spec.shape.length === 0 ? 0 : spec.shape[0] === 1 ? 1 : batch;
     const tDims = spec.shape.length === 0 ? [] : [tLen];
     const tCount = Math.max(tLen, 1);
+    // Exports differ: int64 (optimum), float32 (diffusers' script) or float16 (fp16 exports).
     const t =
       spec.type === 'int64'
         ? new ort.Tensor('int64', new BigInt64Array(tCount).fill(BigInt(Math.round(timestep))), tDims)
-        : spec.type === 'float32'
-          ? new ort.Tensor('float32', new Float32Array(tCount).fill(timestep), tDims)
-          : unsupportedType('unet timestep', spec.type);
-    assertFloat32(this.unet, 'sample');
+        : spec.type === 'int32'
+          ? new ort.Tensor('int32', new Int32Array(tCount).fill(Math.round(timestep)), tDims)
+          : floatTensor(spec.type, new Float32Array(tCount).fill(timestep), tDims, 'unet timestep');
     const out = await this.unet.run({
-      sample: new ort.Tensor('float32', sample, sampleDims),
+      sample: floatTensor(this.unet.input('sample').type, sample, sampleDims, 'unet sample'),
       timestep: t,
-      encoder_hidden_states: new ort.Tensor('float32', context.data, context.dims),
+      encoder_hidden_states: floatTensor(this.unet.input('encoder_hidden_states').type, context.data, context.dims, 'unet encoder_hidden_states'),
       ...extraFeeds,
     });
-    return toFloat32(out[this.unet.outputNames['noise']!]!);
+    return readFloat(out[this.unet.outputNames['noise']!]!, 'unet out_sample');
   }
 
   /** Latents in UNet space (× scaling factor) → images in [−1, 1], [B, 3, H, W]. */
   async decode(latents: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
     const scaled = latents.map((v) => v / this.vaeScalingFactor);
-    assertFloat32(this.vaeDecoder, 'latent_sample');
-    const out = (await this.vaeDecoder.run({ latent_sample: new ort.Tensor('float32', scaled, dims) }))[this.vaeDecoder.outputNames['image']!]!;
-    return { data: toFloat32(out), dims: [...out.dims] };
+    const input = floatTensor(this.vaeDecoder.input('latent_sample').type, scaled, dims, 'vae_decoder latent_sample');
+    const out = (await this.vaeDecoder.run({ latent_sample: input }))[this.vaeDecoder.outputNames['image']!]!;
+    return { data: readFloat(out, 'vae_decoder sample'), dims: [...out.dims] };
   }
 
   /** Images in [−1, 1], [B, 3, H, W] → latents × scaling factor (the latent mean for *_parameters exports). */
   async encode(pixels: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
     if (!this.vaeEncoder) throw new DiffusionModelError('MISSING_FILE', `${this.dir}: img2img needs vae_encoder/model.onnx`);
-    assertFloat32(this.vaeEncoder, 'sample');
-    const out = (await this.vaeEncoder.run({ sample: new ort.Tensor('float32', pixels, dims) }))[this.vaeEncoder.outputNames['latent']!]!;
-    let data = toFloat32(out);
+    const input = floatTensor(this.vaeEncoder.input('sample').type, pixels, dims, 'vae_encoder sample');
+    const out = (await this.vaeEncoder.run({ sample: input }))[this.vaeEncoder.outputNames['latent']!]!;
+    let data = readFloat(out, 'vae_encoder output');
     const outDims = [...out.dims];
     if (outDims[1] === 2 * this.latentChannels) {
       // latent_parameters = mean ‖ logvar along channels: keep the mean.
@@ -198,18 +199,4 @@ function parseJson<T extends z.ZodType>(path: string, schema: T): z.output<T> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new DiffusionModelError('UNSUPPORTED_CONFIG', `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
-}
-
-function toFloat32(t: ort.Tensor): Float32Array {
-  if (t.type !== 'float32') unsupportedType('output', t.type);
-  return t.data as Float32Array;
-}
-
-function assertFloat32(c: OnnxComponent, input: string): void {
-  const type = c.input(input).type;
-  if (type !== 'float32') unsupportedType(`${c.label} ${input}`, type);
-}
-
-function unsupportedType(what: string, type: string): never {
-  throw new DiffusionModelError('UNSUPPORTED_CONFIG', `${what} has element type ${type}; only float32 exports (and int64/float32 timesteps) are supported`);
 }

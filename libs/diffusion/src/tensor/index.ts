@@ -1,0 +1,2 @@
+export * from './half-float.util';
+export * from './float-tensor.util';
