@@ -43,6 +43,19 @@ describe(StableDiffusionModel.name, () => {
     await expect(m.encodeText(['a'])).rejects.toThrow(/disposed/);
   });
 
+  it('CUDA asked for on a CPU-only onnxruntime-node: falls back with a warning, or throws with requireDevice', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    const m = await StableDiffusionModel.load(reference, { executionProvider: 'cuda', threads: 1 });
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(m.unet.device).toBe('cpu');
+    expect(warnings.join('\n')).toMatch(/CUDA unavailable.*Falling back to CPU/);
+    await m.dispose();
+    await expect(StableDiffusionModel.load(reference, { executionProvider: 'cuda', requireDevice: true })).rejects.toThrow(/CUDA unavailable/);
+  });
+
   it('names a missing component file', async () => {
     await expectLoadError(variant('no-vae', (d) => rmSync(join(d, 'vae_decoder', 'model.onnx'))), 'MISSING_FILE', /vae_decoder\/model\.onnx/);
     await expectLoadError(variant('no-sched', (d) => rmSync(join(d, 'scheduler'), { recursive: true })), 'MISSING_FILE', /scheduler\/scheduler_config\.json/);

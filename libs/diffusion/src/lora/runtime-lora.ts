@@ -101,7 +101,8 @@ export class RuntimeLora {
     for (const t of this.targets) {
       const parts = bound.flatMap(({ modules, scale }) => {
         const m = modules.get(t.path);
-        return m && scale !== 0 ? [{ m, s: (scale * (m.alpha ?? m.rank)) / m.rank }] : [];
+        // Scale 0 still goes through the graph (zeros in D), so "scale 0 = no LoRA" is a real property.
+        return m ? [{ m, s: (scale * (m.alpha ?? m.rank)) / m.rank }] : [];
       });
       const R = parts.reduce((sum, p) => sum + p.m.rank, 0);
       const down = new Float32Array(t.inDim * R);

@@ -17,6 +17,9 @@ export interface OpenedSession {
   device: 'cpu' | 'cuda';
 }
 
+/** CUDA failures seen in this process, so the other components of a model fail fast (and log once). */
+const cudaFailures = new Map<number, string>();
+
 /**
  * Opens one ONNX Runtime session from a model file. From a path (not bytes) so ONNX Runtime
  * resolves `model.onnx_data` external weights next to the file and never copies them into JS.
@@ -31,14 +34,18 @@ export async function openSession(path: string, config: z.output<typeof RuntimeC
     executionMode: 'sequential',
   };
   if (config.executionProvider === 'cuda') {
+    const seen = cudaFailures.get(config.cudaDeviceId);
     try {
+      if (seen) throw new Error(seen);
       if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) throw new Error('this onnxruntime-node build has no CUDA execution provider');
       const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [{ name: 'cuda', deviceId: config.cudaDeviceId }, 'cpu'] });
       return { session, device: 'cuda' };
     } catch (err) {
-      const msg = `CUDA unavailable for ${path} (${(err as Error).message}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12`;
+      const reason = (err as Error).message.split('\n')[0]!.slice(0, 300);
+      cudaFailures.set(config.cudaDeviceId, reason);
+      const msg = `CUDA unavailable for ${path} (${reason}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a host with CUDA 12 and cuDNN 9`;
       if (config.requireDevice) throw new Error(msg);
-      warn(`${msg}. Falling back to CPU.`);
+      if (!seen) warn(`${msg}. Falling back to CPU.`);
     }
   }
   return { session: await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu' };
