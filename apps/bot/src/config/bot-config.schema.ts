@@ -14,6 +14,8 @@ export const BotEnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Bearer token for the moderation page and API; when unset moderation is switched off. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** PostgreSQL connections of this process (each chat message uses a few short transactions). */
+  DATABASE_POOL_SIZE: envInt(1, 100, 20),
   /** N candidates per round (issue 5: configurable, default 4). */
   CANDIDATES_PER_ROUND: envInt(1, 16, 4),
   GENERATION_STEPS: envInt(1, 200, 30),

@@ -13,7 +13,11 @@ export const databaseProvider: Provider = {
   inject: [BOT_CONFIG],
   useFactory: async (config: BotConfig): Promise<DataSource> => {
     const logger = new Logger('Database');
-    const dataSource = createDataSource(config.DATABASE_URL, { schema: config.DATABASE_SCHEMA, applicationName: 'vca-bot' });
+    const dataSource = createDataSource(config.DATABASE_URL, {
+      schema: config.DATABASE_SCHEMA,
+      poolSize: config.DATABASE_POOL_SIZE,
+      applicationName: 'vca-bot',
+    });
     if (config.MIGRATIONS_RUN) {
       const applied = await runMigrations(dataSource);
       logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema up to date');

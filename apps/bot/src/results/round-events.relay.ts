@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { ConversationService, DialogueEntity, RoundEntity } from '@vca/core';
+import { ConversationService, DialogueEntity, DialogueQueryService, RoundEntity } from '@vca/core';
 import { GenerationQueueProducer } from '@vca/queue';
 import type { GenerationProgress, GenerationResult } from '@vca/shared';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,7 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly producer: GenerationQueueProducer,
     private readonly conversation: ConversationService,
+    private readonly queries: DialogueQueryService,
     private readonly dataSource: DataSource,
     private readonly adapters: ChatAdapterRegistry,
     private readonly overhead: OverheadRecorder,
@@ -91,14 +92,21 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     const received = performance.now();
     this.waiting.delete(roundId);
     void this.guard('completed', roundId, async () => {
-      // The GPU worker stores the image rows; recording again is an idempotent no-op that also
-      // covers a worker that could not reach the database.
-      const round = await this.conversation.recordGenerationResult(result);
-      const thread = await this.threadOf(roundId);
+      // Claim the post first: with several bot replicas only one posts each result. The claim
+      // and the reads run together; they touch different rows' columns.
+      const [claimed, stored, thread] = await Promise.all([
+        this.conversation.markRoundPosted(roundId),
+        this.queries.getRound(roundId).catch(() => null),
+        this.threadOf(roundId),
+      ]);
       this.threads.delete(roundId);
-      if (!round || !thread) return; // dialogue deleted while the job ran: nothing to post
-      // Claim the post first: with several bot replicas only one posts each result.
-      if (!(await this.conversation.markRoundPosted(roundId))) return;
+      if (!claimed || !thread) return; // posted already, or dialogue deleted while the job ran
+      // The GPU worker stores the image rows; record here only if it has not (idempotent).
+      const round =
+        stored && stored.status === 'completed' && stored.images.length === result.images.length
+          ? stored
+          : await this.conversation.recordGenerationResult(result);
+      if (!round) return;
       await this.send(thread, { kind: 'completed', dialogueId: thread.dialogueId, roundId, round: toRoundView(round) });
       this.overhead.record('post', performance.now() - received);
     });

@@ -39,6 +39,11 @@ export class WebEventsHub implements OnModuleDestroy {
     });
   }
 
+  /** Every update of every thread (benchmarks, a future live admin view). */
+  all(): Observable<RoundUpdate> {
+    return this.updates.asObservable();
+  }
+
   get watcherCount(): number {
     return this.watchers;
   }

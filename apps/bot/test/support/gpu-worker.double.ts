@@ -20,7 +20,7 @@ export interface GpuWorkerDoubleOptions {
   dataSource: DataSource;
   /** Progress reports per job (default: the job's steps, capped at 4 to keep tests fast). */
   progressSteps?: number;
-  /** Delay between progress reports, ms. */
+  /** Delay between progress reports, ms (simulated generation time = steps × this). */
   stepDelayMs?: number;
   /** Throw instead of generating when this returns a message (a job that fails). */
   failWith?: (job: GenerationJob) => string | null;
