@@ -6,11 +6,9 @@ import { RuntimeLora, type LoraApplication } from '../lora/runtime-lora';
 import { DiffusionModelError } from '../model/diffusion-model.error';
 import { RuntimeConfigSchema } from '../model/onnx-session.factory';
 import { StableDiffusionModel } from '../model/stable-diffusion.model';
-import { SeededNoise } from '../noise/seeded-noise.generator';
 import { encodePng, decodePng } from '../png/png-image.codec';
-import { img2imgStartIndex } from '../schedulers/img2img.util';
-import { createScheduler } from '../schedulers/scheduler.factory';
-import type { DiffusionScheduler } from '../schedulers/scheduler.interface';
+import { createCandidateStates } from './candidate-state';
+import { buildUnetBatch, guidedPrediction } from './cfg-batch.util';
 import { GenerateRequestSchema, type GenerateRequest, type GenerateResult, type GeneratedCandidateImage } from './generate-request.schema';
 import { pngTextChunks } from './png-parameters.util';
 
@@ -19,17 +17,6 @@ export const PipelineOptionsSchema = RuntimeConfigSchema.extend({
   runtimeLora: z.boolean().default(true),
 });
 export type PipelineOptions = z.input<typeof PipelineOptionsSchema>;
-
-/** Per-candidate sampling state: its own scheduler (multistep history) and noise stream. */
-interface CandidateState {
-  index: number;
-  seed: number;
-  strength: number;
-  start: number;
-  scheduler: DiffusionScheduler;
-  noise: SeededNoise;
-  latents: Float32Array;
-}
 
 /**
  * Text-to-image and img2img for Stable-Diffusion ONNX models, with classifier-free guidance,
@@ -105,23 +92,9 @@ export class DiffusionPipeline {
       initLatent = (await m.encode(img.data, [1, 3, m.imageSize, m.imageSize])).data;
       vaeEncoderMs = performance.now() - t;
     }
-    const states: CandidateState[] = req.candidates.map((c, index) => {
-      const scheduler = createScheduler(req.scheduler, m.schedulerConfig);
-      scheduler.setTimesteps(req.steps);
-      const noise = new SeededNoise(c.seed);
-      if (!initLatent) {
-        const z = noise.randn(plane);
-        const sigma = scheduler.initNoiseSigma;
-        return { index, seed: c.seed, strength: 1, start: 0, scheduler, noise, latents: z.map((v) => v * sigma) };
-      }
-      const start = img2imgStartIndex(req.steps, c.strength, scheduler.order);
-      scheduler.setBeginIndex(start);
-      // Strength 0 runs no step: the input latent is returned as it is.
-      const latents = start >= req.steps ? Float32Array.from(initLatent) : scheduler.addNoise(initLatent, noise.randn(plane), scheduler.timesteps[start]!);
-      return { index, seed: c.seed, strength: c.strength, start, scheduler, noise, latents };
-    });
+    const states = createCandidateStates(req.candidates, { scheduler: req.scheduler, schedulerConfig: m.schedulerConfig, steps: req.steps, latentLength: plane, initLatent });
 
-    // 3. Denoising loop over the shared grid.
+    // 3. Denoising loop over the shared grid: active candidates share the timestep, one UNet batch.
     const timesteps = states[0]!.scheduler.timesteps;
     const first = Math.min(...states.map((st) => st.start));
     const total = req.steps - first;
@@ -131,30 +104,13 @@ export class DiffusionPipeline {
       checkAbort();
       const timestep = timesteps[i]!;
       const active = states.filter((st) => st.start <= i);
-      const k = active.length;
-      const halves = cfg ? 2 : 1;
-      const batch = new Float32Array(halves * k * plane);
-      active.forEach((st, j) => {
-        const scaled = st.scheduler.scaleModelInput(st.latents, timestep);
-        for (let h = 0; h < halves; h++) batch.set(scaled, (h * k + j) * plane);
-      });
-      const context = new Float32Array(halves * k * L * D);
-      for (let h = 0; h < halves; h++) {
-        const emb = text.data.subarray((cfg ? h : 0) * L * D, ((cfg ? h : 0) + 1) * L * D);
-        for (let j = 0; j < k; j++) context.set(emb, (h * k + j) * L * D);
-      }
+      const { sample, context, batch } = buildUnetBatch(active, timestep, cfg, text.data, L * D);
       t = performance.now();
-      const out = await m.predict(batch, [halves * k, C, s, s], timestep, { data: context, dims: [halves * k, L, D] }, loraFeeds);
+      const out = await m.predict(sample, [batch, C, s, s], timestep, { data: context, dims: [batch, L, D] }, loraFeeds);
       unetMs += performance.now() - t;
       unetCalls++;
       active.forEach((st, j) => {
-        let pred = out.subarray((cfg ? k + j : j) * plane, (cfg ? k + j + 1 : j + 1) * plane);
-        if (cfg) {
-          // ε̂ = ε_u + w·(ε_c − ε_u) (Ho & Salimans 2022, eq. 6)
-          const u = out.subarray(j * plane, (j + 1) * plane);
-          const c = pred;
-          pred = u.map((uv, q) => uv + req.guidanceScale * (c[q]! - uv));
-        }
+        const pred = guidedPrediction(out, j, active.length, plane, cfg, req.guidanceScale);
         st.latents = st.scheduler.step(pred, timestep, st.latents, st.noise).prevSample;
       });
       req.onProgress?.(i - first + 1, total);
