@@ -44,6 +44,27 @@ export interface GenerationProducerOptions extends QueueConnectionOptions {
   backoffMs?: number;
   /** Interval of the crash-repair pass and of a safety pump (default 5 s). */
   reconcileIntervalMs?: number;
+  /**
+   * How long `enqueue` waits for Redis before failing with QueueUnavailableError (default 5 s).
+   * The command itself stays in the client's offline queue and runs when Redis is back; the
+   * round id makes that and any later re-enqueue (core `resumeQueuedRounds`) one job.
+   */
+  enqueueTimeoutMs?: number;
+}
+
+export class QueueUnavailableError extends Error {
+  constructor(what: string, timeoutMs: number) {
+    super(`Redis did not answer ${what} within ${timeoutMs} ms`);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(what, timeoutMs)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Queue position as shown to the user. `ahead` = rounds that start before this one. */
@@ -58,7 +79,7 @@ export interface QueuePosition {
  */
 export class GenerationQueueProducer implements GenerationQueuePort {
   readonly queue: Queue;
-  private readonly events: QueueEvents;
+  private events: QueueEvents | null = null;
   private readonly redis: Redis;
   private readonly dispatcher: FairDispatcher;
   private readonly emitter = new EventEmitter();
@@ -67,7 +88,6 @@ export class GenerationQueueProducer implements GenerationQueuePort {
   constructor(private readonly opts: GenerationProducerOptions) {
     const connection = redisOptionsFromUrl(opts.redisUrl);
     this.queue = new Queue(QueueName.Generation, { connection, prefix: opts.prefix });
-    this.events = new QueueEvents(QueueName.Generation, { connection, prefix: opts.prefix, autorun: false });
     this.redis = createRedisClient(opts.redisUrl);
     const jobOptions: JobsOptions = {
       attempts: opts.attempts ?? 3,
@@ -81,18 +101,24 @@ export class GenerationQueueProducer implements GenerationQueuePort {
       lookahead: opts.lookahead ?? 2,
       doneTtlSeconds: 24 * 3600,
     });
-    // QueueEvents / EventEmitter 'error' without a listener would crash the process on a
-    // Redis restart; ioredis reconnects by itself.
-    this.events.on('error', () => undefined);
+    // An 'error' event without a listener would crash the process on a Redis restart;
+    // ioredis reconnects by itself.
     this.redis.on('error', () => undefined);
     this.queue.on('error', () => undefined);
-    this.wireEvents();
   }
 
   /** Starts listening and the periodic repair pass. */
   async start(): Promise<void> {
-    void this.events.run().catch(() => undefined);
-    await this.events.waitUntilReady();
+    const events = new QueueEvents(QueueName.Generation, {
+      connection: redisOptionsFromUrl(this.opts.redisUrl),
+      prefix: this.opts.prefix,
+      autorun: false,
+    });
+    events.on('error', () => undefined);
+    this.events = events;
+    this.wireEvents(events);
+    void events.run().catch(() => undefined);
+    await events.waitUntilReady();
     await this.dispatcher.reconcile();
     await this.dispatcher.pump();
     this.timer = setInterval(() => void this.tick(), this.opts.reconcileIntervalMs ?? 5_000);
@@ -106,9 +132,20 @@ export class GenerationQueueProducer implements GenerationQueuePort {
   async enqueue(job: GenerationJobInput): Promise<EnqueueResult> {
     const payload = GenerationJobSchema.parse(job);
     const jobId = roundJobId(payload.roundId);
-    const accepted = await this.dispatcher.submit(jobId, payload.requesterId, payload);
-    await this.dispatcher.pump();
+    const timeoutMs = this.opts.enqueueTimeoutMs ?? 5_000;
+    const accepted = await withTimeout(this.dispatcher.submit(jobId, payload.requesterId, payload), timeoutMs, 'enqueue');
+    // The round is safely queued already: a dispatch that fails here is redone by the timer.
+    await withTimeout(this.dispatcher.pump(), timeoutMs, 'dispatch').catch(() => undefined);
     return { jobId, duplicate: !accepted };
+  }
+
+  /** True when Redis answers within the timeout (health checks must not hang on an outage). */
+  async ping(timeoutMs = 1_000): Promise<boolean> {
+    try {
+      return (await withTimeout(this.redis.ping(), timeoutMs, 'ping')) === 'PONG';
+    } catch {
+      return false;
+    }
   }
 
   async position(roundId: string): Promise<QueuePosition> {
@@ -156,8 +193,9 @@ export class GenerationQueueProducer implements GenerationQueuePort {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.events.close();
-    await this.queue.close();
+    // A graceful close waits for Redis (QueueEvents' forever); during an outage, stop waiting.
+    const closing = Promise.allSettled([this.events?.close(), this.queue.close()]);
+    await withTimeout(closing, 2_000, 'close').catch(() => undefined);
     this.redis.disconnect();
   }
 
@@ -183,17 +221,17 @@ export class GenerationQueueProducer implements GenerationQueuePort {
       .catch(() => undefined);
   }
 
-  private wireEvents(): void {
-    this.events.on('active', ({ jobId }) => {
+  private wireEvents(events: QueueEvents): void {
+    events.on('active', ({ jobId }) => {
       this.emit('active', jobId);
       // A worker took a job off BullMQ's list: room for the next round.
       void this.dispatcher.pump().catch(() => undefined);
     });
-    this.events.on('progress', ({ jobId, data }) => {
+    events.on('progress', ({ jobId, data }) => {
       const progress = GenerationProgressSchema.safeParse(data);
       if (progress.success) this.emit('progress', jobId, progress.data);
     });
-    this.events.on('completed', ({ jobId, returnvalue }) => {
+    events.on('completed', ({ jobId, returnvalue }) => {
       this.finish(jobId);
       const raw: unknown = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
       const result = GenerationResultSchema.safeParse(raw);
@@ -202,11 +240,11 @@ export class GenerationQueueProducer implements GenerationQueuePort {
     });
     // QueueEvents 'failed' fires only when a job fails for good; attempts that will be retried
     // emit 'retries-exhausted'/'delayed' instead, so we learn about retries from 'delayed'.
-    this.events.on('failed', ({ jobId, failedReason }) => {
+    events.on('failed', ({ jobId, failedReason }) => {
       this.finish(jobId);
       this.emit('failed', jobId, failedReason);
     });
-    this.events.on('delayed', ({ jobId }) => {
+    events.on('delayed', ({ jobId }) => {
       void this.queue
         .getJob(jobId)
         .then((job) => job && this.emit('retrying', jobId, job.failedReason ?? 'retrying'))

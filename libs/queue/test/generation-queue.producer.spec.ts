@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueName, type GenerationJob } from '@vca/shared';
-import { GenerateJob, GenerationQueueProducer, JobRegistry, createJobWorker, roundJobId } from '@vca/queue';
+import { GenerateJob, GenerationQueueProducer, JobRegistry, createJobWorker, roundJobId, QueueUnavailableError } from '@vca/queue';
 import { generationJob, generationResult } from './generation-job.fixture';
 import { TEST_REDIS_URL, dropPrefix, uniquePrefix, until } from './redis-test.util';
 
@@ -150,6 +150,20 @@ describe(GenerationQueueProducer.name, () => {
     expect(finalFailures).toEqual([roundJobId(broken.roundId)]);
     expect(completed).toEqual([next.roundId]);
     expect(await producer.position(broken.roundId)).toEqual({ state: 'failed', ahead: 0 });
+  });
+
+  it('fails fast while Redis is unreachable, and answers health pings with false', async () => {
+    const offline = new GenerationQueueProducer({ redisUrl: 'redis://127.0.0.1:1', prefix, enqueueTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await expect(offline.enqueue(generationJob('alice'))).rejects.toBeInstanceOf(QueueUnavailableError);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await offline.ping(200)).toBe(false);
+    } finally {
+      await offline.close();
+    }
+    await startProducer();
+    expect(await producer.ping()).toBe(true);
   });
 
   it('rejects an invalid payload at the producer', async () => {
