@@ -15,3 +15,6 @@ export * from './language/feedback-parser';
 export * from './language/feedback-applier';
 export * from './language/scene-completion';
 export * from './language/dialogue-generator';
+export * from './oracle/color-space.util';
+export * from './oracle/image-parser';
+export * from './oracle/scene-oracle';

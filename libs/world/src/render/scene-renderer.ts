@@ -1,8 +1,8 @@
 import { createCanvas, type Canvas, type CanvasPattern, type SKRSContext2D } from '@napi-rs/canvas';
 import { z } from 'zod';
 import { createRng } from '../util/rng.util';
-import { PALETTE, luma, rgbCss, shadeRgb, type Rgb } from '../scene/palette';
-import { positionCell, type Scene, type SceneObject, type SceneStyle } from '../scene/scene.schema';
+import { PALETTE, luma, rgbCss, rgbDistance, shadeRgb, type Rgb } from '../scene/palette';
+import { positionCell, type Color, type Scene, type SceneObject, type SceneStyle } from '../scene/scene.schema';
 import { SIZE_RADIUS, placePolygon } from '../scene/shape-geometry';
 import type { RasterImage } from './image.types';
 
@@ -43,7 +43,7 @@ export class SceneRenderer {
     const s = this.config.size;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.drawBackground(scene);
-    for (const object of scene.objects) this.drawObject(object, scene.style);
+    for (const object of scene.objects) this.drawObject(object, scene.style, scene.background);
     const rgba = ctx.getImageData(0, 0, s, s).data;
     if (this.config.channels === 4) return { width: s, height: s, channels: 4, data: new Uint8Array(rgba.buffer.slice(0)) };
     const data = new Uint8Array(s * s * 3);
@@ -96,18 +96,18 @@ export class SceneRenderer {
     return { cx, cy, r };
   }
 
-  private drawObject(object: SceneObject, style: SceneStyle): void {
+  private drawObject(object: SceneObject, style: SceneStyle, background: Color): void {
     const { ctx } = this;
     const base = PALETTE[object.color];
     const { cx, cy, r } = this.tracePath(object, style);
     if (style.shading === 'linear') {
       const g = ctx.createLinearGradient(cx - r, cy - r, cx + r, cy + r);
-      g.addColorStop(0, rgbCss(shadeRgb(base, 0.18)));
-      g.addColorStop(1, rgbCss(shadeRgb(base, -0.18)));
+      g.addColorStop(0, rgbCss(shadeRgb(base, 0.15)));
+      g.addColorStop(1, rgbCss(shadeRgb(base, -0.15)));
       ctx.fillStyle = g;
     } else if (style.shading === 'radial') {
       const g = ctx.createRadialGradient(cx - 0.35 * r, cy - 0.35 * r, 0, cx, cy, 1.2 * r);
-      g.addColorStop(0, rgbCss(shadeRgb(base, 0.3)));
+      g.addColorStop(0, rgbCss(shadeRgb(base, 0.2)));
       g.addColorStop(1, rgbCss(shadeRgb(base, -0.12)));
       ctx.fillStyle = g;
     } else {
@@ -119,12 +119,20 @@ export class SceneRenderer {
       ctx.fillStyle = luma(base) > 90 ? pair.dark : pair.light;
       ctx.fill();
     }
-    if (style.outline !== 'none') {
-      const outline: Rgb = style.outline === 'dark' ? shadeRgb(base, -0.65) : shadeRgb(base, 0.7);
+    const outline: Rgb = style.outline === 'dark' ? shadeRgb(base, -0.6) : shadeRgb(base, 0.6);
+    // An outline close to the background colour would eat into the silhouette and make the
+    // object look smaller or differently shaped; such outlines are left out.
+    const bg = PALETTE[background];
+    if (style.outline !== 'none' && rgbDistance(outline, bg) > Math.max(80, 0.5 * rgbDistance(base, bg))) {
+      // Stroked inside the silhouette (clip + double width) so an outline never changes the
+      // object's extent: size stays a named attribute, outline stays an unnamed one.
+      ctx.save();
+      ctx.clip();
       ctx.strokeStyle = rgbCss(outline);
-      ctx.lineWidth = this.config.size / 40;
+      ctx.lineWidth = (2 * this.config.size) / 50;
       ctx.lineJoin = 'round';
       ctx.stroke();
+      ctx.restore();
     }
   }
 
@@ -166,6 +174,6 @@ export class SceneRenderer {
       if (!pattern) throw new Error('SceneRenderer: canvas returned no pattern');
       return pattern;
     };
-    return { dark: make('rgba(0,0,0,0.28)'), light: make('rgba(255,255,255,0.3)') };
+    return { dark: make('rgba(0,0,0,0.2)'), light: make('rgba(255,255,255,0.2)') };
   }
 }

@@ -34,3 +34,7 @@ export function shadeRgb(rgb: Rgb, amount: number): Rgb {
 export function luma(rgb: Rgb): number {
   return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
 }
+
+export function rgbDistance(a: Rgb, b: Rgb): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}

@@ -3,7 +3,7 @@ import { SHAPES, type Shape, type Size } from './scene.schema';
 export type Point = readonly [number, number];
 
 /** Inner/outer radius ratio of the five-pointed star. */
-const STAR_INNER = 0.45;
+const STAR_INNER = 0.5;
 
 /**
  * Every shape as a polygon of circumradius 1 around its area centroid, y pointing down.
@@ -13,8 +13,8 @@ const STAR_INNER = 0.45;
 const POLYGONS: Readonly<Record<Shape, readonly Point[]>> = buildPolygons();
 
 /** Object size as circumradius, a fraction of the image width. The 3×3 grid cell is 1/3 wide,
- * so a large object (diameter 0.28) leaves a gap between neighbouring cells even when rotated. */
-export const SIZE_RADIUS: Readonly<Record<Size, number>> = { small: 0.075, medium: 0.105, large: 0.14 };
+ * so a large object (diameter 0.29) leaves a gap between neighbouring cells even when rotated. */
+export const SIZE_RADIUS: Readonly<Record<Size, number>> = { small: 0.08, medium: 0.11, large: 0.145 };
 
 
 function regular(n: number, startDeg: number): Point[] {
@@ -34,8 +34,8 @@ function star(): Point[] {
 
 /** The classic heart curve x = 16 sin³t, y = 13 cos t − 5 cos 2t − 2 cos 3t − cos 4t. */
 function heart(): Point[] {
-  return Array.from({ length: 48 }, (_, i) => {
-    const t = (2 * Math.PI * i) / 48;
+  return Array.from({ length: 32 }, (_, i) => {
+    const t = (2 * Math.PI * i) / 32;
     const x = 16 * Math.sin(t) ** 3;
     const y = -(13 * Math.cos(t) - 5 * Math.cos(2 * t) - 2 * Math.cos(3 * t) - Math.cos(4 * t));
     return [x, y] as const;
@@ -77,7 +77,7 @@ function normalise(points: readonly Point[]): Point[] {
 
 function buildPolygons(): Record<Shape, Point[]> {
   return {
-    circle: regular(64, 0),
+    circle: regular(48, 0),
     square: regular(4, 45),
     triangle: regular(3, -90),
     star: star(),
