@@ -134,9 +134,15 @@ export class GenerationQueueProducer implements GenerationQueuePort {
     const jobId = roundJobId(payload.roundId);
     const timeoutMs = this.opts.enqueueTimeoutMs ?? 5_000;
     const accepted = await withTimeout(this.dispatcher.submit(jobId, payload.requesterId, payload), timeoutMs, 'enqueue');
-    // The round is safely queued already: a dispatch that fails here is redone by the timer.
-    await withTimeout(this.dispatcher.pump(), timeoutMs, 'dispatch').catch(() => undefined);
+    // Not awaited: under load the pass may coalesce many rounds, and the caller's latency should
+    // not include them. The round is safely queued already; a failed pass is redone by the timer.
+    void this.dispatcher.pump().catch(() => undefined);
     return { jobId, duplicate: !accepted };
+  }
+
+  /** Resolves once every round submitted so far has been considered for dispatch (tests). */
+  async flush(): Promise<void> {
+    await this.dispatcher.pump();
   }
 
   /** True when Redis answers within the timeout (health checks must not hang on an outage). */

@@ -90,7 +90,10 @@ describe(GenerationQueueProducer.name, () => {
     const a2 = generationJob('alice');
     const a3 = generationJob('alice');
     const b1 = generationJob('bob');
-    for (const job of [a1, a2, a3, b1]) await producer.enqueue(job);
+    await producer.enqueue(a1);
+    await producer.flush();
+    for (const job of [a2, a3, b1]) await producer.enqueue(job);
+    await producer.flush();
     expect(await producer.position(a1.roundId)).toEqual({ state: 'waiting', ahead: 0 });
     expect(await producer.position(a2.roundId)).toEqual({ state: 'pending', ahead: 1 });
     expect(await producer.position(b1.roundId)).toEqual({ state: 'pending', ahead: 2 });
