@@ -21,6 +21,7 @@ export { planCandidates, seedFor } from './conversation/candidate-plan.util';
 
 export * from './refiner/prompt-refiner.port';
 export { RuleBasedPromptRefiner, splitClauses } from './refiner/rule-based.refiner';
+export { SceneWorldPromptRefiner, isScenePrompt } from './refiner/scene-world.refiner';
 export {
   LlmRefinerConfigSchema,
   OpenAiChatPromptRefiner,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   OpenAiChatPromptRefiner,
-  RuleBasedPromptRefiner,
+  SceneWorldPromptRefiner,
   createPromptRefiner,
   llmRefinerConfigFromEnv,
   type RefineInput,
@@ -117,7 +117,7 @@ describe(OpenAiChatPromptRefiner.name, () => {
 describe('refiner configuration from the environment', () => {
   it('uses the built-in refiner when no base URL is set', () => {
     expect(llmRefinerConfigFromEnv({})).toBeNull();
-    expect(createPromptRefiner({})).toBeInstanceOf(RuleBasedPromptRefiner);
+    expect(createPromptRefiner({})).toBeInstanceOf(SceneWorldPromptRefiner);
   });
 
   it('builds the LLM refiner from the variables', () => {

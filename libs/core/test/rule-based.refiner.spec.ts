@@ -32,6 +32,20 @@ describe(RuleBasedPromptRefiner.name, () => {
     ['a forest', 'less blurry', 'a forest', 'blurry'],
     ['a forest', 'more colorful', 'a forest, very colorful', ''],
     ['a cat on a sofa', 'at night', 'a cat on a sofa, at night', ''],
+    // objects: colour, size and place of a noun phrase, and whole noun phrases removed from lists
+    ['a small gray heart and a blue star', 'change the gray heart to orange', 'a small orange heart and a blue star', ''],
+    ['a yellow triangle in the center', 'the yellow triangle should be black', 'a black triangle in the center', ''],
+    ['a green square on the left', 'make the square a bit smaller', 'a small green square on the left', ''],
+    ['a large white heart at the bottom', 'make the heart a little smaller', 'a medium white heart at the bottom', ''],
+    ['a pink heart on a red background', 'make the pink heart larger', 'a large pink heart on a red background', ''],
+    ['a green square on a red background', 'place the square at the middle left', 'a green square at the middle left on a red background', ''],
+    ['a pink triangle in the top left', 'move the triangle to the bottom right', 'a pink triangle at the bottom right', ''],
+    ['a cat on a white background', 'change the background to blue', 'a cat on a blue background', ''],
+    ['a cat on a pink background', 'red background', 'a cat on a red background', ''],
+    ['a cat on a green background', 'use a white background', 'a cat on a white background', ''],
+    ['a purple triangle, a pink heart and a large black star', 'without the star', 'a purple triangle, a pink heart', 'star'],
+    ['a small white heart and a small white circle on the right', 'take away the heart', 'a small white circle on the right', 'heart'],
+    ['a gray square in the center', 'the grey square should be green', 'a green square in the center', ''],
   ])('%j + %j → %j', (prompt, feedback, expected, negative) => {
     const out = refine(prompt, feedback);
     expect(out.prompt).toBe(expected);
@@ -63,6 +77,16 @@ describe(RuleBasedPromptRefiner.name, () => {
     const first = refine('a cat on a sofa', 'add a hat');
     const fixed = refine(first.prompt, 'no, I meant a scarf', first.negativePrompt, first.edits);
     expect(fixed.prompt).toBe('a cat on a sofa, a scarf');
+  });
+
+  it('"it" means the object the previous round edited, for object attributes only', () => {
+    const first = refine('a blue star and a purple square on a white background', 'make the star small');
+    expect(first.prompt).toBe('a small blue star and a purple square on a white background');
+    expect(refine(first.prompt, 'turn it gray', '', first.edits).prompt).toBe('a small gray star and a purple square on a white background');
+    expect(refine(first.prompt, 'enlarge it', '', first.edits).prompt).toBe('a medium blue star and a purple square on a white background');
+    expect(refine(first.prompt, 'make it watercolor', '', first.edits).prompt).toBe(
+      'a small blue star and a purple square on a white background, watercolor',
+    );
   });
 
   it('asking for something again takes it out of the negative prompt', () => {

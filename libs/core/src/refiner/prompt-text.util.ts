@@ -10,7 +10,7 @@ export const CATEGORIES: Record<string, readonly string[]> = {
   ],
   time: ['day', 'daytime', 'night', 'nighttime', 'sunset', 'sunrise', 'dawn', 'dusk', 'morning', 'evening', 'noon', 'midnight'],
   season: ['spring', 'summer', 'autumn', 'fall', 'winter'],
-  size: ['tiny', 'small', 'little', 'medium', 'big', 'large', 'huge', 'giant', 'enormous'],
+  size: ['tiny', 'small', 'little', 'medium', 'medium-sized', 'mid-sized', 'big', 'large', 'huge', 'giant', 'enormous'],
   weather: ['sunny', 'cloudy', 'rainy', 'snowy', 'foggy', 'stormy', 'misty'],
 };
 
@@ -49,6 +49,10 @@ export function findPhrase(text: string, phrase: string): string | null {
   if (!bare) return null;
   const forms = [bare, bare.endsWith('s') ? bare.slice(0, -1) : `${bare}s`];
   if (bare.endsWith('es')) forms.push(bare.slice(0, -2));
+  // British and American spellings name the same thing.
+  const american = bare.replace(/\bgrey\b/gi, 'gray').replace(/\bcolour/gi, 'color').replace(/\bcentre\b/gi, 'center');
+  const british = bare.replace(/\bgray\b/gi, 'grey').replace(/\bcolor/gi, 'colour').replace(/\bcenter\b/gi, 'centre');
+  forms.push(american, british);
   for (const form of forms) {
     if (form.length > 0) {
       const match = phraseRegExp(form).exec(text);
@@ -91,3 +95,36 @@ export function splitList(text: string): string[] {
     .map((s) => normalizeSpaces(s))
     .filter((s) => s.length > 0);
 }
+
+/** Size words in order; a comparative ("bigger") moves one step. Synonyms share a step. */
+export const SIZE_LADDER: readonly string[] = ['tiny', 'small', 'medium', 'large', 'huge'];
+const SIZE_STEP: Record<string, number> = {
+  tiny: 0, small: 1, little: 1, medium: 2, 'medium-sized': 2, 'mid-sized': 2, big: 3, large: 3, huge: 4, giant: 4, enormous: 4,
+};
+
+export function sizeStep(word: string): number | undefined {
+  return SIZE_STEP[word.toLowerCase()];
+}
+
+/** +1 for "bigger", -1 for "smaller", undefined for anything else. */
+export function sizeComparative(word: string): 1 | -1 | undefined {
+  if (/^(?:bigger|larger|greater|taller|wider)$/i.test(word)) return 1;
+  if (/^(?:smaller|tinier|shorter|littler|narrower)$/i.test(word)) return -1;
+  return undefined;
+}
+
+/** "a bit", "a little", "slightly" … in front of an attribute carry no edit of their own. */
+export function stripIntensifier(text: string): string {
+  return normalizeSpaces(text).replace(/^(?:(?:a bit|a little|a lot|a tad|much|slightly|somewhat|way|even|much more|a little bit)\s+)+/i, '');
+}
+
+/** A location phrase: "at the top left", "in the center", "on the right", "to the middle left". */
+export const POSITION_PHRASE =
+  '(?:on|in|at|to|into|towards?)\\s+the\\s+(?:(?:top|bottom|middle|center|centre|upper|lower)\\s+)?(?:left|right|center|centre|top|bottom|middle)(?![\\w-])';
+
+export function isPositionPhrase(text: string): boolean {
+  return new RegExp(`^${POSITION_PHRASE}$`, 'i').test(normalizeSpaces(text));
+}
+
+/** All category words, for matching the modifiers in front of a noun. */
+export const MODIFIER_WORDS: readonly string[] = [...new Set([...Object.values(CATEGORIES).flat(), 'very', 'slightly', 'extremely'])];

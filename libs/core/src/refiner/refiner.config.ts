@@ -1,6 +1,7 @@
 import { LlmRefinerConfigSchema, OpenAiChatPromptRefiner, type LlmRefinerConfig } from './openai-chat.refiner';
 import type { PromptRefiner } from './prompt-refiner.port';
 import { RuleBasedPromptRefiner } from './rule-based.refiner';
+import { SceneWorldPromptRefiner } from './scene-world.refiner';
 
 /** Environment variables that configure the language-model refiner (all optional). */
 export const REFINER_ENV = {
@@ -33,10 +34,14 @@ export function llmRefinerConfigFromEnv(env: Record<string, string | undefined>)
   return raw;
 }
 
-/** The configured refiner: the LLM one (with the built-in one as fallback) or the built-in one. */
+/**
+ * The configured refiner: the LLM one (falling back to the built-in one) or the built-in one. The
+ * built-in one reads the scene world's language exactly (the shipped default model draws that
+ * world) and any other prompt with the general English rules.
+ */
 export function createPromptRefiner(env: Record<string, string | undefined> = process.env): PromptRefiner {
   const config = llmRefinerConfigFromEnv(env);
-  const rules = new RuleBasedPromptRefiner();
-  return config ? new OpenAiChatPromptRefiner(config, rules) : rules;
+  const builtIn = new SceneWorldPromptRefiner(new RuleBasedPromptRefiner());
+  return config ? new OpenAiChatPromptRefiner(config, builtIn) : builtIn;
 }
 

@@ -1,20 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import type { PromptEdit, PromptRefiner, RefineInput, RefinedPrompt } from './prompt-refiner.port';
 import {
+  MODIFIER_WORDS,
+  POSITION_PHRASE,
+  SIZE_LADDER,
   categoryOf,
   escapeRegExp,
   findPhrase,
+  isPositionPhrase,
   lastWordOfCategory,
   normalizeSpaces,
   phraseRegExp,
+  sizeComparative,
+  sizeStep,
   splitList,
   stripArticle,
+  stripIntensifier,
   tidyPrompt,
 } from './prompt-text.util';
 
 const VERBS = [
   'add', 'include', 'put', 'insert', 'give', 'remove', 'delete', 'drop', 'erase', 'get rid of', 'take out', 'take away',
   'replace', 'swap', 'switch', 'change', 'turn', 'make', 'paint', 'colou?r', 'no', 'without', 'more', 'less', 'fewer',
+  'move', 'place', 'enlarge', 'shrink', 'grow',
 ];
 const VERB_AHEAD = `(?=(?:${VERBS.join('|')})\\b)`;
 /** Politeness and filler in front of an instruction: "please", "can you", "I'd like you to". */
@@ -43,7 +51,7 @@ export class RuleBasedPromptRefiner implements PromptRefiner {
   }
 
   refineSync(input: RefineInput): RefinedPrompt {
-    const state = new PromptState(input.previousPrompt, input.previousNegativePrompt);
+    const state = new PromptState(input.previousPrompt, input.previousNegativePrompt, input.context.previousEdits);
     const feedback = normalizeSpaces(input.feedback);
     const correction = this.correction(feedback);
     if (correction) {
@@ -67,7 +75,7 @@ export class RuleBasedPromptRefiner implements PromptRefiner {
   }
 
   private applyClause(state: PromptState, rawClause: string): void {
-    const clause = rawClause.replace(FILLER, '').replace(/[.!?]+$/, '').trim();
+    const clause = state.resolveIt(rawClause.replace(FILLER, '').replace(/[.!?]+$/, '').trim());
     if (!clause || /^(?:no|yes|ok|okay|thanks|thank you|good|nice|great)$/i.test(clause)) return;
     let m: RegExpExecArray | null;
 
@@ -86,7 +94,15 @@ export class RuleBasedPromptRefiner implements PromptRefiner {
     if ((m = /^(?:make|turn|paint|colou?r)\s+(?:it|everything|the (?:image|picture|scene|whole thing))\s+(?:look\s+)?(.+)$/i.exec(clause))) {
       return state.makeIt(m[1]!);
     }
+    if ((m = /^(?:move|put|place|shift)\s+(.+?)\s+((?:to|into|at|in|on|towards?)\s+the\s+.+)$/i.exec(clause)) && isPositionPhrase(m[2]!)) {
+      return state.modify(m[1]!, m[2]!);
+    }
+    if ((m = /^(?:enlarge|grow|expand|scale up)\s+(.+)$/i.exec(clause))) return state.modify(m[1]!, 'bigger');
+    if ((m = /^(?:shrink|scale down)\s+(.+)$/i.exec(clause))) return state.modify(m[1]!, 'smaller');
     if ((m = /^(?:make|turn|paint|colou?r)\s+(?:the\s+)?(.+)$/i.exec(clause))) {
+      return state.makeThe(m[1]!);
+    }
+    if ((m = /^i(?:'d| would)?\s+(?:want|like|prefer)\s+(?:the\s+)(.+)$/i.exec(clause))) {
       return state.makeThe(m[1]!);
     }
     if ((m = /^(?:the\s+)?(.+?)\s+(?:should|must|needs to|has to)\s+be\s+(.+)$/i.exec(clause))) {
@@ -100,6 +116,10 @@ export class RuleBasedPromptRefiner implements PromptRefiner {
     }
     if ((m = /^(?:add|include|insert|put|place|give (?:it|him|her|them)|with|plus|there should be|i want to see|show)\s+(.+?)(?:\s+(?:to|in|into|on)\s+(?:it|the (?:image|picture|scene)))?$/i.exec(clause))) {
       return state.add(m[1]!);
+    }
+    // "red background", "use a white background": a category word for a noun already in the prompt.
+    if ((m = /^(?:(?:use|have|want|give it)\s+)?(?:(?:a|an|the)\s+)?([\w-]+)\s+([\w-]+)$/i.exec(clause)) && categoryOf(m[1]!) && findPhrase(state.current(), m[2]!)) {
+      return state.modify(m[2]!, m[1]!);
     }
     state.add(clause);
   }
@@ -120,9 +140,35 @@ class PromptState {
   private negatives: string[];
   readonly edits: PromptEdit[] = [];
 
-  constructor(prompt: string, negativePrompt: string) {
+  /** The thing "it" refers to: the head noun of the latest edit that is still in the prompt. */
+  private focus: string | null = null;
+
+  constructor(prompt: string, negativePrompt: string, previousEdits: readonly PromptEdit[] = []) {
     this.text = normalizeSpaces(prompt);
     this.negatives = splitList(negativePrompt);
+    for (const edit of [...previousEdits].reverse()) {
+      const head = edit.to ? headNoun(edit.to) : null;
+      if (head && findPhrase(this.text, head)) {
+        this.focus = head;
+        break;
+      }
+    }
+  }
+
+  /**
+   * "make it red", "move it to the left", "it should be bigger": when "it" takes an attribute of
+   * an object, it means the object edited last (the dialogue's focus). Without a focus, or for
+   * whole-image edits ("make it watercolor"), the clause is left as it is.
+   */
+  resolveIt(clause: string): string {
+    if (!this.focus) return clause;
+    let m = /^(make|turn|paint|colou?r)\s+it\s+(.+)$/i.exec(clause);
+    if (m && isAttribute(m[2]!)) return `${m[1]} the ${this.focus} ${m[2]}`;
+    m = /^(move|put|place|shift|enlarge|grow|expand|shrink|scale up|scale down)\s+it\b(.*)$/i.exec(clause);
+    if (m) return `${m[1]} the ${this.focus}${m[2]}`;
+    m = /^it\s+(should|must|needs to|has to)\s+be\s+(.+)$/i.exec(clause);
+    if (m && isAttribute(m[2]!)) return `the ${this.focus} ${m[1]} be ${m[2]}`;
+    return clause;
   }
 
   prompt(): string {
@@ -133,10 +179,18 @@ class PromptState {
     return this.negatives.join(', ');
   }
 
+  current(): string {
+    return this.text;
+  }
+
   replace(fromPhrase: string, toPhrase: string): void {
     const from = stripArticle(fromPhrase);
-    const to = stripArticle(toPhrase);
+    const to = stripArticle(toPhrase).replace(/\s+instead$/i, '');
     const found = findPhrase(this.text, from);
+    // "change the background to blue", "turn the circle small": an attribute, not a new thing.
+    if (found && !categoryOf(found) && isAttribute(to)) {
+      return this.modify(found, to);
+    }
     this.unNegate(to);
     if (found) {
       this.text = this.text.replace(phraseRegExp(found), to);
@@ -151,34 +205,27 @@ class PromptState {
     const p = normalizeSpaces(phrase);
     this.unNegate(stripArticle(p));
     if (findPhrase(this.text, p)) return;
+    this.focus = headNoun(p) ?? this.focus;
     this.append(p);
     this.edits.push({ kind: 'add', to: p });
   }
 
+  /** Remove the noun phrase of `phrase` (article, modifiers, location) and its joining word. */
   remove(phrase: string, kind: PromptEdit['kind']): void {
     const bare = stripArticle(phrase);
     const found = findPhrase(this.text, bare);
     if (found) {
-      const segments = this.text.split(',').map((s) => s.trim());
-      this.text = segments
-        .map((segment) => {
-          if (!phraseRegExp(found).test(segment)) return segment;
-          const rest = segment.replace(phraseRegExp(found, 'gi'), '').replace(/\b(?:a|an|the|some|with|and|of)\b/gi, '').trim();
-          // The segment was only this thing (plus articles): drop it.
-          if (rest.split(/\s+/).filter(Boolean).length === 0) return '';
-          const connective = new RegExp(
-            `(?:\\s*\\b(?:with|and|wearing|holding|plus)\\s+)?(?:\\b(?:a|an|the|some|many|several|two|three)\\s+)?(?:[\\w-]+\\s+)?${escapeRegExp(found)}(?![\\w-])`,
-            'i',
-          );
-          const exact = new RegExp(
-            `(?:\\s*\\b(?:with|and|wearing|holding|plus)\\s+)?(?:\\b(?:a|an|the|some|many|several|two|three)\\s+)?${escapeRegExp(found)}(?![\\w-])`,
-            'i',
-          );
-          // Prefer removing "with a X" over eating an adjective of something else.
-          const next = segment.replace(exact, '');
-          return next !== segment ? next : segment.replace(connective, '');
-        })
-        .join(', ');
+      const np = nounPhraseAround(this.text, found);
+      if (np) {
+        const before = this.text.slice(0, np.index);
+        const after = this.text.slice(np.index + np[0].length);
+        const joinBefore = /(?:\s*,\s*(?:and\s+)?|\s+(?:and|with|plus|wearing|holding)\s+)$/i.exec(before);
+        const joinAfter = /^(?:\s*,\s*(?:and\s+)?|\s+(?:and|with|plus)\s+)/i.exec(after);
+        if (joinBefore) this.text = before.slice(0, joinBefore.index) + after;
+        else if (joinAfter) this.text = before + after.slice(joinAfter[0].length);
+        else this.text = before + after;
+        this.text = normalizeSpaces(this.text);
+      }
     }
     if (!this.negatives.some((n) => n.toLowerCase() === bare.toLowerCase())) this.negatives.push(bare);
     this.edits.push({ kind, from: bare });
@@ -218,27 +265,51 @@ class PromptState {
     const words = rest.split(' ');
     for (let n = words.length - 1; n >= 1; n--) {
       const noun = words.slice(0, n).join(' ');
+      // The noun must end in a noun: "paint the black disk pink" must not edit "black".
+      if (MODIFIER_WORDS.includes(words[n - 1]!.toLowerCase())) continue;
       if (findPhrase(this.text, noun)) return this.modify(noun, words.slice(n).join(' '));
     }
     if (words.length >= 2) return this.modify(words.slice(0, -1).join(' '), words[words.length - 1]!);
     this.add(rest);
   }
 
-  /** Give `noun` the attribute `attr`: replace a same-category adjective in front of it, else insert. */
+  /**
+   * Give `noun` the attribute `attribute`: a location replaces the noun's location; a size
+   * comparative moves its size word one step; a word of a known kind (colour, size, time…)
+   * replaces the noun's modifier of that kind; anything else goes in front of the noun.
+   */
   modify(nounPhrase: string, attribute: string): void {
     const noun = stripArticle(nounPhrase);
-    const attr = stripArticle(attribute);
+    const attr = stripArticle(stripIntensifier(attribute)).replace(/\s+instead$/i, '');
     const found = findPhrase(this.text, noun);
-    if (!found) return this.add(`${attr} ${noun}`);
+    if (/^(?:a|an)\s+/i.test(stripIntensifier(attribute))) return this.replace(noun, attr); // "make the cat a dog"
+    if (!found) return this.add(isPositionPhrase(attr) ? `${noun} ${attr}` : `${attr} ${noun}`);
+    const np = nounPhraseAround(this.text, found);
+    const { article, modifiers, head, position } = splitNounPhrase(np, headNoun(found) ?? found);
+    this.focus = head;
+    let nextModifiers = modifiers;
+    let nextPosition = position;
+    const comparative = sizeComparative(attr);
     const category = categoryOf(attr);
-    const before = new RegExp(`([A-Za-z-]+)\\s+${escapeRegExp(found)}(?![\\w-])`, 'i').exec(this.text);
-    if (before && category && categoryOf(before[1]!) === category) {
-      this.text = this.text.replace(before[0], `${attr} ${found}`);
-      this.edits.push({ kind: 'replace', from: `${before[1]} ${found}`, to: `${attr} ${found}` });
-      return;
+    if (isPositionPhrase(attr)) {
+      // "to the left" reads as a destination; in a description it is "at the left".
+      nextPosition = ` ${attr.replace(/^(?:to|into|towards?)\s+/i, 'at ')}`;
+    } else if (comparative) {
+      const current = modifiers.findIndex((w) => sizeStep(w) !== undefined);
+      const step = current >= 0 ? sizeStep(modifiers[current]!)! + comparative : comparative > 0 ? 3 : 1;
+      const word = SIZE_LADDER[Math.max(0, Math.min(SIZE_LADDER.length - 1, step))]!;
+      nextModifiers = current >= 0 ? modifiers.map((w, i) => (i === current ? word : w)) : [word, ...modifiers];
+    } else if (category) {
+      const current = modifiers.findIndex((w) => categoryOf(w) === category);
+      if (current >= 0) nextModifiers = modifiers.map((w, i) => (i === current ? attr : w));
+      else nextModifiers = category === 'size' ? [attr, ...modifiers] : [...modifiers, attr];
+    } else {
+      nextModifiers = [...modifiers, attr];
     }
-    this.text = this.text.replace(phraseRegExp(found), `${attr} ${found}`);
-    this.edits.push({ kind: 'add', to: `${attr} ${found}` });
+    const rebuilt = normalizeSpaces(`${article}${[...nextModifiers, head].join(' ')}${nextPosition}`);
+    if (rebuilt === np[0]) return;
+    this.text = this.text.slice(0, np.index) + rebuilt + this.text.slice(np.index + np[0].length);
+    this.edits.push({ kind: modifiers.length === nextModifiers.length && position === nextPosition ? 'add' : 'replace', from: np[0].trim(), to: rebuilt.trim() });
   }
 
   /** A correction: the last edit misunderstood; `to` is what was meant. */
@@ -301,4 +372,54 @@ class PromptState {
     const p = phrase.toLowerCase();
     this.negatives = this.negatives.filter((n) => n.toLowerCase() !== p);
   }
+}
+
+/** The noun phrase around `noun`: optional article, modifier words, the noun, an optional location. */
+function nounPhraseRegExp(noun: string): RegExp {
+  const modifiers = MODIFIER_WORDS.map(escapeRegExp).join('|');
+  return new RegExp(
+    `(?<![\\w-])(?:(?:a|an|the|some|many|several)\\s+)?(?:(?:${modifiers})\\s+)*${escapeRegExp(noun)}(?![\\w-])(?:\\s+${POSITION_PHRASE})?`,
+    'i',
+  );
+}
+
+function splitNounPhrase(
+  match: RegExpExecArray,
+  noun: string,
+): { article: string; modifiers: string[]; head: string; position: string } {
+  const text = match[0];
+  const nounAt = text.search(phraseRegExp(noun));
+  const head = text.slice(nounAt, nounAt + noun.length);
+  const position = text.slice(nounAt + noun.length);
+  const words = text.slice(0, nounAt).trim().split(/\s+/).filter(Boolean);
+  const article = words.length && /^(?:a|an|the|some|many|several)$/i.test(words[0]!) ? `${words.shift()} ` : '';
+  return { article, modifiers: words, head, position };
+}
+
+/** Every noun phrase with head `found`'s last word; the one that contains `found` itself. */
+function nounPhraseAround(text: string, found: string): RegExpExecArray {
+  const head = headNoun(found) ?? found;
+  const re = new RegExp(nounPhraseRegExp(head).source, 'gi');
+  let first: RegExpExecArray | null = null;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    first ??= m;
+    if (m[0].toLowerCase().includes(found.toLowerCase())) return m;
+  }
+  if (first) return first;
+  // `found` came from findPhrase, so the plain phrase is there.
+  return phraseRegExp(found).exec(text) as RegExpExecArray;
+}
+
+/** "a small pink triangle at the bottom" → "triangle"; null when nothing noun-like is left. */
+function headNoun(phrase: string): string | null {
+  const words = stripArticle(phrase.replace(new RegExp(`\\s+${POSITION_PHRASE}.*$`, 'i'), ''))
+    .split(/\s+/)
+    .filter((w) => w && !MODIFIER_WORDS.includes(w.toLowerCase()));
+  return words.length ? words[words.length - 1]! : null;
+}
+
+/** A single attribute an object can take: a known-kind word, a size comparative or a location. */
+function isAttribute(text: string): boolean {
+  const a = stripArticle(stripIntensifier(text));
+  return (!!categoryOf(a) && !a.includes(' ')) || !!sizeComparative(a) || isPositionPhrase(a);
 }
