@@ -56,6 +56,14 @@ describe(StableDiffusionModel.name, () => {
     await expect(StableDiffusionModel.load(reference, { executionProvider: 'cuda', requireDevice: true })).rejects.toThrow(/CUDA unavailable/);
   });
 
+  it('fixed-size exports refuse other sizes, naming theirs', async () => {
+    const m = await StableDiffusionModel.load(variant('fixed', (d) => writeFixtureModel(d, { ...FIXTURE, dynamicSize: false })), { threads: 1 });
+    expect(m.unet.input('sample').shape).toEqual(['batch', 4, 4, 4]);
+    expect(m.latentShapeFor()).toEqual({ h: 4, w: 4 });
+    expect(() => m.latentShapeFor(64, 64)).toThrow(/only generates 32×32 images, asked for 64×64/);
+    await m.dispose();
+  });
+
   it('names a missing component file', async () => {
     await expectLoadError(variant('no-vae', (d) => rmSync(join(d, 'vae_decoder', 'model.onnx'))), 'MISSING_FILE', /vae_decoder\/model\.onnx/);
     await expectLoadError(variant('no-sched', (d) => rmSync(join(d, 'scheduler'), { recursive: true })), 'MISSING_FILE', /scheduler\/scheduler_config\.json/);

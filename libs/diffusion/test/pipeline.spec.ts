@@ -47,6 +47,15 @@ describe('text-to-image', () => {
     expect(JSON.parse(png.text['vca:generation']!)).toMatchObject({ seed: 11, steps: 6, model: 'fixture-v1' });
   });
 
+  it('dynamic-size exports generate other sizes; img2img resizes the starting image', async () => {
+    expect(pipe.model.unet.input('sample').shape).toEqual(['batch', 4, 'height', 'width']);
+    const r = await pipe.generate({ ...base, width: 64, height: 48, candidates: [{ seed: 1 }] });
+    expect([decodePng(r.images[0]!.png).width, decodePng(r.images[0]!.png).height, r.images[0]!.latent.length]).toEqual([64, 48, 4 * 6 * 8]);
+    const i2i = await pipe.generate({ ...base, initImage: r.images[0]!.png, candidates: [{ seed: 1, strength: 0.5 }] });
+    expect([i2i.images[0]!.width, i2i.images[0]!.height]).toEqual([32, 32]);
+    await expect(pipe.generate({ ...base, width: 36, candidates: [{ seed: 1 }] })).rejects.toThrow(/multiples of 8/);
+  });
+
   it('CFG: the negative prompt matters with guidance, not without', async () => {
     const run = (guidanceScale: number, negativePrompt: string) => pipe.generate({ ...base, guidanceScale, negativePrompt, candidates: [{ seed: 3 }] }).then((r) => r.images[0]!.latent);
     expect(maxAbsDiff(await run(7.5, ''), await run(7.5, 'green square'))).toBeGreaterThan(1e-3);

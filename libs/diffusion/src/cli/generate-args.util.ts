@@ -11,6 +11,7 @@ export const USAGE = `usage: npm run generate -- "<prompt>" [options]
   --seed <uint32>       seed of the first image; image i uses seed + i (default 1)
   --steps <count>       denoising steps (default 20)
   --guidance <w>        classifier-free guidance scale (default 7.5)
+  --width <px> --height <px>  image size (default: the model's native size)
   --negative <text>     negative prompt
   --scheduler <name>    ${SCHEDULER_NAMES.join(' | ')} (default ddim)
   --init <png>          starting image (img2img)
@@ -27,6 +28,8 @@ const CliSchema = z.object({
   seed: z.coerce.number().int().min(0).max(0xffffffff),
   steps: z.coerce.number().int().min(1).max(1000),
   guidance: z.coerce.number().min(0).max(100),
+  width: z.coerce.number().int().positive().optional(),
+  height: z.coerce.number().int().positive().optional(),
   negative: z.string(),
   scheduler: z.enum(SCHEDULER_NAMES),
   init: z.string().optional(),
@@ -54,6 +57,8 @@ export function parseGenerateArgs(argv: string[], exists: (p: string) => boolean
       seed: { type: 'string', default: '1' },
       steps: { type: 'string', default: '20' },
       guidance: { type: 'string', default: '7.5' },
+      width: { type: 'string' },
+      height: { type: 'string' },
       negative: { type: 'string', default: '' },
       scheduler: { type: 'string', default: 'ddim' },
       init: { type: 'string' },

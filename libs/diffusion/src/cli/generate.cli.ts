@@ -22,6 +22,8 @@ async function main(): Promise<void> {
       negativePrompt: args.negative,
       candidates: Array.from({ length: args.n }, (_, i) => ({ seed: (args.seed + i) % 2 ** 32, strength: args.strength })),
       initImage: args.init ? new Uint8Array(readFileSync(args.init)) : undefined,
+      width: args.width,
+      height: args.height,
       steps: args.steps,
       guidanceScale: args.guidance,
       scheduler: args.scheduler,

@@ -49,6 +49,23 @@ export class StableDiffusionModel {
     return this.latentSize * this.vaeScaleFactor;
   }
 
+  /**
+   * Latent height and width for an image size: the image must be a multiple of the VAE factor,
+   * and equal to the UNet's input size where the export fixes it (dynamic exports take any).
+   */
+  latentShapeFor(width = this.imageSize, height = this.imageSize): { h: number; w: number } {
+    const f = this.vaeScaleFactor;
+    if (!Number.isInteger(width / f) || !Number.isInteger(height / f)) throw new RangeError(`width and height must be multiples of ${f}, got ${width}×${height}`);
+    const h = height / f;
+    const w = width / f;
+    const fixedH = this.unet.fixedDim('sample', 2);
+    const fixedW = this.unet.fixedDim('sample', 3);
+    if ((fixedH !== undefined && fixedH !== h) || (fixedW !== undefined && fixedW !== w)) {
+      throw new RangeError(`this export only generates ${(fixedW ?? w) * f}×${(fixedH ?? h) * f} images, asked for ${width}×${height}`);
+    }
+    return { h, w };
+  }
+
   get textHidden(): number | undefined {
     return this.textEncoder.fixedDim('last_hidden_state', 2, 'output');
   }

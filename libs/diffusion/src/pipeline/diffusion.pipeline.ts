@@ -70,8 +70,9 @@ export class DiffusionPipeline {
     checkAbort();
     const m = this.model;
     const C = m.latentChannels;
-    const s = m.latentSize;
-    const plane = C * s * s;
+    const { h: lh, w: lw } = m.latentShapeFor(req.width, req.height);
+    const [width, height] = [lw * m.vaeScaleFactor, lh * m.vaeScaleFactor];
+    const plane = C * lh * lw;
     const cfg = req.guidanceScale > 1;
     const loraApps = req.loras as unknown as LoraApplication[];
     if (loraApps.length && !this.lora) throw new DiffusionModelError('UNSUPPORTED_CONFIG', 'LoRA requested but run-time LoRA is off for this pipeline');
@@ -88,8 +89,8 @@ export class DiffusionPipeline {
     let initLatent: Float32Array | null = null;
     if (req.initImage) {
       t = performance.now();
-      const img = decodePng(req.initImage, { width: m.imageSize, height: m.imageSize });
-      initLatent = (await m.encode(img.data, [1, 3, m.imageSize, m.imageSize])).data;
+      const img = decodePng(req.initImage, { width, height });
+      initLatent = (await m.encode(img.data, [1, 3, height, width])).data;
       vaeEncoderMs = performance.now() - t;
     }
     const states = createCandidateStates(req.candidates, { scheduler: req.scheduler, schedulerConfig: m.schedulerConfig, steps: req.steps, latentLength: plane, initLatent });
@@ -106,7 +107,7 @@ export class DiffusionPipeline {
       const active = states.filter((st) => st.start <= i);
       const { sample, context, batch } = buildUnetBatch(active, timestep, cfg, text.data, L * D);
       t = performance.now();
-      const out = await m.predict(sample, [batch, C, s, s], timestep, { data: context, dims: [batch, L, D] }, loraFeeds);
+      const out = await m.predict(sample, [batch, C, lh, lw], timestep, { data: context, dims: [batch, L, D] }, loraFeeds);
       unetMs += performance.now() - t;
       unetCalls++;
       active.forEach((st, j) => {
@@ -121,7 +122,7 @@ export class DiffusionPipeline {
     t = performance.now();
     const all = new Float32Array(states.length * plane);
     states.forEach((st, j) => all.set(st.latents, j * plane));
-    const decoded = await m.decode(all, [states.length, C, s, s]);
+    const decoded = await m.decode(all, [states.length, C, lh, lw]);
     const vaeDecoderMs = performance.now() - t;
     const [, , H, W] = decoded.dims as [number, number, number, number];
     const images: GeneratedCandidateImage[] = states.map((st, j) => ({

@@ -16,6 +16,9 @@ export const GenerateRequestSchema = z.object({
     .max(64),
   /** PNG bytes of the starting image (img2img); resized to the model's size when needed. */
   initImage: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'initImage must be PNG bytes (Uint8Array)' }).optional(),
+  /** Image size in pixels; defaults to the model's native size (UNet sample_size × VAE factor). */
+  width: z.number().int().positive().max(4096).optional(),
+  height: z.number().int().positive().max(4096).optional(),
   steps: z.number().int().min(1).max(1000).default(20),
   /** Classifier-free guidance weight w; ≤ 1 disables guidance (one UNet pass per image). */
   guidanceScale: z.number().min(0).max(100).default(7.5),
