@@ -9,7 +9,7 @@ import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
 import { loadDiffusionImageGenerator } from '../src/model/diffusion-image.generator';
 import { createDialogueHarness, roundOutcome, type DialogueHarness } from './support/dialogue-harness.util';
-import { TEST_DATABASE_URL, createTestEnv, type TestEnv } from './support/test-env.util';
+import { TEST_DATABASE_URL, createTestEnv, until, type TestEnv } from './support/test-env.util';
 
 /** A real worker on a small random-weight model, driven by the core and the BullMQ producer. */
 describe('gpu-server generation worker', () => {
@@ -108,5 +108,22 @@ describe('gpu-server generation worker', () => {
     expect(job.result.images).toHaveLength(2);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^vca_generated_images_total 6$/m);
+  });
+
+  it('fails a round for good, without retries, when its kept image was deleted', async () => {
+    const storage = new DiskImageStorage(t.imageDir);
+    const thread = { ...message('a blue circle'), threadId: 'thread-2' };
+    const r1 = await h.conversation.handleMessage(thread);
+    expect(await roundOutcome(h, r1.round.id)).toBe('completed');
+    const keys: { storage_key: string }[] = await h.dataSource.query('SELECT storage_key FROM images WHERE round_id = $1', [r1.round.id]);
+    for (const { storage_key } of keys) await storage.delete(storage_key);
+
+    const r2 = await h.conversation.handleMessage({ ...thread, text: 'make it red' });
+    expect(await roundOutcome(h, r2.round.id)).toMatch(/^failed: the kept image [0-9a-f]{64}\.png no longer exists$/);
+    await until(async () => (await h.dataSource.query('SELECT status FROM rounds WHERE id = $1', [r2.round.id]))[0].status === 'failed', 10_000, 'round marked failed');
+    const [round] = await h.dataSource.query('SELECT failure_reason FROM rounds WHERE id = $1', [r2.round.id]);
+    expect(round.failure_reason).toMatch(/no longer exists/);
+    const job = (await (await fetch(`${url}/v1/jobs/round-${r2.round.id}`)).json()) as { state: string; attemptsMade: number };
+    expect(job).toMatchObject({ state: 'failed', attemptsMade: 1 });
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DiskImageStorage, GenerationJobSchema, type GeneratedImage, type GenerationJob, type GenerationResult } from '@vca/shared';
+import { UnrecoverableError } from 'bullmq';
+import { DiskImageStorage, GenerationJobSchema, ImageNotFoundError, type GeneratedImage, type GenerationJob, type GenerationResult } from '@vca/shared';
 import { GenerateJob, type JobContext } from '@vca/queue';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
@@ -32,7 +33,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     const generator = this.model.get();
     if (job.loras.length > 0) this.logger.warn(`round ${job.roundId}: run-time LoRA is not wired yet; generating without adapters`);
     await this.rounds.markRoundRunning(job.roundId);
-    const initImagePng = job.initImageKey ? await this.storage.get(job.initImageKey) : null;
+    const initImagePng = job.initImageKey ? await this.readInitImage(job.initImageKey) : null;
     let lastReported = -1;
     const pngs = await generator.generate(
       {
@@ -78,6 +79,16 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     };
     await this.rounds.recordGenerationResult(result);
     return result;
+  }
+
+  /** A kept image that is gone (deleted by a moderator) will not come back: no retries. */
+  private async readInitImage(key: string): Promise<Buffer> {
+    try {
+      return await this.storage.get(key);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError) throw new UnrecoverableError(`the kept image ${key} no longer exists`);
+      throw err;
+    }
   }
 
   /** Retries exhausted (or the job stalled too often): the round fails, the thread is told. */
