@@ -18,3 +18,5 @@ export * from './language/dialogue-generator';
 export * from './oracle/color-space.util';
 export * from './oracle/image-parser';
 export * from './oracle/scene-oracle';
+export * from './tokenizer/vocabulary';
+export * from './tokenizer/tokenizer-builder';

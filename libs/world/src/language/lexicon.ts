@@ -33,15 +33,20 @@ export const SIZE_WORDS: Readonly<Record<Size, readonly string[]>> = {
 
 const SYNONYMS: Readonly<Record<string, string>> = { grey: 'gray', centre: 'center', coloured: 'colored' };
 
-/** Lowercases, splits on anything but letters (hyphenated words become two tokens) and keeps commas. */
-export function tokenize(text: string): string[] {
-  const tokens = text
+/** Lowercases and splits on anything but letters (hyphenated words become two tokens), keeping
+ * commas and semicolons: the surface words, as the tokenizer sees them. */
+export function surfaceTokens(text: string): string[] {
+  return text
     .toLowerCase()
     .replace(/[^a-z,;]+/g, ' ')
     .replace(/([,;])/g, ' $1 ')
     .split(/\s+/)
     .filter((t) => t.length > 0);
-  return tokens.map((t) => SYNONYMS[t] ?? t);
+}
+
+/** Surface tokens with spelling variants merged ("grey" → "gray"), for the parsers. */
+export function tokenize(text: string): string[] {
+  return surfaceTokens(text).map((t) => SYNONYMS[t] ?? t);
 }
 
 function inverse<K extends string>(table: Readonly<Record<K, readonly string[]>>): Map<string, K> {
