@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGpuWorkerDouble, type GpuWorkerDouble } from './support/gpu-worker.double';
+import { startRealGpuServer, type RealGpuServer } from './support/gpu-server.real';
 import { TEST_REDIS_URL, startTestBot, until, type BotTestEnv } from './support/bot-test-env';
 
 /** Debian's `chromium` package; .ci/run must install it for this test to run. */
@@ -12,25 +13,21 @@ if (!hasChromium) {
 }
 
 /**
- * The web chat in headless Chromium against a real bot (PostgreSQL, Redis, BullMQ) and the
- * GPU-worker test double: start a dialogue, see the images, rate one, see the rating stored.
+ * The web chat in headless Chromium against a real bot (PostgreSQL, Redis, BullMQ) and the real
+ * GPU server on the diffusion fixture model: start a dialogue, see the images, rate one, see the
+ * rating stored. The failure case swaps in the GPU-worker test double, which can fail on demand.
  */
 describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
   let bot: BotTestEnv;
-  let worker: GpuWorkerDouble;
+  let gpu: RealGpuServer | undefined;
+  let worker: GpuWorkerDouble | undefined;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    bot = await startTestBot('browser');
-    worker = startGpuWorkerDouble({
-      redisUrl: TEST_REDIS_URL,
-      prefix: bot.config.QUEUE_PREFIX,
-      imageDir: bot.config.IMAGE_DIR,
-      dataSource: bot.db.dataSource,
-      stepDelayMs: 150,
-      failWith: (job) => (job.prompt.includes('explode') ? 'the GPU ran out of memory' : null),
-    });
+    // Enough denoising steps that the round is still running when the page subscribes.
+    bot = await startTestBot('browser', { GENERATION_STEPS: '24', CANDIDATES_PER_ROUND: '4' });
+    gpu = await startRealGpuServer(bot);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -45,10 +42,18 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
     });
     page = await browser.newPage();
     page.setDefaultTimeout(20_000);
+    // Progress can come and go within one poll: remember every progress line the page showed.
+    await page.addInitScript({
+      content: `window.__progress = [];
+        new MutationObserver(() => {
+          for (const n of document.querySelectorAll('[data-testid="round-progress"]')) window.__progress.push(n.textContent);
+        }).observe(document, { childList: true, subtree: true });`,
+    });
   });
 
   afterAll(async () => {
     await browser?.close();
+    await gpu?.close();
     await worker?.close();
     await bot?.close();
   });
@@ -60,12 +65,14 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
 
     // What the bot understood, then live progress over SSE, then the four candidates.
     await expect.poll(() => page.getByTestId('refined-prompt').first().textContent()).toContain('lighthouse at dusk');
-    await page.getByTestId('round-progress').first().waitFor();
+    await expect
+      .poll(() => page.evaluate<string>('window.__progress.join("|")'), { timeout: 20_000 })
+      .toMatch(/step \d+\/\d+/);
     const candidates = page.getByTestId('candidate');
     await expect.poll(() => candidates.count(), { timeout: 20_000 }).toBe(4);
     await expect
-      .poll(() => candidates.first().locator('img').evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth))
-      .toBe(16);
+      .poll(() => candidates.first().locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBe(32); // the fixture model's resolution
     await expect.poll(() => page.getByTestId('thread-item').count()).toBe(1);
 
     // Thumbs up on candidate 2: the button lights up and the label is in PostgreSQL.
@@ -104,6 +111,17 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
   });
 
   it('shows errors clearly: a message while a round runs, and a failed job', async () => {
+    // Swap the real GPU server for the test double that fails on demand.
+    await gpu?.close();
+    gpu = undefined;
+    worker = startGpuWorkerDouble({
+      redisUrl: TEST_REDIS_URL,
+      prefix: bot.config.QUEUE_PREFIX,
+      imageDir: bot.config.IMAGE_DIR,
+      dataSource: bot.db.dataSource,
+      stepDelayMs: 150,
+      failWith: (job) => (job.prompt.includes('explode') ? 'the GPU ran out of memory' : null),
+    });
     await page.getByTestId('new-thread').click();
     await page.getByTestId('composer-input').fill('explode the teapot');
     await page.getByTestId('send').click();
