@@ -3,5 +3,6 @@
 // @swc-node/register load them the same way.
 import type { MigrationInterface } from 'typeorm';
 import { Init1795701711697 } from './1795701711697-Init';
+import { TrainingRunPerSchedule1795702944679 } from './1795702944679-TrainingRunPerSchedule';
 
-export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697];
+export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679];

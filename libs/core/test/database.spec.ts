@@ -35,6 +35,18 @@ describe('database', () => {
     expect(diff.upQueries.map((q) => q.query)).toEqual([]);
   });
 
+  it('reverts every migration and applies them again', async () => {
+    const count = (await db.dataSource.query('SELECT count(*)::int AS n FROM typeorm_migrations'))[0].n as number;
+    expect(count).toBeGreaterThan(0);
+    for (let i = 0; i < count; i++) await db.dataSource.undoLastMigration({ transaction: 'each' });
+    const left: Array<{ table_name: string }> = await db.dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`,
+      [db.schema],
+    );
+    expect(left.map((t) => t.table_name)).toEqual(['typeorm_migrations']);
+    expect(await runMigrations(db.dataSource)).toHaveLength(count);
+  });
+
   it('rejects values outside a column\'s value set', async () => {
     await expect(
       db.dataSource.query(`INSERT INTO raters (id, platform) VALUES ('x', 'myspace')`),

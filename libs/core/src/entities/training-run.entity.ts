@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 import {
   TRAINING_RUN_STATUSES,
   TRAINING_RUN_TRIGGERS,
@@ -18,6 +18,8 @@ export interface TrainingDataSummary {
 }
 
 @Entity('training_runs')
+// One run per schedule firing: a retried training job finds its run instead of adding another.
+@Index('UQ_training_runs_trigger_scheduled', ['trigger', 'scheduledFor'], { unique: true })
 @Check('CHK_training_runs_status', checkIn('status', TRAINING_RUN_STATUSES))
 @Check('CHK_training_runs_trigger', checkIn('trigger', TRAINING_RUN_TRIGGERS))
 export class TrainingRunEntity {

@@ -19,7 +19,7 @@ export type ScheduleRunInput = z.input<typeof ScheduleRunSchema>;
 
 export interface ScheduledRun {
   run: TrainingRunEntity;
-  /** What curated data the run would use. */
+  /** What curated data the run would use (for a repeated schedule firing: what it recorded then). */
   data: TrainingDataSummary;
 }
 
@@ -38,25 +38,19 @@ export class TrainingRunService {
   async recordScheduledRun(input: ScheduleRunInput = {}): Promise<ScheduledRun> {
     const o = parseInput(ScheduleRunSchema, input);
     const cutoff = o.scheduledFor ?? new Date();
-    const data = await this.curated.summarize({ cutoff, requireApproval: o.requireApproval });
     const repo = this.dataSource.getRepository(TrainingRunEntity);
-    const run = await repo.save(
-      repo.create({
-        id: randomUUID(),
-        // No trainer exists yet: the run is recorded as skipped with the data it would have used.
-        status: 'skipped',
-        trigger: o.trigger,
-        scheduledFor: cutoff,
-        dataCutoff: cutoff,
-        dataSummary: data,
-        baseModelVersionId: o.baseModelVersionId,
-        producedModelVersionId: null,
-        startedAt: null,
-        finishedAt: null,
-        error: null,
-      }),
+    const existing = await repo.findOneBy({ trigger: o.trigger, scheduledFor: cutoff });
+    if (existing) return { run: existing, data: existing.dataSummary };
+    const data = await this.curated.summarize({ cutoff, requireApproval: o.requireApproval });
+    // No trainer exists yet: the run is recorded as skipped with the data it would have used.
+    await this.dataSource.query(
+      `INSERT INTO training_runs (id, status, trigger, scheduled_for, data_summary, data_cutoff, base_model_version_id)
+       VALUES ($1, 'skipped', $2, $3, $4::jsonb, $3, $5)
+       ON CONFLICT (trigger, scheduled_for) DO NOTHING`,
+      [randomUUID(), o.trigger, cutoff, JSON.stringify(data), o.baseModelVersionId],
     );
-    return { run, data };
+    const run = await repo.findOneByOrFail({ trigger: o.trigger, scheduledFor: cutoff });
+    return { run, data: run.dataSummary };
   }
 
   async listRuns(limit = 50): Promise<TrainingRunEntity[]> {
