@@ -2,15 +2,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { ClipTokenizer } from '@vca/diffusion';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captionSpec, createRng, generateDialogue, sampleScene, specOf, writeTokenizer, type BuiltTokenizer } from '@vca/world';
 
 describe('tokenizer builder', () => {
   let built: BuiltTokenizer;
   let tokenizer: Tokenizer;
+  let dir: string;
 
   beforeAll(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'vca-world-tokenizer-'));
+    dir = mkdtempSync(join(tmpdir(), 'vca-world-tokenizer-'));
     built = writeTokenizer(dir);
     // Load from the written files, as the diffusion runtime will.
     tokenizer = new Tokenizer(
@@ -44,5 +46,15 @@ describe('tokenizer builder', () => {
       expect(ids, text).not.toContain(1);
       expect(ids.length).toBeLessThanOrEqual(built.maxLength);
     }
+  });
+
+  it('loads in the diffusion runtime like any export: fixed length, [PAD]-padded', () => {
+    const runtime = ClipTokenizer.load(dir);
+    expect(runtime.maxLength).toBe(built.maxLength);
+    const ids = runtime.encode('a red circle on a blue background');
+    expect(ids).toHaveLength(built.maxLength);
+    expect(ids.slice(0, 9)).toEqual(tokenizer.encode('a red circle on a blue background').ids);
+    expect(ids.at(-1)).toBe(0);
+    expect(runtime.decode(ids)).toBe('a red circle on a blue background');
   });
 });
