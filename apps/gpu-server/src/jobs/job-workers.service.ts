@@ -20,6 +20,7 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger(JobWorkersService.name);
   private readonly workers: Worker[] = [];
   private trainingQueue: TrainingQueue | null = null;
+  private started: Promise<void> = Promise.resolve();
   private readonly failureWatch: { queue: Queue; events: QueueEvents }[] = [];
   readonly registry = new JobRegistry();
   private readonly processors = new Map<string, JobProcessor<JobDefinition>>();
@@ -43,7 +44,8 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
       this.logger.log('workers disabled (WORKERS_ENABLED=false): HTTP only');
       return;
     }
-    void this.startWorkers().catch((err: Error) => this.logger.error(`starting workers failed: ${err.message}`));
+    // Not awaited: Nest would hold the HTTP server back until Redis answers; /health shows it.
+    this.started = this.startWorkers().catch((err: Error) => this.logger.error(`starting workers failed: ${err.message}`));
   }
 
   private async startWorkers(): Promise<void> {
@@ -73,6 +75,7 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
 
   /** Resolves when every worker is connected and consuming (tests, readiness). */
   async waitUntilReady(): Promise<void> {
+    await this.started;
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
   }
 
@@ -111,7 +114,6 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
     try {
       const job = await queue.getJob(jobId);
       if (!job) return;
-      this.metrics.jobs.inc({ queue: queue.name, outcome: 'failed' });
       const processor = this.processors.get(jobKey(queue.name, job.name));
       await processor?.onFinalFailure?.(job.data, new Error(reason), jobId);
     } catch (err) {

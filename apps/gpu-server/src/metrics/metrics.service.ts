@@ -11,7 +11,7 @@ export class MetricsService {
 
   readonly jobs = new Counter({
     name: 'vca_jobs_total',
-    help: 'Jobs finished by this worker, by queue and outcome (completed, failed, retried).',
+    help: 'Job attempts run by this process, by queue and outcome (completed, failed_attempt).',
     labelNames: ['queue', 'outcome'] as const,
     registers: [this.registry],
   });
