@@ -2,7 +2,8 @@
  * `npm run bench:train` — issue 2's benchmark: the ~2.31M-parameter UNet at batch 32.
  * Each phase runs in its own child process so peak RSS is per phase (the training step's peak
  * is what the < 2 GB target is about). The last line is one JSON object with the figures.
- * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_PHASE (internal).
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_PYTHON (/usr/bin/python3, Debian's,
+ * where python3-torch installs), BENCH_PHASE (internal).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -117,7 +118,7 @@ function runPhase(name: string): Record<string, unknown> & { peakRssMb: number }
 }
 
 function torchReference(): { torch_step_ms: number | null; torch_lora_step_ms: number | null; note: string } {
-  const r = spawnSync('python3', [join(__dirname, 'unet_torch.py'), String(BATCH), String(THREADS), String(REPS)], {
+  const r = spawnSync(process.env.BENCH_PYTHON ?? '/usr/bin/python3', [join(__dirname, 'unet_torch.py'), String(BATCH), String(THREADS), String(REPS)], {
     env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX' },
     encoding: 'utf8',
   });

@@ -1,6 +1,6 @@
 import type { DType } from '../onnx/dtype';
 import { CAST_CODES, GraphBuilder } from '../onnx/graph-builder';
-import type { GraphNode } from '../onnx/graph.model';
+import type { GraphNode, TensorData } from '../onnx/graph.model';
 import type { ShapeMap, TensorInfo } from './shape-probe';
 
 /** Raised for ops (or op configurations) that have no gradient rule; names the op and node. */
@@ -19,7 +19,15 @@ export class GradContext {
   constructor(
     readonly b: GraphBuilder,
     private readonly info: ShapeMap,
+    /** Frozen initializers, for rules that specialise on constant values. */
+    private readonly constants: Map<string, TensorData> = new Map(),
   ) {}
+
+  /** True when `name` is a frozen constant whose every element equals `value`. */
+  isConstantFill(name: string, value: number): boolean {
+    const t = this.constants.get(name);
+    return !!t && (t.dtype === 'float32' || t.dtype === 'float64') && (t.data as Float32Array).every((v) => v === value);
+  }
 
   private get(name: string): TensorInfo {
     const i = this.info.get(name);

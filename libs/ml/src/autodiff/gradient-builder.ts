@@ -52,7 +52,8 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
   // Opset 17 brings LayerNormalization and ScatterND(reduction=add); 13 → 17 changed none of the ops we emit.
   if (opset < 17) graph.opsets[''] = 17;
   const b = new GraphBuilder(graph);
-  const ctx = new GradContext(b, shapes);
+  const frozen = new Map([...forward.initializers].filter(([k]) => !opts.wrt.includes(k)));
+  const ctx = new GradContext(b, shapes, frozen);
 
   const inputNames = new Set(graph.inputs.map((i) => i.name));
   for (const w of opts.wrt) {

@@ -117,9 +117,14 @@ export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g:
 }
 
 /**
- * ∂L/∂W of a 2-D convolution as im2col + batched GEMM: the K·K strided shifts of the padded
- * input are stacked into cols [N, Cin·K·K, Ho·Wo], then ∂W = Σₙ colsₙ · gₙᵀ. On ORT's CPU EP this
- * is several times faster than a convolution with the output gradient as (huge) kernel.
+ * ∂L/∂W of a 2-D convolution from GEMMs over channel-first layouts (x as [C_in, N, H, W],
+ * g as [C_out, N, Ho, Wo]; one transpose each):
+ *   ∂W[:, :, i, j] = G · X_ijᵀ,  X_ij = the (i, j)-shifted, strided window of the padded input.
+ * Stride 1: the K column shifts are folded into one GEMM per kernel row by padding g to the
+ * padded input's width at offsets j = 0..K−1 (stacked along C_out), so a row needs one slice
+ * of x and one GEMM with M = K·C_out. Strided: one slice and one GEMM per offset.
+ * Both avoid materialising the K²-times larger im2col matrix; on ORT's CPU EP they beat
+ * im2col + batched MatMul and a convolution with g as the kernel (see bench/train.bench.ts).
  */
 export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], g: string, gs: number[], geo: ConvGeometry): string {
   const b = ctx.b;
@@ -128,21 +133,33 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
   const [kh, kw] = geo.kernel;
   const [sh, sw] = geo.strides;
   const [ho, wo] = [gs[2], gs[3]];
-  const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [x, b.ints([0, 0, geo.pads[0], geo.pads[1], 0, 0, geo.pads[2], geo.pads[3]])], { mode: 'constant' }) : x;
-  const shifts: string[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const ends = [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1];
-      const full = i === 0 && j === 0 && sh === 1 && sw === 1 && ends[0] === xs[2] + geo.pads[0] + geo.pads[2] && ends[1] === xs[3] + geo.pads[1] + geo.pads[3];
-      const shift = full ? padded : b.slice(padded, [i, j], ends, [2, 3], [sh, sw]);
-      shifts.push(kh * kw === 1 ? shift : b.unsqueeze(shift, [2]));
+  const gt = b.transpose(g, [1, 0, 2, 3]);
+  const xt = b.transpose(x, [1, 0, 2, 3]);
+  const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [xt, b.ints([0, 0, geo.pads[0], geo.pads[1], 0, 0, geo.pads[2], geo.pads[3]])], { mode: 'constant' }) : xt;
+  const [hp, wp] = [xs[2] + geo.pads[0] + geo.pads[2], xs[3] + geo.pads[1] + geo.pads[3]];
+  if (kh * kw === 1 && sh === 1 && sw === 1 && hp === ho && wp === wo) {
+    return ctx.reshape(b.gemm(ctx.reshape(gt, [cout, n * ho * wo]), ctx.reshape(padded, [cin, n * ho * wo]), undefined, { transB: 1 }), [cout, cin, 1, 1]);
+  }
+  const blocks: string[] = [];
+  if (sh === 1 && sw === 1) {
+    const width = wo + kw - 1; // columns of the padded input that any output reads
+    const shifted = Array.from({ length: kw }, (_, j) => b.op('Pad', [gt, b.ints([0, 0, 0, j, 0, 0, 0, width - wo - j])], { mode: 'constant' }));
+    const gStack = ctx.reshape(kw === 1 ? shifted[0] : b.concat(shifted, 0), [kw * cout, n * ho * width]);
+    for (let i = 0; i < kh; i++) {
+      const rows = b.slice(padded, [i, 0], [i + ho, width], [2, 3]);
+      blocks.push(b.gemm(gStack, ctx.reshape(rows, [cin, n * ho * width]), undefined, { transB: 1 })); // [(j, C_out), C_in]
+    }
+  } else {
+    const g2 = ctx.reshape(gt, [cout, n * ho * wo]);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const shift = b.slice(padded, [i, j], [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1], [2, 3], [sh, sw]);
+        blocks.push(b.gemm(g2, ctx.reshape(shift, [cin, n * ho * wo]), undefined, { transB: 1 }));
+      }
     }
   }
-  const cols = ctx.reshape(shifts.length === 1 ? shifts[0] : b.concat(shifts, 2), [n, cin * kh * kw, ho * wo]);
-  const gT = b.transpose(ctx.reshape(g, [n, cout, ho * wo]), [0, 2, 1]);
-  const perSample = b.matmul(cols, gT); // [N, Cin·K·K, Cout]
-  const summed = ctx.sum(perSample, [0], 0); // [Cin·K·K, Cout]
-  return ctx.reshape(b.transpose(summed, [1, 0]), [cout, cin, kh, kw]);
+  const stacked = ctx.reshape(blocks.length === 1 ? blocks[0] : b.concat(blocks, 0), [kh, kw, cout, cin]);
+  return b.transpose(stacked, [2, 3, 0, 1]);
 }
 
 /**

@@ -22,10 +22,14 @@ const logSoftmax: GradRule = (ctx, node, [g]) => {
 };
 
 /**
- * Shared backward of a normalization x̂ = (x − μ)/σ over `axes` followed by y = x̂·γ + β
- * (γ, β broadcast). Notation: σ⁻¹ = 1/√(var + ε), ĝ = g·γ,
- *   ∂x = σ⁻¹ · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))
+ * Shared backward of a normalization x̂ = (x − μ)/s, s = √(var + ε), over `axes`, followed by
+ * y = x̂·γ + β (γ, β broadcast). With ĝ = g·γ:
+ *   ∂x = (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)) / s
  *   ∂γ = Σ g ⊙ x̂,  ∂β = Σ g   (over the axes γ is broadcast along)
+ * x̂ comes from the forward output when γ ≡ 1 and β ≡ 0 are constants (the GroupNorm export
+ * pattern), otherwise from the runtime's own normalization kernel with unit affine. s is then
+ * recovered per group from m = mean(x̂ ⊙ x) = var/s:  s² − m·s − ε = 0  ⇒  s = (m + √(m² + 4ε))/2.
+ * This costs about half the full-size passes of recomputing μ, var and x̂ with element-wise ops.
  */
 function normalizationBackward(
   ctx: GradContext,
@@ -38,17 +42,27 @@ function normalizationBackward(
 ): (string | null)[] {
   const b = ctx.b;
   const [x, scale, bias] = node.inputs;
+  const y = node.outputs[0];
   const xs = ctx.shape(x);
   const eps = attrFloat(node, 'epsilon', 1e-5);
-  const mu = ctx.mean(x, xs, axes, x);
-  const d = b.sub(x, mu);
-  const invStd = b.op('Reciprocal', [b.sqrt(b.add(ctx.mean(b.mul(d, d), xs, axes, x), ctx.scalar(eps, x)))]);
-  const xhat = b.mul(d, invStd);
+  const unitScale = ctx.isConstantFill(scale, 1);
+  const identityAffine = unitScale && (!bias || ctx.isConstantFill(bias, 0));
+  let xhat = y;
+  if (!identityAffine) {
+    const ones = b.add(ctx.zerosLike(scale), ctx.scalar(1, scale));
+    xhat = b.node(node.op, [x, ones, ctx.zerosLike(scale)], {}, {})[0];
+    b.graph.nodes[b.graph.nodes.length - 1].attrs = { ...node.attrs };
+  }
   const out: (string | null)[] = [null, null, null];
   if (needs[0]) {
-    const gh = b.mul(g, gammaShaped(scale));
-    const t = b.sub(b.sub(gh, ctx.mean(gh, xs, axes, x)), b.mul(xhat, ctx.mean(b.mul(gh, xhat), xs, axes, x)));
-    out[0] = b.mul(invStd, t);
+    const m = ctx.mean(b.mul(xhat, x), xs, axes, x);
+    const s = b.mul(b.add(m, b.sqrt(b.add(b.mul(m, m), ctx.scalar(4 * eps, x)))), ctx.scalar(0.5, x));
+    const invS = b.op('Reciprocal', [s]);
+    const gh = unitScale ? g : b.mul(g, gammaShaped(scale));
+    // ∂x = ĝ·(1/s) + x̂·(−mean(ĝx̂)/s) + (−mean(ĝ)/s), with per-group coefficients.
+    const c = b.neg(b.mul(ctx.mean(b.mul(gh, xhat), xs, axes, x), invS));
+    const k = b.neg(b.mul(ctx.mean(gh, xs, axes, x), invS));
+    out[0] = b.add(b.add(b.mul(gh, invS), b.mul(xhat, c)), k);
   }
   if (needs[1]) out[1] = ctx.reshape(ctx.sum(b.mul(g, xhat), paramAxes, 0), ctx.shape(scale));
   if (bias && needs[2]) out[2] = ctx.reshape(ctx.sum(g, paramAxes, 0), ctx.shape(bias));
