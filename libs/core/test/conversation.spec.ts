@@ -162,6 +162,20 @@ describe(ConversationService.name, () => {
     expect(queue.jobs.get(generationJobId(stored!.rounds[0]!.id))!.prompt).toBe('a windmill');
   });
 
+  it('finds the thread of a round in one call', async () => {
+    const r1 = await conversation.handleMessage(message('a kettle'));
+    expect(await queries.threadOfRound(r1.round.id)).toEqual({
+      dialogueId: r1.dialogueId,
+      platform: 'web',
+      workspaceId: 'local',
+      channelId: 'general',
+      threadId: `thread-${thread}`,
+      roundIndex: 1,
+    });
+    expect(await queries.threadOfRound('00000000-0000-4000-8000-000000000000')).toBeNull();
+    expect(await queries.threadOfRound('not-a-uuid')).toBeNull();
+  });
+
   it('marks a round posted once', async () => {
     const r1 = await conversation.handleMessage(message('a teapot'));
     expect(await conversation.markRoundPosted(r1.round.id, 'msg-1')).toBe(true);
@@ -173,6 +187,16 @@ describe(ConversationService.name, () => {
     const r1 = await conversation.handleMessage(message('a castle'));
     await new ModerationService(db.dataSource).deleteDialogue('mod', r1.dialogueId, 'spam');
     expect(await conversation.recordGenerationResult(fakeResult(queue.last()))).toBeNull();
+  });
+
+  it('refuses a result whose storage key is not a content address', async () => {
+    await conversation.handleMessage(message('a compass'));
+    const result = fakeResult(queue.last());
+    result.images[0]!.storageKey = '../../etc/passwd';
+    await expect(conversation.recordGenerationResult(result)).rejects.toMatchObject({
+      code: CoreErrorCode.InvalidInput,
+      message: expect.stringContaining('storageKey'),
+    });
   });
 
   it('rejects invalid input with a message naming the field', async () => {

@@ -144,9 +144,10 @@ describe(ModerationService.name, () => {
     await expect(moderation.deleteImage('mod-1', round.images[0]!.id)).rejects.toMatchObject({ code: CoreErrorCode.ImageNotFound });
 
     // The same PNG (same content hash and key) used by another round stays on disk.
-    await db.dataSource.query(`UPDATE images SET storage_key = $1 WHERE id = $2`, ['shared.png', round.images[1]!.id]);
+    const shared = `${'ab'.repeat(32)}.png`;
+    await db.dataSource.query(`UPDATE images SET storage_key = $1 WHERE id = $2`, [shared, round.images[1]!.id]);
     const other = await completedRound(db.dataSource, 'another barn');
-    await db.dataSource.query(`UPDATE images SET storage_key = $1 WHERE id = $2`, ['shared.png', other.images[0]!.id]);
+    await db.dataSource.query(`UPDATE images SET storage_key = $1 WHERE id = $2`, [shared, other.images[0]!.id]);
     const gone = await moderation.deleteDialogue('mod-1', round.dialogueId, 'off-topic');
     expect(gone.deletedRounds).toBe(1);
     expect(gone.deletedImages).toBe(3);
@@ -154,6 +155,13 @@ describe(ModerationService.name, () => {
     await expect(new DialogueQueryService(db.dataSource).getDialogue(round.dialogueId)).rejects.toMatchObject({
       code: CoreErrorCode.DialogueNotFound,
     });
+  });
+
+  it('leaves a banned requester\'s own words out of the per-dialogue export', async () => {
+    const round = await completedRound(db.dataSource, 'something rude', 'spammer');
+    await moderation.banRater('mod-1', feedback.raterIdOf('discord', 'spammer'), 'spam');
+    const exported = (await moderation.exportDialogues('mod-1', { imageDir: '/img' })).find((d) => d.dialogue_id === round.dialogueId)!;
+    expect(exported.rounds[0]).toMatchObject({ requester_id: feedback.raterIdOf('discord', 'spammer'), user_text: null });
   });
 
   it('answers malformed ids with domain errors, not database errors', async () => {
@@ -171,7 +179,7 @@ describe(ModerationService.name, () => {
     for (const action of ['ban_rater', 'unban_rater', 'approve_label', 'reject_label', 'delete_image', 'delete_dialogue', 'export_pairs', 'export_dialogues']) {
       expect(actions).toContain(action);
     }
-    const ban = log.find((e) => e.action === 'ban_rater')!;
+    const ban = log.find((e) => e.action === 'ban_rater' && e.reason === 'inverts every vote')!;
     expect(ban).toMatchObject({ moderatorId: 'mod-1', targetType: 'rater', reason: 'inverts every vote' });
     const deletion = log.find((e) => e.action === 'delete_dialogue')!;
     expect(deletion.details).toMatchObject({ rounds: 1, images: 3 });

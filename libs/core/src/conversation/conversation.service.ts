@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import {
   GenerationJobSchema,
   GenerationResultSchema,
+  IMAGE_KEY_PATTERN,
   type GenerationJob,
   type GenerationResult,
 } from '@vca/shared';
@@ -123,6 +124,11 @@ export class ConversationService {
    */
   async recordGenerationResult(result: GenerationResult): Promise<RoundView | null> {
     const r = parseInput(GenerationResultSchema, result);
+    // Exports turn keys into paths: only content addresses (`<sha256>.png`) may be stored.
+    const badKey = r.images.find((i) => !IMAGE_KEY_PATTERN.test(i.storageKey));
+    if (badKey) {
+      throw new CoreError(CoreErrorCode.InvalidInput, `Invalid input at images.storageKey: ${JSON.stringify(badKey.storageKey)} is not <sha256>.png`);
+    }
     const columns = 13;
     const values = r.images.map((_, i) => `(${Array.from({ length: columns }, (_, c) => `$${2 + i * columns + c}`).join(', ')})`);
     const params: unknown[] = [r.roundId];

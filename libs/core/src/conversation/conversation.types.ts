@@ -110,6 +110,15 @@ export interface DialogueSummary {
   lastPrompt: string | null;
 }
 
+export interface ThreadOfRound {
+  dialogueId: string;
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+  threadId: string;
+  roundIndex: number;
+}
+
 /** What `handleMessage` did: the new round, and whether it started a dialogue. */
 export interface RoundStarted {
   dialogueId: string;

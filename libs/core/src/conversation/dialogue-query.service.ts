@@ -7,7 +7,7 @@ import { RoundEntity } from '../entities/round.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
-import type { DialogueSummary, DialogueView, FeedbackCounts, RoundView } from './conversation.types';
+import type { DialogueSummary, DialogueView, FeedbackCounts, RoundView, ThreadOfRound } from './conversation.types';
 import { NO_FEEDBACK, toDialogueView, toImageView, toRoundView } from './round-view.mapper';
 
 /** Read side of the conversation: what adapters render (threads, rounds, images, counts). */
@@ -31,6 +31,19 @@ export class DialogueQueryService {
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
     const [view] = await this.roundViews([round]);
     return view!;
+  }
+
+  /** Where a round's updates go: its dialogue's platform thread (one query; null if deleted). */
+  async threadOfRound(roundId: string): Promise<ThreadOfRound | null> {
+    if (!isUuid(roundId)) return null;
+    const rows: Array<ThreadOfRound> = await this.dataSource.query(
+      `SELECT d.id AS "dialogueId", d.platform, d.workspace_id AS "workspaceId", d.channel_id AS "channelId",
+              d.thread_id AS "threadId", r.index AS "roundIndex"
+         FROM rounds r JOIN dialogues d ON d.id = r.dialogue_id
+        WHERE r.id = $1`,
+      [roundId],
+    );
+    return rows[0] ?? null;
   }
 
   /** Newest dialogues first, optionally of one platform (the web chat lists its threads). */

@@ -179,9 +179,10 @@ export class ModerationService {
     const o = parseInput(ExportOptionsSchema, options);
     const rounds: ExportRoundRow[] = await this.dataSource.query(
       `SELECT d.id AS dialogue_id, d.platform, d.created_at AS dialogue_created_at,
-              rd.id AS round_id, rd.index, rd.user_text, rd.refined_prompt, rd.negative_prompt, rd.mode, rd.status,
-              rd.parent_image_id, rd.kept_image_id
+              rd.id AS round_id, rd.index, rd.requester_id, rd.user_text, rd.refined_prompt, rd.negative_prompt, rd.mode,
+              rd.status, rd.parent_image_id, rd.kept_image_id, coalesce(ra.banned, false) AS requester_banned
          FROM dialogues d JOIN rounds rd ON rd.dialogue_id = d.id
+         LEFT JOIN raters ra ON ra.id = rd.requester_id
         ORDER BY d.created_at, d.id, rd.index`,
     );
     const images: ExportImageRow[] = await this.dataSource.query(
@@ -203,7 +204,8 @@ export class ModerationService {
       d.rounds.push({
         round_id: r.round_id,
         index: r.index,
-        user_text: r.user_text,
+        requester_id: r.requester_id,
+        user_text: r.requester_banned ? null : r.user_text,
         refined_prompt: r.refined_prompt,
         negative_prompt: r.negative_prompt,
         mode: r.mode,
@@ -330,6 +332,8 @@ interface ExportRoundRow {
   dialogue_created_at: Date;
   round_id: string;
   index: number;
+  requester_id: string;
+  requester_banned: boolean;
   user_text: string;
   refined_prompt: string;
   negative_prompt: string;

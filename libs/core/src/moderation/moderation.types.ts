@@ -68,7 +68,9 @@ export interface DialogueExport {
   rounds: Array<{
     round_id: string;
     index: number;
-    user_text: string;
+    requester_id: string;
+    /** The message as written; null when its author is banned (their words leave exports too). */
+    user_text: string | null;
     refined_prompt: string;
     negative_prompt: string;
     mode: string;
