@@ -1,9 +1,10 @@
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, saveModel } from '@vca/ml';
+import { GraphBuilder, encodeModel, loadModel, saveModel } from '@vca/ml';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiffusionModelError, DiffusionPipeline, LoraAdapter, StableDiffusionModel, writeFixtureLora, writeFixtureModel } from '../src';
+import { DiffusionModelError, DiffusionPipeline, LoraAdapter, StableDiffusionModel, vaeEncoderToMode, writeFixtureLora, writeFixtureModel } from '../src';
 
 const FIXTURE = { seed: 5, imageSize: 32, maxLength: 16 } as const;
 const request = { prompt: 'a small green square', steps: 4, guidanceScale: 5, candidates: [{ seed: 3 }] };
@@ -124,6 +125,38 @@ describe('export variants give the same images', () => {
       expect((await pipe.generate({ ...request, scheduler })).images[0]!.latent.every(Number.isFinite)).toBe(true);
     }
     await pipe.dispose();
+  });
+});
+
+describe('VAE encoder variants', () => {
+  it('in-graph sampling (RandomNormalLike) is turned into the mean; latent_parameters is reduced to it', async () => {
+    const pixels = new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i / 7));
+    const encode = async (vaeEncoderOutput: 'mean' | 'sample' | 'parameters') => {
+      const m = await StableDiffusionModel.load(variant(`enc-${vaeEncoderOutput}`, (d) => writeFixtureModel(d, { ...FIXTURE, vaeEncoderOutput })), { threads: 1 });
+      const a = await m.encode(pixels, [1, 3, 32, 32]);
+      const b = await m.encode(pixels, [1, 3, 32, 32]);
+      await m.dispose();
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+      expect(a.dims).toEqual([1, 4, 4, 4]);
+      return a.data;
+    };
+    const mean = await encode('mean');
+    expect(Array.from(await encode('sample'))).toEqual(Array.from(mean));
+    expect(Array.from(await encode('parameters'))).toEqual(Array.from(mean));
+  });
+
+  it('RandomNormal with a static shape becomes zeros too; graphs without random ops are untouched', async () => {
+    const g = new GraphBuilder('t');
+    g.input('x', 'float32', [2, 3]);
+    g.op('Add', ['x', g.op('RandomNormal', [], { shape: [2, 3], scale: 1.0 })], {}, 'y');
+    g.output('y', 'float32', [2, 3]);
+    const rewritten = vaeEncoderToMode(encodeModel(g.build()).model)!;
+    expect(rewritten.replaced).toBe(1);
+    const s = await ort.InferenceSession.create(rewritten.model);
+    const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    expect(Array.from((await s.run({ x: new ort.Tensor('float32', x, [2, 3]) }))['y']!.data as Float32Array)).toEqual(Array.from(x));
+    await s.release();
+    expect(vaeEncoderToMode(readFileSync(join(reference, 'vae_encoder', 'model.onnx')))).toBeNull();
   });
 });
 

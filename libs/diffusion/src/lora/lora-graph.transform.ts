@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { externalLocationsOf } from '../model/rewritten-model.util';
 
 /** A UNet projection that takes LoRA matrices as run-time inputs. */
 export interface LoraTarget {
@@ -48,14 +49,12 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
   const graph = model.graph;
   if (!graph) throw new Error('ONNX model has no graph');
   const dims = new Map<string, number[]>();
-  const locations = new Set<string>();
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
   const weightType = new Map<string, number>();
   for (const init of graph.initializer ?? []) {
     dims.set(init.name ?? '', (init.dims ?? []).map((d) => num(d as LongLike)));
     weightType.set(init.name ?? '', init.dataType ?? 0);
-    for (const e of init.externalData ?? []) if (e.key === 'location' && e.value) locations.add(e.value);
   }
   const targets: LoraTarget[] = [];
   const nodes: onnx.INodeProto[] = [];
@@ -82,7 +81,7 @@ export function addRuntimeLoraInputs(modelBytes: Uint8Array): { model: Uint8Arra
     );
   }
   graph.node = nodes;
-  return { model: onnx.ModelProto.encode(model).finish(), targets, externalLocations: [...locations] };
+  return { model: onnx.ModelProto.encode(model).finish(), targets, externalLocations: externalLocationsOf(graph.initializer ?? []) };
 }
 
 function valueInfo(name: string, shape: (number | string)[], elemType: number): onnx.IValueInfoProto {

@@ -1,8 +1,7 @@
-import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type * as ort from 'onnxruntime-node';
 import { DiffusionModelError } from '../model/diffusion-model.error';
+import { writeRewrittenModel, type RewrittenModelFile } from '../model/rewritten-model.util';
 import { floatTensor } from '../tensor/float-tensor.util';
 import type { LoraAdapter, LoraModule } from './lora-adapter';
 import { addRuntimeLoraInputs, type LoraTarget } from './lora-graph.transform';
@@ -25,8 +24,7 @@ export class RuntimeLora {
   private constructor(
     readonly unetPath: string,
     readonly targets: readonly LoraTarget[],
-    /** Files and folders this instance created; removed on dispose. */
-    private readonly created: readonly string[],
+    private readonly file: RewrittenModelFile,
   ) {
     this.byPath = new Map(targets.map((t) => [t.path, t]));
     // kohya stems are the module path with '.' → '_' under `lora_unet_`.
@@ -37,33 +35,8 @@ export class RuntimeLora {
   static prepare(originalUnetPath: string): RuntimeLora | null {
     const { model, targets, externalLocations } = addRuntimeLoraInputs(readFileSync(originalUnetPath));
     if (targets.length === 0) return null;
-    for (const loc of externalLocations) {
-      if (loc.includes('..')) throw new DiffusionModelError('UNSUPPORTED_CONFIG', `external data location ${loc} leaves the model folder`);
-    }
-    // ONNX Runtime only reads external data inside the model file's own folder and resolves
-    // symlinks before checking, so the rewritten file goes (1) to a private temp folder with hard
-    // links to the weights, or (2) when that crosses file systems, next to the original under a
-    // hidden unique name. Either is removed on dispose.
-    const workDir = mkdtempSync(join(tmpdir(), 'vca-lora-unet-'));
-    try {
-      for (const loc of externalLocations) linkSync(join(dirname(originalUnetPath), loc), join(workDir, loc));
-      const path = join(workDir, 'model.onnx');
-      writeFileSync(path, model);
-      return new RuntimeLora(path, targets, [workDir]);
-    } catch (err) {
-      rmSync(workDir, { recursive: true, force: true });
-      if (!externalLocations.length) throw err;
-    }
-    const path = join(dirname(originalUnetPath), `.${basename(originalUnetPath, '.onnx')}.vca-lora-${process.pid}-${Date.now().toString(36)}.onnx`);
-    try {
-      writeFileSync(path, model);
-    } catch (err) {
-      throw new DiffusionModelError(
-        'UNSUPPORTED_CONFIG',
-        `run-time LoRA needs to write a rewritten UNet next to ${originalUnetPath} (its weights are external data on another file system): ${(err as Error).message}. Make the folder writable or load with runtimeLora: false`,
-      );
-    }
-    return new RuntimeLora(path, targets, [path]);
+    const file = writeRewrittenModel(originalUnetPath, model, externalLocations);
+    return new RuntimeLora(file.path, targets, file);
   }
 
   /** Maps an adapter's modules onto targets; throws naming every module that matches nothing. */
@@ -123,6 +96,6 @@ export class RuntimeLora {
   }
 
   dispose(): void {
-    for (const p of this.created) rmSync(p, { recursive: true, force: true });
+    this.file.dispose();
   }
 }

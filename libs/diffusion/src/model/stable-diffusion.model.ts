@@ -9,6 +9,8 @@ import { DiffusionModelError } from './diffusion-model.error';
 import { ModelIndexSchema, UnetConfigSchema, VaeConfigSchema } from './model-configs.schema';
 import { OnnxComponent, type ComponentContract } from './onnx-component';
 import { RuntimeConfigSchema, type RuntimeConfig } from './onnx-session.factory';
+import { writeRewrittenModel, type RewrittenModelFile } from './rewritten-model.util';
+import { vaeEncoderToMode } from './vae-encoder-mode.transform';
 
 /** Input/output names and ranks of the diffusers/optimum ONNX exports. */
 export const SD_CONTRACTS = {
@@ -43,6 +45,8 @@ export class StableDiffusionModel {
     /** Latent side (UNet sample_size), and the VAE factor between latent and image pixels. */
     readonly latentSize: number,
     readonly vaeScaleFactor: number,
+    /** Temporary rewritten component files (deterministic VAE encoder), removed on dispose. */
+    private readonly rewritten: readonly RewrittenModelFile[] = [],
   ) {}
 
   get imageSize(): number {
@@ -93,6 +97,7 @@ export class StableDiffusionModel {
 
     const unetFile = need('unet/model.onnx');
     const opened: OnnxComponent[] = [];
+    const rewritten: RewrittenModelFile[] = [];
     const open = async (label: string, path: string, contract: ComponentContract) => {
       const c = await OnnxComponent.open(label, path, contract, runtime);
       opened.push(c);
@@ -103,7 +108,12 @@ export class StableDiffusionModel {
       const unet = await open('unet', await (hooks.prepareUnet?.(unetFile) ?? unetFile), SD_CONTRACTS.unet);
       const vaeDecoder = await open('vae_decoder', need('vae_decoder/model.onnx'), SD_CONTRACTS.vae_decoder);
       const encPath = join(dir, 'vae_encoder', 'model.onnx');
-      const vaeEncoder = existsSync(encPath) ? await open('vae_encoder', encPath, SD_CONTRACTS.vae_encoder) : null;
+      let vaeEncoder: OnnxComponent | null = null;
+      if (existsSync(encPath)) {
+        const mode = vaeEncoderToMode(readFileSync(encPath));
+        if (mode) rewritten.push(writeRewrittenModel(encPath, mode.model, mode.externalLocations));
+        vaeEncoder = await open('vae_encoder', mode ? rewritten.at(-1)!.path : encPath, SD_CONTRACTS.vae_encoder);
+      }
       if (!unet.inputs.has('timestep')) throw new DiffusionModelError('WRONG_SHAPE', `unet: expected input "timestep"`);
 
       // Cross-component shape checks: text width = cross-attention width, latent channels agree.
@@ -130,9 +140,11 @@ export class StableDiffusionModel {
         latentChannels,
         latentSize,
         2 ** (vaeConfig.block_out_channels.length - 1),
+        rewritten,
       );
     } catch (err) {
       await Promise.all(opened.map((c) => c.dispose()));
+      rewritten.forEach((f) => f.dispose());
       throw err;
     }
   }
@@ -203,6 +215,7 @@ export class StableDiffusionModel {
   /** Releases every session; the model cannot be used afterwards. */
   async dispose(): Promise<void> {
     await Promise.all([this.textEncoder, this.unet, this.vaeDecoder, this.vaeEncoder].map((c) => c?.dispose()));
+    this.rewritten.forEach((f) => f.dispose());
   }
 }
 
