@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { AdamW, GraphBuilder, Layers, learningRate, Rng, Trainer, type TrainerConfig } from '@vca/ml';
+import { AdamW, adamWGraphScalars, clipScale, appendAdamW, buildGradientGraph, createSession, GraphBuilder, Layers, learningRate, Rng, Trainer, type TrainerConfig } from '@vca/ml';
 
 const BATCH = 64;
 
@@ -96,5 +96,38 @@ describe('optimizer pieces', () => {
     expect(learningRate(1, 60, cfg)).toBeCloseTo(0.55);
     expect(learningRate(1, 110, cfg)).toBeCloseTo(0.1);
     expect(learningRate(1, 500, cfg)).toBeCloseTo(0.1);
+  });
+
+  it('the in-graph AdamW update matches the TypeScript one', async () => {
+    const graph = regressionGraph();
+    const params = ['fc1.weight', 'fc1.bias', 'head.weight'];
+    const feeds = batch(0, new Rng(3));
+    const gg = await buildGradientGraph(graph, { loss: 'loss', wrt: params, feeds });
+    const withAdam = appendAdamW(gg, { clipGradNorm: 0.5 });
+    const { session } = await createSession(withAdam.graph, { threads: 1 });
+    const ts = new Map(params.map((p) => [p, Float32Array.from(gg.initialValues.get(p)!.data as Float32Array)]));
+    const state: Record<string, ort.Tensor> = {};
+    for (const p of params) {
+      const t = gg.initialValues.get(p)!;
+      state[p] = new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims);
+      state[`m.${p}`] = new ort.Tensor('float32', new Float32Array(t.data.length), t.dims);
+      state[`v.${p}`] = new ort.Tensor('float32', new Float32Array(t.data.length), t.dims);
+    }
+    const opt = new AdamW({ lr: 0.01, weightDecay: 0.1 });
+    const trainer = await Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: 1 } } });
+    for (let t = 1; t <= 3; t++) {
+      trainer.params.forEach((v, k) => v.set(ts.get(k)!));
+      const { grads } = await trainer.lossAndGradients(feeds);
+      opt.step(ts, grads, 0.01, clipScale(grads.values(), 0.5).scale);
+      const scalars = Object.entries(adamWGraphScalars(0.01, t, 0.9, 0.999, 0.1)).map(([k, v]) => [k, new ort.Tensor('float32', Float32Array.of(v), [])]);
+      const out = await session.run({ ...feeds, ...state, ...Object.fromEntries(scalars) });
+      for (const [p, u] of Object.entries(withAdam.updates)) {
+        state[p] = out[u.param];
+        state[`m.${p}`] = out[u.m];
+        state[`v.${p}`] = out[u.v];
+      }
+    }
+    for (const p of params) (state[p].data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(ts.get(p)![i], 5));
+    await trainer.release();
   });
 });
