@@ -110,9 +110,32 @@ async function openThread(id) {
 function openStream(id) {
   const source = new EventSource('/api/threads/' + encodeURIComponent(id) + '/events');
   state.source = source;
-  source.addEventListener('open', () => ($('#connection').className = 'connection live'));
-  source.addEventListener('error', () => ($('#connection').className = 'connection down'));
+  let dropped = false;
+  source.addEventListener('open', () => {
+    $('#connection').className = 'connection live';
+    // EventSource reconnects by itself; updates sent while it was away are read back here.
+    if (dropped) refreshThread(id);
+    dropped = false;
+  });
+  source.addEventListener('error', () => {
+    $('#connection').className = 'connection down';
+    dropped = true;
+  });
   source.addEventListener('round', (ev) => onRoundUpdate(JSON.parse(ev.data)));
+}
+
+async function refreshThread(id) {
+  try {
+    const fresh = await api('GET', '/api/threads/' + encodeURIComponent(id));
+    if (!state.current || state.current.id !== id) return;
+    state.current = fresh;
+    for (const round of fresh.rounds) {
+      if (round.queuePosition !== undefined) (state.live[round.id] ||= {}).position = round.queuePosition;
+    }
+    render();
+  } catch (err) {
+    console.warn('refresh', err);
+  }
 }
 
 function closeStream() {
@@ -161,6 +184,14 @@ function onRoundUpdate(update) {
       loadThreads();
       break;
     }
+    case 'rated':
+      // Someone rated: take the new counts and kept image, keep this viewer's own ratings.
+      if (round) {
+        const mine = new Map(round.images.map((i) => [i.id, i.mine]));
+        const idx = thread.rounds.indexOf(round);
+        thread.rounds[idx] = { ...update.round, images: update.round.images.map((i) => ({ ...i, mine: mine.get(i.id) || [] })) };
+      }
+      break;
     case 'failed':
       if (round) {
         round.status = 'failed';
@@ -239,6 +270,7 @@ function roundNode(round) {
         { class: 'body' },
         el('div', { class: 'who' }, 'VCA', el('small', {}, `round ${round.index}`)),
         el('div', { class: 'understood', dataset: { testid: 'refined-prompt' } }, 'Understood: ', el('code', {}, round.refinedPrompt)),
+        editsNode(round),
         parent
           ? el('div', { class: 'status' }, `Starting from candidate ${parent.image.candidateIndex + 1} of round ${parent.round.index}`)
           : null,
@@ -251,6 +283,29 @@ function roundNode(round) {
     for (const r of thread.rounds) for (const image of r.images) if (image.id === id) return { round: r, image };
     return null;
   }
+}
+
+const EDIT_TEXT = {
+  replace: (e) => `${e.from} → ${e.to}`,
+  add: (e) => `+ ${e.to}`,
+  remove: (e) => `− ${e.from}`,
+  negate: (e) => `avoid ${e.to || e.from}`,
+  more: (e) => `more ${e.to || e.from}`,
+  less: (e) => `less ${e.to || e.from}`,
+  correct: (e) => `${e.from ? e.from + ' → ' : ''}${e.to}`,
+  rewrite: () => 'rewritten',
+};
+
+/** The refiner's edits as chips, so users see how their words changed the prompt. */
+function editsNode(round) {
+  const edits = (round.edits || []).filter((e) => EDIT_TEXT[e.kind]);
+  if (!edits.length && !round.negativePrompt) return null;
+  return el(
+    'div',
+    { class: 'edits', dataset: { testid: 'edits' } },
+    edits.map((e) => el('span', { class: 'chip ' + e.kind }, EDIT_TEXT[e.kind](e))),
+    round.negativePrompt ? el('span', { class: 'chip negative', title: 'negative prompt' }, 'not: ' + round.negativePrompt) : null,
+  );
 }
 
 function statusNode(round) {

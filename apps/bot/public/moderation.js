@@ -110,6 +110,44 @@ function labelRow(l) {
   );
 }
 
+async function loadRaters() {
+  try {
+    const raters = await (await api('GET', '/raters' + ($('#banned-only').checked ? '?banned=true' : ''))).json();
+    $('#raters').replaceChildren(
+      ...raters.map((r) =>
+        el(
+          'tr',
+          { dataset: { testid: 'rater-row', id: r.id } },
+          el('td', {}, el('code', {}, r.id.slice(0, 16))),
+          el('td', {}, r.platform),
+          el('td', {}, String(r.activeLabels)),
+          el('td', {}, new Date(r.createdAt).toLocaleString()),
+          el('td', {}, r.banned ? el('span', { class: 'badge rejected', title: r.bannedReason || '' }, 'banned: ' + (r.bannedReason || '')) : 'ok'),
+          el(
+            'td',
+            {},
+            r.banned
+              ? el('button', { class: 'act', onclick: () => act('Unban', () => api('POST', `/raters/${r.id}/unban`)).then(loadRaters) }, 'Unban')
+              : el(
+                  'button',
+                  {
+                    class: 'act danger',
+                    onclick: () => {
+                      const reason = prompt('Why is this rater banned?');
+                      if (reason) act('Ban', () => api('POST', `/raters/${r.id}/ban`, { reason })).then(loadRaters);
+                    },
+                  },
+                  'Ban',
+                ),
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    notice('Could not load raters: ' + err.message, true);
+  }
+}
+
 async function loadAudit() {
   try {
     const rows = await (await api('GET', '/audit?limit=200')).json();
@@ -143,6 +181,7 @@ $('#login').addEventListener('submit', (ev) => {
   loadLabels();
 });
 $('#refresh').addEventListener('click', loadLabels);
+$('#banned-only').addEventListener('change', loadRaters);
 $('#filter-status').addEventListener('change', loadLabels);
 for (const b of document.querySelectorAll('[data-export]')) b.addEventListener('click', () => download(b.dataset.export));
 for (const b of document.querySelectorAll('[data-tab]')) {
@@ -152,6 +191,7 @@ for (const b of document.querySelectorAll('[data-tab]')) {
       $('#tab-' + other.dataset.tab).hidden = other !== b;
     }
     if (b.dataset.tab === 'audit') loadAudit();
+    if (b.dataset.tab === 'raters') loadRaters();
     if (b.dataset.tab === 'labels') loadLabels();
   });
 }

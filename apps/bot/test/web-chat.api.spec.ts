@@ -114,6 +114,12 @@ describe('web chat API', () => {
 
     const pick = await call<RoundView>('POST', `/api/images/${second!.id}/feedback`, alice, { signal: 'pick', eventId: randomUUID() });
     expect(pick.body.images[1]).toMatchObject({ kept: true, mine: ['pick'] });
+    // Other viewers of the thread get the new counts and kept image live, without anyone's `mine`.
+    const rated = await sse.waitFor(
+      (e) => (e.data as RoundUpdate).kind === 'rated' && (e.data as { round: RoundView }).round.images[1]!.kept,
+      'rated update',
+    );
+    expect((rated.data as { round: RoundView }).round.images[1]).toMatchObject({ counts: { pick: 1 }, mine: [] });
 
     // Round 2: feedback → refined prompt → img2img from the picked candidate, with live updates.
     const next = await call<RoundView>('POST', `/api/threads/${thread.id}/messages`, alice, { text: 'make the fox blue' });

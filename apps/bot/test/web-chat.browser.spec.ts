@@ -3,7 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGpuWorkerDouble, type GpuWorkerDouble } from './support/gpu-worker.double';
 import { startRealGpuServer, type RealGpuServer } from './support/gpu-server.real';
-import { TEST_REDIS_URL, startTestBot, until, type BotTestEnv } from './support/bot-test-env';
+import { ADMIN_TOKEN, TEST_REDIS_URL, startTestBot, until, type BotTestEnv } from './support/bot-test-env';
 
 /** Debian's `chromium` package; .ci/run must install it for this test to run. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -131,5 +131,32 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
     await expect.poll(() => page.getByTestId('composer-error').textContent()).toMatch(/still|in progress|wait/i);
     await page.getByTestId('round-error').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('round-error').textContent()).toContain('ran out of memory');
+  });
+
+  it('moderates from the moderation page: token gate, approve a label, ban a rater', async () => {
+    await page.goto(bot.baseUrl + '/moderation.html');
+    await page.getByTestId('admin-token').fill('not-the-admin-token-at-all');
+    await page.getByTestId('admin-token').press('Enter');
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('wrong admin token');
+
+    await page.getByTestId('admin-token').fill(ADMIN_TOKEN);
+    await page.getByTestId('admin-token').press('Enter');
+    const rows = page.getByTestId('label-row');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    const eventId = await rows.first().getAttribute('data-id');
+    await rows.first().getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Approve: done');
+    const [label] = await bot.db.dataSource.query('SELECT moderation_status, rater_id FROM feedback_events WHERE id = $1', [eventId]);
+    expect(label.moderation_status).toBe('approved');
+
+    await page.getByRole('button', { name: 'Raters' }).click();
+    const rater = page.locator(`[data-testid="rater-row"][data-id="${label.rater_id}"]`);
+    page.once('dialog', (dialog) => void dialog.accept('rating spam'));
+    await rater.getByRole('button', { name: 'Ban' }).click();
+    await expect.poll(() => rater.textContent()).toContain('banned: rating spam');
+    const [banned] = await bot.db.dataSource.query('SELECT banned, banned_reason FROM raters WHERE id = $1', [label.rater_id]);
+    expect(banned).toEqual({ banned: true, banned_reason: 'rating spam' });
+    const [audit] = await bot.db.dataSource.query(`SELECT count(*)::int AS n FROM moderation_actions WHERE action IN ('approve_label', 'ban_rater')`);
+    expect(audit.n).toBe(2);
   });
 });

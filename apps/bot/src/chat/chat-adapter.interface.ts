@@ -19,6 +19,8 @@ export type RoundUpdate =
   | { kind: 'started'; dialogueId: string; roundId: string }
   | { kind: 'progress'; dialogueId: string; roundId: string; step: number; totalSteps: number }
   | { kind: 'completed'; dialogueId: string; roundId: string; round: RoundView }
+  /** Labels on the round's candidates changed (counts, kept image); `mine` is empty. */
+  | { kind: 'rated'; dialogueId: string; roundId: string; round: RoundView }
   /** One attempt failed; the queue retries it after a backoff. */
   | { kind: 'retrying'; dialogueId: string; roundId: string; reason: string }
   /** Failed for good (retries exhausted, or a job that cannot succeed). */

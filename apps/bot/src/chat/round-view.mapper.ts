@@ -32,6 +32,8 @@ export function toRoundView(round: CoreRoundView, mine: ReadonlyMap<string, read
     index: round.index,
     userText: round.userText,
     refinedPrompt: round.refinedPrompt,
+    edits: round.edits.map((e) => ({ ...e })),
+    negativePrompt: round.negativePrompt,
     mode: round.mode,
     status: round.status,
     error: round.failureReason,

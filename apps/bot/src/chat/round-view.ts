@@ -29,6 +29,9 @@ export interface RoundView {
   index: number;
   userText: string;
   refinedPrompt: string;
+  /** What the refiner changed this round ("what the bot understood"), e.g. replace fox → cat. */
+  edits: Array<{ kind: string; from?: string; to?: string }>;
+  negativePrompt: string;
   mode: 'txt2img' | 'img2img';
   status: RoundStatus;
   error: string | null;

@@ -10,7 +10,10 @@ import { DataSource } from 'typeorm';
  */
 @Injectable()
 export class QueueLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private static readonly RESUME_INTERVAL_MS = 30_000;
   private readonly logger = new Logger(QueueLifecycle.name);
+  private timer: NodeJS.Timeout | null = null;
+  private resuming = false;
 
   constructor(
     private readonly producer: GenerationQueueProducer,
@@ -20,15 +23,28 @@ export class QueueLifecycle implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.producer.start();
+    await this.resume('left from a previous run');
+    // A round stored while Redis was unreachable (QUEUE_UNAVAILABLE) waits for this pass.
+    this.timer = setInterval(() => void this.resume('stored while the queue was unreachable'), QueueLifecycle.RESUME_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private async resume(why: string): Promise<void> {
+    if (this.resuming) return;
+    this.resuming = true;
     try {
       const resumed = await this.conversation.resumeQueuedRounds();
-      if (resumed.length) this.logger.log(`re-enqueued ${resumed.length} round(s) left from a previous run`);
+      // Rounds still in the queue are counted too (their enqueue is a no-op), hence debug level.
+      if (resumed.length) this.logger.debug(`re-enqueued ${resumed.length} waiting round(s) (${why}; duplicates are no-ops)`);
     } catch (err) {
-      this.logger.warn(`could not re-enqueue pending rounds: ${(err as Error).message}`);
+      this.logger.warn(`could not re-enqueue waiting rounds: ${(err as Error).message}`);
+    } finally {
+      this.resuming = false;
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     await this.producer.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }

@@ -17,6 +17,7 @@ import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view'
 import { toRoundView, toThreadDetail, toThreadSummary } from '../chat/round-view.mapper';
 import { OverheadRecorder } from '../results/overhead.recorder';
 import { RoundEventsRelay } from '../results/round-events.relay';
+import { WebEventsHub } from './web-events.hub';
 
 /** Where web-chat dialogues live in the core's (platform, workspace, channel, thread) terms. */
 const WEB_WORKSPACE = 'local';
@@ -34,6 +35,7 @@ export class WebChatService {
     private readonly feedback: FeedbackService,
     private readonly relay: RoundEventsRelay,
     private readonly overhead: OverheadRecorder,
+    private readonly hub: WebEventsHub,
     private readonly dataSource: DataSource,
   ) {}
 
@@ -105,6 +107,7 @@ export class WebChatService {
       source: 'web',
       platformEventId: `web:${eventId}`,
     });
+    if (recorded.status === 'recorded') await this.broadcastRatings(recorded.event.roundId);
     return this.roundFor(userId, recorded.event.roundId);
   }
 
@@ -112,8 +115,15 @@ export class WebChatService {
   async revoke(userId: string, imageId: string, signal: FeedbackSignal): Promise<RoundView> {
     const image = await this.dataSource.getRepository(ImageEntity).findOne({ where: { id: imageId }, select: { id: true, roundId: true } });
     if (!image) throw new NotFoundException('This image no longer exists.');
-    await this.feedback.revokeFeedback({ platform: 'web', userId, imageId, signal, source: 'web' });
+    const revoked = await this.feedback.revokeFeedback({ platform: 'web', userId, imageId, signal, source: 'web' });
+    if (revoked.revokedEventIds.length) await this.broadcastRatings(image.roundId);
     return this.roundFor(userId, image.roundId);
+  }
+
+  /** Other viewers of the thread see counts and the kept image change without reloading. */
+  private async broadcastRatings(roundId: string): Promise<void> {
+    const round = toRoundView(await this.queries.getRound(roundId));
+    this.hub.publish({ kind: 'rated', dialogueId: round.dialogueId, roundId, round });
   }
 
   private async roundFor(userId: string, roundId: string): Promise<RoundView> {

@@ -1,0 +1,108 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { FeedbackService, ModerationService, type LabelReviewItem } from '@vca/core';
+import { TrainingQueue } from '@vca/queue';
+import { z } from 'zod';
+import { BOT_CONFIG } from '../../config/bot-config.module';
+import type { BotConfig } from '../../config/bot-config.schema';
+import type { ThreadPlatform } from './thread-chat.service';
+
+const text = z.string().trim().min(1).max(500);
+
+/** A moderator command as both adapters parse it (Discord options, Slack command text). */
+export const ModCommandSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('review'), limit: z.number().int().min(1).max(25).default(10) }),
+  z.object({ kind: z.literal('approve'), labelId: z.string().uuid() }),
+  z.object({ kind: z.literal('reject'), labelId: z.string().uuid(), reason: text.optional() }),
+  /** `raterId` (pseudonymous, as review shows it) or `userId` (a platform user to hash). */
+  z.object({ kind: z.literal('ban'), raterId: text.optional(), userId: text.optional(), reason: text }),
+  z.object({ kind: z.literal('unban'), raterId: text.optional(), userId: text.optional() }),
+  z.object({ kind: z.literal('export'), format: z.enum(['pairs', 'dialogues']).default('pairs') }),
+  z.object({ kind: z.literal('retrain') }),
+]);
+export type ModCommand = z.input<typeof ModCommandSchema>;
+
+export interface ModAnswer {
+  text: string;
+  file?: { name: string; data: Buffer };
+}
+
+export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain'] as const;
+
+/**
+ * Moderator commands from chat (issue 6): the core's ModerationService behind a text interface
+ * both adapters render. Who may call it is the adapter's check (a Discord role, a Slack user
+ * group); every action is audited by the core under `<platform>:<user id>`.
+ */
+@Injectable()
+export class ChatModerationService implements OnModuleDestroy {
+  private readonly logger = new Logger(ChatModerationService.name);
+  private training: TrainingQueue | null = null;
+
+  constructor(
+    private readonly moderation: ModerationService,
+    private readonly feedback: FeedbackService,
+    @Inject(BOT_CONFIG) private readonly config: BotConfig,
+  ) {}
+
+  async execute(platform: ThreadPlatform, moderatorUserId: string, input: ModCommand): Promise<ModAnswer> {
+    const parsed = ModCommandSchema.safeParse(input);
+    if (!parsed.success) return { text: `Invalid command: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'} ${i.message}`).join('; ')}` };
+    const cmd = parsed.data;
+    const mod = `${platform}:${moderatorUserId}`;
+    switch (cmd.kind) {
+      case 'review': {
+        const labels = await this.moderation.listRecentLabels({ limit: cmd.limit });
+        return { text: labels.length ? labels.map(formatLabel).join('\n') : 'No labels yet.' };
+      }
+      case 'approve':
+        return { text: `Approved ${await this.moderation.approveLabels(mod, [cmd.labelId])} label(s).` };
+      case 'reject':
+        return { text: `Rejected ${await this.moderation.rejectLabels(mod, [cmd.labelId], cmd.reason)} label(s).` };
+      case 'ban': {
+        const rater = this.raterOf(platform, cmd);
+        if (!rater) return { text: 'Name a rater id or a user to ban.' };
+        await this.moderation.banRater(mod, rater, cmd.reason);
+        return { text: `Banned rater ${rater}; their labels leave every export and training set.` };
+      }
+      case 'unban': {
+        const rater = this.raterOf(platform, cmd);
+        if (!rater) return { text: 'Name a rater id or a user to unban.' };
+        await this.moderation.unbanRater(mod, rater);
+        return { text: `Unbanned rater ${rater}.` };
+      }
+      case 'export': {
+        if (cmd.format === 'pairs') {
+          const { pairs, jsonl } = await this.moderation.exportPairs(mod, { imageDir: this.config.IMAGE_DIR });
+          return { text: `Exported ${pairs.length} preference pair(s).`, file: { name: 'pairs.jsonl', data: Buffer.from(jsonl) } };
+        }
+        const dialogues = await this.moderation.exportDialogues(mod, { imageDir: this.config.IMAGE_DIR });
+        return { text: `Exported ${dialogues.length} dialogue(s).`, file: { name: 'dialogues.json', data: Buffer.from(JSON.stringify(dialogues, null, 2)) } };
+      }
+      case 'retrain': {
+        const jobId = await this.trainingQueue().requestRun({ trigger: 'manual' });
+        this.logger.log(`${mod} requested a training run (job ${jobId})`);
+        return { text: `Training run requested (job ${jobId}).` };
+      }
+    }
+  }
+
+  private raterOf(platform: ThreadPlatform, cmd: { raterId?: string; userId?: string }): string | null {
+    if (cmd.raterId) return cmd.raterId;
+    return cmd.userId ? this.feedback.raterIdOf(platform, cmd.userId) : null;
+  }
+
+  /** Opened on first use: most bots never retrain from chat, so no Redis connection for it. */
+  private trainingQueue(): TrainingQueue {
+    this.training ??= new TrainingQueue({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX });
+    return this.training;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.training?.close();
+  }
+}
+
+function formatLabel(l: LabelReviewItem): string {
+  const revoked = l.revokedAt ? ' (revoked)' : '';
+  return `\`${l.eventId}\` ${l.signal} on #${l.candidateIndex + 1} of round ${l.roundIndex} by rater \`${l.raterId}\`${revoked} [${l.moderationStatus}] — ${l.prompt.slice(0, 80)}`;
+}
