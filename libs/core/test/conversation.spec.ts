@@ -138,6 +138,15 @@ describe(ConversationService.name, () => {
     expect((await queries.findDialogueByThread('web', `thread-${thread}`))!.rounds).toHaveLength(2);
   });
 
+  it('does not let a round whose result never came block its thread for ever', async () => {
+    const patient = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner(), { staleRoundAfterMs: 1 });
+    const r1 = await patient.handleMessage(message('a lantern'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const r2 = await patient.handleMessage(message('at night'));
+    expect(r2.round).toMatchObject({ index: 2, mode: 'txt2img', refinedPrompt: 'a lantern, at night' });
+    expect((await queries.getRound(r1.round.id)).status).toBe('failed');
+  });
+
   it('stores a redelivered result once and ignores a late failure report', async () => {
     const r1 = await conversation.handleMessage(message('a red kite'));
     const result = fakeResult(queue.last());

@@ -76,7 +76,11 @@ export class ConversationService {
       .getRepository(RoundEntity)
       .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
     const last = rounds[rounds.length - 1] ?? null;
-    if (last && (last.status === 'queued' || last.status === 'running')) throw roundInProgress(dialogue.id);
+    if (last && (last.status === 'queued' || last.status === 'running')) {
+      if (Date.now() - last.createdAt.getTime() < this.options.staleRoundAfterMs) throw roundInProgress(dialogue.id);
+      await this.markRoundFailed(last.id, `no result after ${Math.round(this.options.staleRoundAfterMs / 60_000)} min`);
+      last.status = 'failed';
+    }
 
     const plan = await this.planNextRound(rounds, text);
     const roundId = randomUUID();

@@ -33,6 +33,11 @@ export const ConversationOptionsSchema = z.object({
   scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
   /** LoRA adapters (model-version ids and scales) every new round asks the worker to apply. */
   loras: z.array(z.object({ versionId: z.string().min(1), scale: z.number().min(-4).max(4) })).max(8).default([]),
+  /**
+   * A round still queued or running after this long no longer blocks its thread: the next message
+   * marks it failed and goes on. Guards against a round whose failure report was lost.
+   */
+  staleRoundAfterMs: z.number().int().min(1).default(30 * 60_000),
   /** Salt for pseudonymous ids; keep it stable or rater ids change. */
   raterIdSalt: z.string().default(''),
 });
