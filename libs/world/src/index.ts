@@ -20,3 +20,7 @@ export * from './oracle/image-parser';
 export * from './oracle/scene-oracle';
 export * from './tokenizer/vocabulary';
 export * from './tokenizer/tokenizer-builder';
+export * from './dataset/dataset-split';
+export * from './dataset/dataset-generator';
+export * from './dataset/eval-set';
+export * from './dataset/style-stats';
