@@ -7,7 +7,8 @@ WORKDIR /app
 # One lockfile for the monorepo: onnxruntime-node is installed here too, without its CUDA extras.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 ENV ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL}
-# Manifests first, so source edits do not invalidate the npm ci layer.
+# Manifests first, so source edits do not invalidate the npm ci layer (a new workspace under
+# apps/ or libs/ needs its package.json listed here).
 COPY package.json package-lock.json .npmrc ./
 COPY apps/bot/package.json apps/bot/
 COPY apps/gpu-server/package.json apps/gpu-server/
