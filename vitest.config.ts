@@ -13,6 +13,7 @@ export default defineConfig({
       '@vca/shared': resolve(__dirname, 'libs/shared/src/index.ts'),
       '@vca/core': resolve(__dirname, 'libs/core/src/index.ts'),
       '@vca/queue': resolve(__dirname, 'libs/queue/src/index.ts'),
+      '@vca/model-family': resolve(__dirname, 'libs/model-family/src/index.ts'),
     },
   },
   test: {

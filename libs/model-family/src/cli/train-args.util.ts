@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const TrainArgsSchema = z.object({
+  stage: z.enum(['dual', 'unet', 'text', 'export', 'all']).default('all'),
+  seed: z.coerce.number().int().min(0).default(1),
+  preset: z.enum(['default', 'tiny']).default('default'),
+  unetSteps: z.coerce.number().int().positive().default(6000),
+  dualSteps: z.coerce.number().int().positive().default(1500),
+  batch: z.coerce.number().int().positive().default(32),
+  dualBatch: z.coerce.number().int().positive().default(64),
+  lr: z.coerce.number().positive().default(1e-3),
+  dualLr: z.coerce.number().positive().default(2e-3),
+  out: z.string().default('models/default'),
+  work: z.string().optional(),
+  maxMinutes: z.coerce.number().positive().optional(),
+  threads: z.coerce.number().int().min(0).default(0),
+  checkpointEvery: z.coerce.number().int().positive().default(100),
+});
+export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
+
+const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny]
+  [--unet-steps 6000] [--dual-steps 1500] [--batch 32] [--dual-batch 64] [--lr 1e-3] [--dual-lr 2e-3]
+  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100]
+  "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
+
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stage: { type: 'string' },
+      seed: { type: 'string' },
+      preset: { type: 'string' },
+      'unet-steps': { type: 'string' },
+      'dual-steps': { type: 'string' },
+      batch: { type: 'string' },
+      'dual-batch': { type: 'string' },
+      lr: { type: 'string' },
+      'dual-lr': { type: 'string' },
+      out: { type: 'string' },
+      work: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      threads: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const parsed = TrainArgsSchema.safeParse({
+    stage: values.stage,
+    seed: values.seed,
+    preset: values.preset,
+    unetSteps: values['unet-steps'],
+    dualSteps: values['dual-steps'],
+    batch: values.batch,
+    dualBatch: values['dual-batch'],
+    lr: values.lr,
+    dualLr: values['dual-lr'],
+    out: values.out,
+    work: values.work,
+    maxMinutes: values['max-minutes'],
+    threads: values.threads,
+    checkpointEvery: values['checkpoint-every'],
+  });
+  if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
+  return { ...parsed.data, work: parsed.data.work ?? join(tmpdir(), `vca-model-train-${parsed.data.preset}-seed${parsed.data.seed}`) };
+}

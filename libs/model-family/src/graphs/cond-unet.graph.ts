@@ -1,0 +1,69 @@
+import { attentionBlock, GraphBuilder, Layers, resBlock, Rng, type Graph } from '@vca/ml';
+
+export interface CondUNetDims {
+  latentChannels: number;
+  latentSize: number;
+  channels: [number, number];
+  heads: number;
+  groups: number;
+  sinusoidDim: number;
+  timeEmbedDim: number;
+  contextLen: number;
+  contextDim: number;
+}
+
+/**
+ * The denoiser: the @vca/ml benchmark UNet's layout (issue 2) with configurable latent channels,
+ * emitted into an existing builder so the text encoder can be trained through it.
+ * Sinusoidal timestep embedding → MLP; conv in; res(c0); stride-2 conv; res(c0→c1) + attention;
+ * stride-2 conv; res(c1) + attention + res(c1); 2× nearest up, concat skip, res(2c1→c1) +
+ * attention; 2× nearest up, concat skip, res(c1+c0→c0); GroupNorm, SiLU, conv out.
+ * Attention blocks are self- then cross-attention to the token states; their projections are
+ * named `….self.{q,k,v,out}` / `….cross.{q,k,v,out}`, which the runtime LoRA recognises.
+ */
+export function condUNetLayers(l: Layers, sample: string, timestep: string, context: string, d: CondUNetDims): string {
+  const g = l.g;
+  const [c0, c1] = d.channels;
+  const S = d.latentSize;
+  const ctx = { name: context, len: d.contextLen, dim: d.contextDim };
+  // Sinusoidal timestep embedding (Vaswani et al. 2017, §3.5): [sin(t·ωᵢ), cos(t·ωᵢ)], ωᵢ = 10000^(−i/half).
+  const half = d.sinusoidDim / 2;
+  const freqs = g.constant(Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)), [1, half]);
+  const phase = g.mul(g.unsqueeze(timestep, [1]), freqs);
+  const sinusoid = g.concat([g.op('Sin', [phase]), g.op('Cos', [phase])], 1);
+  const temb = l.linear('time.linear2', g.silu(l.linear('time.linear1', sinusoid, d.sinusoidDim, d.timeEmbedDim)), d.timeEmbedDim, d.timeEmbedDim);
+  const res = (name: string, x: string, cin: number, cout: number, size: number) =>
+    resBlock(l, name, x, temb, d.timeEmbedDim, cin, cout, { height: size, width: size }, d.groups);
+  const attn = (name: string, x: string, c: number, size: number) => attentionBlock(l, name, x, c, { height: size, width: size }, d.groups, d.heads, ctx);
+
+  let h = l.conv('conv_in', sample, d.latentChannels, c0, 3);
+  const skip0 = (h = res('down0.res', h, c0, c0, S));
+  h = l.conv('down0.downsample', h, c0, c0, 3, 2);
+  h = res('down1.res', h, c0, c1, S / 2);
+  const skip1 = (h = attn('down1.attn', h, c1, S / 2));
+  h = l.conv('down1.downsample', h, c1, c1, 3, 2);
+  h = res('mid.res1', h, c1, c1, S / 4);
+  h = attn('mid.attn', h, c1, S / 4);
+  h = res('mid.res2', h, c1, c1, S / 4);
+  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip1], 1);
+  h = res('up1.res', h, 2 * c1, c1, S / 2);
+  h = attn('up1.attn', h, c1, S / 2);
+  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip0], 1);
+  h = res('up0.res', h, c1 + c0, c0, S);
+  h = g.silu(l.groupNorm('norm_out', h, d.groups, [0, c0, S, S]));
+  const w = l.param('conv_out.weight', [d.latentChannels, c0, 3, 3], { std: 0.1 / Math.sqrt(c0 * 9) });
+  return g.op('Conv', [h, w, l.param('conv_out.bias', [d.latentChannels], { fill: 0 })], { pads: [1, 1, 1, 1] });
+}
+
+/** Standalone UNet in the export layout: `sample`, `timestep` (float32), `encoder_hidden_states` → `out_sample`. */
+export function buildCondUNetGraph(d: CondUNetDims, seed = 0): Graph {
+  const g = new GraphBuilder('unet');
+  const l = new Layers(g, new Rng(seed));
+  const S = d.latentSize;
+  const sample = g.input('sample', 'float32', ['batch', d.latentChannels, S, S]);
+  const timestep = g.input('timestep', 'float32', ['batch']);
+  const context = g.input('encoder_hidden_states', 'float32', ['batch', d.contextLen, d.contextDim]);
+  g.op('Identity', [condUNetLayers(l, sample, timestep, context, d)], {}, 'out_sample');
+  g.output('out_sample', 'float32', ['batch', d.latentChannels, S, S]);
+  return g.build();
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * Sizes of every member of the default model family. Frozen at construction and written next
+ * to the weights (model_family.json) so an export can be rebuilt and checked from its config.
+ */
+export const ModelFamilyConfigSchema = z.object({
+  /** Image side in pixels (the scene world renders 64×64). */
+  imageSize: z.number().int().min(16).multipleOf(8).default(64),
+  /** Pixel-unshuffle factor of the VAE: latent side = imageSize / vaeFactor, channels = 3·f². */
+  vaeFactor: z.number().int().min(1).default(4),
+  text: z
+    .object({
+      /** Width of the token states, also the UNet's cross-attention context width. */
+      hidden: z.number().int().positive().default(64),
+      layers: z.number().int().positive().default(2),
+      heads: z.number().int().positive().default(4),
+      mlpRatio: z.number().int().positive().default(2),
+    })
+    .default({ hidden: 64, layers: 2, heads: 4, mlpRatio: 2 }),
+  unet: z
+    .object({
+      channels: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([64, 128]),
+      heads: z.number().int().positive().default(4),
+      groups: z.number().int().positive().default(32),
+      sinusoidDim: z.number().int().positive().default(64),
+      timeEmbedDim: z.number().int().positive().default(256),
+    })
+    .default({ channels: [64, 128], heads: 4, groups: 32, sinusoidDim: 64, timeEmbedDim: 256 }),
+  dual: z
+    .object({
+      /** Channels of the image tower's four stride-2 stages. */
+      imageChannels: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]).default([32, 64, 96, 64]),
+      textHidden: z.number().int().positive().default(64),
+      textLayers: z.number().int().positive().default(2),
+      heads: z.number().int().positive().default(4),
+      embedDim: z.number().int().positive().default(128),
+    })
+    .default({ imageChannels: [32, 64, 96, 64], textHidden: 64, textLayers: 2, heads: 4, embedDim: 128 }),
+  /**
+   * Noise schedule: the cosine schedule (Nichol & Dhariwal 2021, eq. 17; diffusers
+   * `squaredcos_cap_v2`), made for 32–64 px images. Its terminal ᾱ is ≈ 0, so sampling from pure
+   * noise matches training (SD's scaled_linear leaves ≈ 7% of the signal at t = T, which leaks
+   * the background colour in training). v-prediction (Salimans & Ho 2022) stays well defined at
+   * zero SNR, where ε-prediction cannot recover the image.
+   */
+  schedule: z
+    .object({
+      numTrainTimesteps: z.number().int().positive().default(1000),
+      predictionType: z.enum(['epsilon', 'v_prediction']).default('v_prediction'),
+    })
+    .default({ numTrainTimesteps: 1000, predictionType: 'v_prediction' }),
+  /** Latent scale (diffusers' `scaling_factor`): ≈ 1/std of pixel-unshuffled scene images, so latents have unit variance. */
+  scalingFactor: z.number().positive().default(1.6),
+});
+export type ModelFamilyConfig = z.output<typeof ModelFamilyConfigSchema>;
+export type ModelFamilyConfigInput = z.input<typeof ModelFamilyConfigSchema>;
+
+/** A minute-scale configuration for tests and smoke runs (same graphs, narrower). */
+export const TINY_CONFIG: ModelFamilyConfigInput = {
+  imageSize: 64,
+  vaeFactor: 8,
+  text: { hidden: 16, layers: 1, heads: 2, mlpRatio: 2 },
+  unet: { channels: [16, 16], heads: 2, groups: 8, sinusoidDim: 16, timeEmbedDim: 32 },
+  dual: { imageChannels: [8, 8, 8, 8], textHidden: 16, textLayers: 1, heads: 2, embedDim: 16 },
+};
+
+export function latentShape(c: ModelFamilyConfig): { channels: number; size: number } {
+  return { channels: 3 * c.vaeFactor * c.vaeFactor, size: c.imageSize / c.vaeFactor };
+}

@@ -1,0 +1,124 @@
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, Layers, Rng, Trainer, type Graph } from '@vca/ml';
+import { createRng, deriveSeed, SceneRenderer } from '@vca/world';
+import type { ClipTokenizer } from '@vca/diffusion';
+import { condUNetLayers, type CondUNetDims } from '../graphs/cond-unet.graph';
+import { textEncoderLayers, type TextEncoderDims } from '../graphs/text-encoder.graph';
+import { pixelUnshuffle } from '../graphs/pixel-shuffle-vae.graph';
+import { latentShape, type ModelFamilyConfig } from '../model-family.config';
+import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
+import { trainingAlphasCumprod } from './noise-schedule.util';
+
+export function textDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): TextEncoderDims {
+  return { vocabSize, maxLength, ...c.text };
+}
+
+export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims {
+  const { channels, size } = latentShape(c);
+  return { latentChannels: channels, latentSize: size, ...c.unet, contextLen: maxLength, contextDim: c.text.hidden };
+}
+
+/**
+ * Joint training graph: input_ids → text encoder → token states → UNet(noisy latent, t) → v̂,
+ * loss = mean‖v̂ − v‖². The text encoder learns through the UNet's cross-attention (as Imagen's
+ * and LDM's conditioners can), so its states carry exactly what the denoiser needs.
+ */
+export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: number, maxLength: number, batch: number, seed: number): { graph: Graph; loss: string } {
+  const g = new GraphBuilder('diffusion_train');
+  const l = new Layers(g, new Rng(seed));
+  const u = unetDims(c, maxLength);
+  const S = u.latentSize;
+  const ids = g.input('input_ids', 'int64', [batch, maxLength]);
+  const sample = g.input('sample', 'float32', [batch, u.latentChannels, S, S]);
+  const timestep = g.input('timestep', 'float32', [batch]);
+  const target = g.input('target', 'float32', [batch, u.latentChannels, S, S]);
+  const context = textEncoderLayers(l, 'text', ids, textDims(c, vocabSize, maxLength));
+  const pred = condUNetLayers(l, sample, timestep, context, u);
+  const d = g.sub(pred, target);
+  g.op('ReduceMean', [g.mul(d, d)], { keepdims: 0 }, 'loss');
+  g.output('loss', 'float32', []);
+  return { graph: g.build(), loss: 'loss' };
+}
+
+export interface DiffusionBatchOptions {
+  config: ModelFamilyConfig;
+  seed: number;
+  batch: number;
+  tokenizer: ClipTokenizer;
+  /** Share of prompts replaced by "" so the model also learns p(x) for classifier-free guidance (Ho & Salimans 2022). */
+  uncondRate?: number;
+}
+
+/**
+ * Batches of (prompt ids, x_t, t, v) with the forward process q(x_t|x_0) (Ho et al. 2020, eq. 4):
+ *   x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε,   v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0   (Salimans & Ho 2022, §4).
+ * Scenes and prompts depend only on (seed, step), noise and t on the checkpointed Rng, so a
+ * resumed run sees exactly the batches an uninterrupted one would.
+ */
+export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: Rng) => Record<string, ort.Tensor> {
+  const c = o.config;
+  const renderer = new SceneRenderer({ size: c.imageSize });
+  const { channels: C, size: S } = latentShape(c);
+  const abar = trainingAlphasCumprod(c);
+  const T = c.schedule.numTrainTimesteps;
+  const per = C * S * S;
+  const uncond = o.uncondRate ?? 0.1;
+  return (step, rng) => {
+    const scenes = Array.from({ length: o.batch }, (_, i) => sceneFor(o.seed, 'diffusion', step * o.batch + i, 'train'));
+    const words = createRng(deriveSeed(o.seed, 'diffusion-prompt', step));
+    const prompts = scenes.map((s) => (words.chance(uncond) ? '' : promptFor(s, words).prompt));
+    const pixels = renderBatch(renderer, scenes);
+    const x0 = new Float32Array(o.batch * per);
+    const px = 3 * c.imageSize * c.imageSize;
+    for (let i = 0; i < o.batch; i++) pixelUnshuffle(pixels.subarray(i * px, (i + 1) * px), c.imageSize, c.vaeFactor, x0, i * per);
+    const xt = new Float32Array(o.batch * per);
+    const v = new Float32Array(o.batch * per);
+    const ts = new Float32Array(o.batch);
+    for (let i = 0; i < o.batch; i++) {
+      const t = rng.int(T);
+      ts[i] = t;
+      const a = Math.sqrt(abar[t]!);
+      const b = Math.sqrt(1 - abar[t]!);
+      for (let j = i * per; j < (i + 1) * per; j++) {
+        const z0 = x0[j]! * c.scalingFactor;
+        const eps = rng.normal();
+        xt[j] = a * z0 + b * eps;
+        v[j] = a * eps - b * z0;
+      }
+    }
+    return {
+      input_ids: new ort.Tensor('int64', tokenBatch(o.tokenizer, prompts), [o.batch, o.tokenizer.maxLength]),
+      sample: new ort.Tensor('float32', xt, [o.batch, C, S, S]),
+      timestep: new ort.Tensor('float32', ts, [o.batch]),
+      target: new ort.Tensor('float32', v, [o.batch, C, S, S]),
+    };
+  };
+}
+
+export interface TrainerHyper {
+  lr: number;
+  steps: number;
+  warmupSteps: number;
+  emaDecay: number;
+  threads: number;
+  seed: number;
+}
+
+export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: ClipTokenizer, vocabSize: number, batch: number, h: TrainerHyper): Promise<Trainer> {
+  const { graph, loss } = buildDiffusionTrainingGraph(c, vocabSize, tokenizer.maxLength, batch, h.seed);
+  const { channels: C, size: S } = latentShape(c);
+  return Trainer.create({
+    graph,
+    loss,
+    trainable: /\.(weight|bias)$/,
+    inputShapes: { input_ids: [batch, tokenizer.maxLength], sample: [batch, C, S, S], timestep: [batch], target: [batch, C, S, S] },
+    config: {
+      optimizer: { lr: h.lr, weightDecay: 0.01 },
+      schedule: { warmupSteps: h.warmupSteps, totalSteps: h.steps, minLr: h.lr * 0.05 },
+      clipGradNorm: 1,
+      emaDecay: h.emaDecay,
+      seed: h.seed,
+      runtime: { threads: h.threads },
+    },
+  });
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { hasCheckpoint, loadCheckpoint, type TensorData } from '@vca/ml';
+import { buildTokenizer } from '@vca/world';
+import { exportModelFamily } from '../export/model-exporter';
+import { ModelFamilyConfigSchema, TINY_CONFIG, type ModelFamilyConfig } from '../model-family.config';
+import { worldTokenizer } from '../data/scene-data.util';
+import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
+import { createDualTrainer, dualBatcher } from './dual.stage';
+import { runStage, type StageResult } from './stage-runner';
+import type { TrainArgs } from '../cli/train-args.util';
+
+export function presetConfig(preset: 'default' | 'tiny'): ModelFamilyConfig {
+  return ModelFamilyConfigSchema.parse(preset === 'tiny' ? TINY_CONFIG : {});
+}
+
+/** EMA weights of a stage checkpoint (the weights that ship), keyed by parameter name. */
+export function emaWeights(dir: string): Map<string, TensorData> {
+  const c = loadCheckpoint(dir);
+  const ema = new Map<string, TensorData>();
+  for (const [k, t] of c.weights) if (k.startsWith('ema.')) ema.set(k.slice(4), t);
+  return ema.size ? ema : c.weights;
+}
+
+/**
+ * `model:train`: the dual encoder and the text encoder + UNet are independent stages (each
+ * checkpointed under `work/<stage>` and resumable); `export` writes whatever the stages hold.
+ */
+export class ModelFamilyTrainer {
+  readonly config: ModelFamilyConfig;
+
+  constructor(
+    private readonly args: TrainArgs,
+    private readonly log: (line: string) => void = (l) => console.log(l),
+  ) {
+    this.config = presetConfig(args.preset);
+  }
+
+  private dirs() {
+    return { dual: join(this.args.work, 'dual'), unet: join(this.args.work, 'unet') };
+  }
+
+  async trainDual(): Promise<StageResult> {
+    const a = this.args;
+    const tokenizer = worldTokenizer();
+    const vocab = buildTokenizer().vocabSize;
+    const h = { lr: a.dualLr, steps: a.dualSteps, warmupSteps: Math.min(100, a.dualSteps / 10), emaDecay: 0.995, threads: a.threads, seed: a.seed };
+    const trainer = await createDualTrainer(this.config, tokenizer, vocab, a.dualBatch, h);
+    try {
+      return await runStage(trainer, { name: 'dual', steps: a.dualSteps, batch: dualBatcher(this.config, a.seed, a.dualBatch, tokenizer), workDir: this.dirs().dual, checkpointEvery: a.checkpointEvery, maxMinutes: a.maxMinutes, log: this.log });
+    } finally {
+      await trainer.release();
+    }
+  }
+
+  async trainUnet(): Promise<StageResult> {
+    const a = this.args;
+    const tokenizer = worldTokenizer();
+    const vocab = buildTokenizer().vocabSize;
+    const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, a.unetSteps / 10), emaDecay: 0.998, threads: a.threads, seed: a.seed };
+    const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h);
+    this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (text encoder + UNet)`);
+    try {
+      const batch = diffusionBatcher({ config: this.config, seed: a.seed, batch: a.batch, tokenizer });
+      return await runStage(trainer, { name: 'unet', steps: a.unetSteps, batch, workDir: this.dirs().unet, checkpointEvery: a.checkpointEvery, maxMinutes: a.maxMinutes, log: this.log });
+    } finally {
+      await trainer.release();
+    }
+  }
+
+  /** Writes the export from the stages' EMA weights; a stage without a checkpoint exports its seeded init. */
+  export(results: Record<string, StageResult | undefined> = {}): void {
+    const d = this.dirs();
+    const built = buildTokenizer();
+    exportModelFamily(this.args.out, {
+      config: this.config,
+      vocabSize: built.vocabSize,
+      maxLength: built.maxLength,
+      diffusionWeights: hasCheckpoint(d.unet) ? emaWeights(d.unet) : undefined,
+      dualWeights: hasCheckpoint(d.dual) ? emaWeights(d.dual) : undefined,
+      training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages: results },
+    });
+    this.log(`exported to ${this.args.out}`);
+  }
+
+  async run(): Promise<void> {
+    const stage = this.args.stage;
+    const results: Record<string, StageResult | undefined> = {};
+    if (stage === 'dual' || stage === 'all') results.dual = await this.trainDual();
+    if (stage === 'unet' || stage === 'text' || stage === 'all') results.unet = await this.trainUnet();
+    if (stage === 'export' || stage === 'all') this.export(results);
+  }
+}

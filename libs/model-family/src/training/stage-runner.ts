@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { hasCheckpoint, type Rng, type Trainer } from '@vca/ml';
+import { z } from 'zod';
+
+export interface StageOptions {
+  /** Stage name, used in progress lines. */
+  name: string;
+  /** Total optimizer steps of the stage (a resumed run continues up to it). */
+  steps: number;
+  batch: (step: number, rng: Rng) => Record<string, ort.Tensor>;
+  /** Checkpoint folder; an existing checkpoint there is resumed. */
+  workDir: string;
+  checkpointEvery: number;
+  /** Stop (after a checkpoint) once this much wall time has passed in this process. */
+  maxMinutes?: number;
+  logEvery?: number;
+  log?: (line: string) => void;
+}
+
+export interface StageResult {
+  step: number;
+  steps: number;
+  /** Wall seconds summed over every run of the stage (resumes included). */
+  wallSeconds: number;
+  /** Mean loss over the last `logEvery` steps. */
+  recentLoss: number;
+  finished: boolean;
+}
+
+const StageStateSchema = z.object({ wallSeconds: z.number().nonnegative(), step: z.number().int().nonnegative() });
+
+/**
+ * Runs a Trainer for a stage with progress lines, periodic checkpoints (weights, AdamW moments,
+ * EMA, RNG state, via @vca/ml) and resume: killing the process and starting it again continues
+ * from the last checkpoint exactly.
+ */
+export async function runStage(trainer: Trainer, o: StageOptions): Promise<StageResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const logEvery = o.logEvery ?? 20;
+  mkdirSync(o.workDir, { recursive: true });
+  const statePath = join(o.workDir, 'stage.json');
+  let previousWall = 0;
+  if (hasCheckpoint(o.workDir)) {
+    trainer.loadCheckpoint(o.workDir);
+    if (existsSync(statePath)) previousWall = StageStateSchema.parse(JSON.parse(readFileSync(statePath, 'utf8'))).wallSeconds;
+    log(`[${o.name}] resumed at step ${trainer.step}/${o.steps}`);
+  }
+  const started = performance.now();
+  const firstStep = trainer.step;
+  const wall = () => previousWall + (performance.now() - started) / 1000;
+  const save = () => {
+    trainer.saveCheckpoint(o.workDir);
+    writeFileSync(statePath, JSON.stringify({ wallSeconds: wall(), step: trainer.step }));
+  };
+  let window: number[] = [];
+  let recentLoss = Number.NaN;
+  while (trainer.step < o.steps) {
+    const r = await trainer.trainStep(o.batch(trainer.step, trainer.rng));
+    if (!Number.isFinite(r.loss)) throw new Error(`[${o.name}] loss is ${r.loss} at step ${r.step}`);
+    window.push(r.loss);
+    if (r.step % logEvery === 0 || r.step === o.steps) {
+      recentLoss = window.reduce((a, b) => a + b, 0) / window.length;
+      window = [];
+      const elapsed = (performance.now() - started) / 1000;
+      const rate = (trainer.step - firstStep) / elapsed;
+      const eta = (o.steps - trainer.step) / rate;
+      log(`[${o.name}] step ${r.step}/${o.steps} loss ${recentLoss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(2)} ${rate.toFixed(2)} steps/s eta ${(eta / 60).toFixed(1)} min`);
+    }
+    if (r.step % o.checkpointEvery === 0) save();
+    if (o.maxMinutes !== undefined && (performance.now() - started) / 60000 >= o.maxMinutes) {
+      log(`[${o.name}] time budget of ${o.maxMinutes} min reached at step ${trainer.step}`);
+      break;
+    }
+  }
+  if (window.length) recentLoss = window.reduce((a, b) => a + b, 0) / window.length;
+  save();
+  return { step: trainer.step, steps: o.steps, wallSeconds: wall(), recentLoss, finished: trainer.step >= o.steps };
+}
