@@ -8,7 +8,10 @@ import {
   type GenerationJob,
   type GenerationResult,
 } from '@vca/shared';
+import { DialogueEntity } from '../entities/dialogue.entity';
 import { ImageEntity } from '../entities/image.entity';
+import { ModerationService } from '../moderation/moderation.service';
+import type { DeletionResult } from '../moderation/moderation.types';
 import { RoundEntity, type RefinementRecord } from '../entities/round.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
@@ -206,6 +209,26 @@ export class ConversationService {
       .where('id = :roundId AND posted_at IS NULL', { roundId })
       .execute();
     return (res.affected ?? 0) > 0;
+  }
+
+  /**
+   * The owner of a dialogue deletes it (moderators use `ModerationService.deleteDialogue`). Audited
+   * like a moderator's deletion, with `owner:<rater id>` as the actor. Returns the storage keys no
+   * row uses any more, for the caller to delete from storage.
+   */
+  async deleteDialogueAsOwner(
+    user: { platform: IncomingMessage['platform']; userId: string },
+    dialogueId: string,
+  ): Promise<DeletionResult> {
+    const raterId = pseudonymousId(user.platform, user.userId, this.options.raterIdSalt);
+    const dialogue = isUuid(dialogueId) ? await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId }) : null;
+    if (!dialogue) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });
+    if (dialogue.ownerId !== raterId || dialogue.platform !== user.platform) {
+      throw new CoreError(CoreErrorCode.Forbidden, 'Only the person who started this dialogue (or a moderator) can delete it.', {
+        dialogueId,
+      });
+    }
+    return new ModerationService(this.dataSource).deleteDialogue(`owner:${raterId}`, dialogueId, 'deleted by its owner');
   }
 
   /**
