@@ -78,6 +78,10 @@ describe(StableDiffusionModel.name, () => {
     await expectLoadError(dir, 'UNSUPPORTED_CONFIG', /beta_schedule "sigmoid" is not supported/);
   });
 
+  it('reports a file ONNX Runtime cannot parse', async () => {
+    await expectLoadError(variant('corrupt', (d) => writeFileSync(join(d, 'vae_decoder', 'model.onnx'), 'not onnx')), 'INVALID_MODEL', /vae_decoder: ONNX Runtime cannot load/);
+  });
+
   it('rejects wrong tensor names and mismatched widths', async () => {
     const swapped = variant('swapped', (d) => cpSync(join(d, 'vae_decoder', 'model.onnx'), join(d, 'unet', 'model.onnx')));
     await expectLoadError(swapped, 'WRONG_SHAPE', /unet.*expected input "sample", model has latent_sample/);
@@ -115,6 +119,22 @@ describe('export variants give the same images', () => {
     const scale = Math.max(...Array.from(latents[0]!, Math.abs));
     const maxDiff = half.reduce((m, v, i) => Math.max(m, Math.abs(v - latents[0]![i]!)), 0);
     expect(maxDiff / scale).toBeLessThan(0.05);
+  });
+
+  it('static batch-1 exports are run in chunks and give the same images', async () => {
+    const req = { ...request, candidates: [{ seed: 3 }, { seed: 4 }, { seed: 5 }] };
+    const run = async (dir: string, initImage?: Uint8Array) => {
+      const pipe = await DiffusionPipeline.load(dir, { threads: 1 });
+      const r = await pipe.generate({ ...req, initImage, candidates: req.candidates.map((c) => ({ ...c, strength: 0.75 })) });
+      await pipe.dispose();
+      return r.images;
+    };
+    const dynamic = await run(reference);
+    const staticDir = variant('static-b1', (d) => writeFixtureModel(d, { ...FIXTURE, batch: 1 }));
+    const fixed = await run(staticDir);
+    fixed.forEach((im, i) => expect(im.latent.reduce((m, v, q) => Math.max(m, Math.abs(v - dynamic[i]!.latent[q]!)), 0)).toBeLessThan(1e-3));
+    const i2i = await run(staticDir, fixed[0]!.png);
+    expect(i2i).toHaveLength(3);
   });
 
   it('v_prediction models run with every scheduler', async () => {

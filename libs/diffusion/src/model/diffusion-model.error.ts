@@ -1,4 +1,4 @@
-export type DiffusionModelErrorCode = 'MISSING_FILE' | 'WRONG_SHAPE' | 'UNSUPPORTED_CONFIG' | 'LORA_MISMATCH';
+export type DiffusionModelErrorCode = 'MISSING_FILE' | 'INVALID_MODEL' | 'WRONG_SHAPE' | 'UNSUPPORTED_CONFIG' | 'LORA_MISMATCH';
 
 /** A model directory or adapter that cannot be used; `code` lets callers branch on the kind. */
 export class DiffusionModelError extends Error {

@@ -45,7 +45,7 @@ export class OnnxComponent {
     try {
       opened = await openSession(path, runtime);
     } catch (err) {
-      throw new DiffusionModelError('MISSING_FILE', `${label}: ONNX Runtime cannot load ${path}: ${(err as Error).message}`);
+      throw new DiffusionModelError('INVALID_MODEL', `${label}: ONNX Runtime cannot load ${path}: ${(err as Error).message}`);
     }
     const specs = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>
       new Map(meta.filter((m) => m.isTensor).map((m) => [m.name, { name: m.name, type: (m as ort.InferenceSession.TensorValueMetadata).type, shape: (m as ort.InferenceSession.TensorValueMetadata).shape }]));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import { parseSchedulerConfig, SchedulerConfigError, type SchedulerConfig } from '../schedulers/scheduler-config.schema';
+import { runInBatchChunks } from '../tensor/batch-chunks.util';
 import { floatTensor, readFloat } from '../tensor/float-tensor.util';
 import { ClipTokenizer } from '../tokenizer/clip.tokenizer';
 import { DiffusionModelError } from './diffusion-model.error';
@@ -151,6 +152,20 @@ export class StableDiffusionModel {
 
   /** Text embeddings [B, L, D] of the prompts (CLIP last hidden state). */
   async encodeText(prompts: readonly string[]): Promise<{ data: Float32Array; dims: number[] }> {
+    const fixed = this.textEncoder.fixedDim('input_ids', 0);
+    if (fixed && fixed !== prompts.length) {
+      // Static-batch export: encode in groups of its batch size, padding with the last prompt.
+      const parts: { data: Float32Array; dims: number[] }[] = [];
+      for (let i = 0; i < prompts.length; i += fixed) {
+        const group = prompts.slice(i, i + fixed);
+        const r = await this.encodeText([...group, ...new Array<string>(fixed - group.length).fill(group.at(-1)!)]);
+        const item = r.data.length / fixed;
+        parts.push({ data: r.data.subarray(0, group.length * item), dims: [group.length, ...r.dims.slice(1)] });
+      }
+      const data = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0));
+      parts.reduce((offset, p) => (data.set(p.data, offset), offset + p.data.length), 0);
+      return { data, dims: [prompts.length, ...parts[0]!.dims.slice(1)] };
+    }
     const L = this.tokenizer.maxLength;
     const ids = prompts.flatMap((p) => this.tokenizer.encode(p));
     const type = this.textEncoder.input('input_ids').type;
@@ -165,6 +180,14 @@ export class StableDiffusionModel {
   /** One UNet evaluation: ε̂ (or v̂) for a batch of latents at one timestep. */
   async predict(sample: Float32Array, sampleDims: number[], timestep: number, context: { data: Float32Array; dims: number[] }, extraFeeds: Record<string, ort.Tensor> = {}): Promise<Float32Array> {
     const batch = sampleDims[0]!;
+    const fixed = this.unet.fixedDim('sample', 0);
+    if (fixed && fixed !== batch) {
+      const itemLength = sample.length / batch;
+      return runInBatchChunks(batch, fixed, [sample, context.data], async ([x, c]) => ({
+        data: await this.predict(x!, [fixed, ...sampleDims.slice(1)], timestep, { data: c!, dims: [fixed, ...context.dims.slice(1)] }, extraFeeds),
+        itemLength,
+      }));
+    }
     const spec = this.unet.input('timestep');
     const tLen = spec.shape.length === 0 ? 0 : spec.shape[0] === 1 ? 1 : batch;
     const tDims = spec.shape.length === 0 ? [] : [tLen];
@@ -187,6 +210,16 @@ export class StableDiffusionModel {
 
   /** Latents in UNet space (× scaling factor) → images in [−1, 1], [B, 3, H, W]. */
   async decode(latents: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
+    const fixed = this.vaeDecoder.fixedDim('latent_sample', 0);
+    if (fixed && fixed !== dims[0]) {
+      let outDims: number[] = [];
+      const data = await runInBatchChunks(dims[0]!, fixed, [latents], async ([x]) => {
+        const r = await this.decode(x!, [fixed, ...dims.slice(1)]);
+        outDims = [dims[0]!, ...r.dims.slice(1)];
+        return { data: r.data, itemLength: r.data.length / fixed };
+      });
+      return { data, dims: outDims };
+    }
     const scaled = latents.map((v) => v / this.vaeScalingFactor);
     const input = floatTensor(this.vaeDecoder.input('latent_sample').type, scaled, dims, 'vae_decoder latent_sample');
     const out = (await this.vaeDecoder.run({ latent_sample: input }))[this.vaeDecoder.outputNames['image']!]!;
@@ -196,6 +229,16 @@ export class StableDiffusionModel {
   /** Images in [−1, 1], [B, 3, H, W] → latents × scaling factor (the latent mean for *_parameters exports). */
   async encode(pixels: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
     if (!this.vaeEncoder) throw new DiffusionModelError('MISSING_FILE', `${this.dir}: img2img needs vae_encoder/model.onnx`);
+    const fixed = this.vaeEncoder.fixedDim('sample', 0);
+    if (fixed && fixed !== dims[0]) {
+      let outDims: number[] = [];
+      const data = await runInBatchChunks(dims[0]!, fixed, [pixels], async ([x]) => {
+        const r = await this.encode(x!, [fixed, ...dims.slice(1)]);
+        outDims = [dims[0]!, ...r.dims.slice(1)];
+        return { data: r.data, itemLength: r.data.length / fixed };
+      });
+      return { data, dims: outDims };
+    }
     const input = floatTensor(this.vaeEncoder.input('sample').type, pixels, dims, 'vae_encoder sample');
     const out = (await this.vaeEncoder.run({ sample: input }))[this.vaeEncoder.outputNames['latent']!]!;
     let data = readFloat(out, 'vae_encoder output');
