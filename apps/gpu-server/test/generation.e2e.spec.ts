@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFixtureModel } from '@vca/diffusion';
+import { ConversationService, ModelVersionService, RuleBasedPromptRefiner } from '@vca/core';
+import { DiffusionPipeline, decodePng, writeFixtureLora, writeFixtureModel } from '@vca/diffusion';
 import { DiskImageStorage, sha256Hex } from '@vca/shared';
 import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
@@ -125,5 +126,34 @@ describe('gpu-server generation worker', () => {
     expect(round.failure_reason).toMatch(/no longer exists/);
     const job = (await (await fetch(`${url}/v1/jobs/round-${r2.round.id}`)).json()) as { state: string; attemptsMade: number };
     expect(job).toMatchObject({ state: 'failed', attemptsMade: 1 });
+  });
+
+  it('applies a registered LoRA at run time and records its version on the images', async () => {
+    const loraPath = join(modelDir, 'style.safetensors');
+    const probe = await DiffusionPipeline.load(modelDir);
+    writeFixtureLora(loraPath, probe.lora!.targets, { seed: 11, std: 0.5 });
+    await probe.dispose();
+    const version = await new ModelVersionService(h.dataSource).register({ name: 'style-lora-1', kind: 'lora', path: loraPath });
+    const styled = new ConversationService(h.dataSource, h.producer, new RuleBasedPromptRefiner(), {
+      candidates: 1,
+      steps: 4,
+      guidanceScale: 3,
+      loras: [{ versionId: version.id, scale: 0.8 }],
+    });
+    const r = await styled.handleMessage({ ...message('a purple triangle'), threadId: 'lora-on' });
+    expect(await roundOutcome(h, r.round.id)).toBe('completed');
+    const [image] = await h.dataSource.query('SELECT lora_versions, storage_key FROM images WHERE round_id = $1', [r.round.id]);
+    expect(image.lora_versions).toEqual([version.id]);
+    // The pipeline writes the adapters it applied into the PNG's parameters.
+    const png = decodePng(await new DiskImageStorage(t.imageDir).get(image.storage_key));
+    expect(Object.values(png.text).join('\n')).toContain(`Lora: ${version.id}:0.8`);
+
+    const unknown = new ConversationService(h.dataSource, h.producer, new RuleBasedPromptRefiner(), {
+      candidates: 1,
+      steps: 4,
+      loras: [{ versionId: '00000000-0000-4000-8000-000000000000', scale: 1 }],
+    });
+    const bad = await unknown.handleMessage({ ...message('a purple triangle'), threadId: 'lora-unknown' });
+    expect(await roundOutcome(h, bad.round.id)).toMatch(/is not a registered LoRA/);
   });
 });

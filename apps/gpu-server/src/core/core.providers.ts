@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConversationService, RuleBasedPromptRefiner, TrainingRunService, type GenerationQueuePort } from '@vca/core';
+import { ConversationService, ModelVersionService, RuleBasedPromptRefiner, TrainingRunService, type GenerationQueuePort } from '@vca/core';
 import { DatabaseService } from '../database/database.service';
 import { ROUND_RESULTS } from '../jobs/round-results.port';
 
@@ -20,4 +20,5 @@ export const coreProviders: Provider[] = [
     useFactory: (ds: DataSource) => new ConversationService(ds, noEnqueue, new RuleBasedPromptRefiner()),
   },
   { provide: TrainingRunService, inject: [DataSource], useFactory: (ds: DataSource) => new TrainingRunService(ds) },
+  { provide: ModelVersionService, inject: [DataSource], useFactory: (ds: DataSource) => new ModelVersionService(ds) },
 ];

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { DiskImageStorage, GenerationJobSchema, ImageNotFoundError, type GeneratedImage, type GenerationJob, type GenerationResult } from '@vca/shared';
+import { ModelVersionService } from '@vca/core';
 import { GenerateJob, type JobContext } from '@vca/queue';
 import { MetricsService } from '../metrics/metrics.service';
+import type { LoraRequest } from '../model/image-generator.port';
 import { ModelService } from '../model/model.service';
 import { JobProcessorFor } from './job-processor.decorator';
 import type { JobProcessor } from './job-processor.interface';
@@ -10,7 +12,8 @@ import { ROUND_RESULTS, type RoundResultsPort } from './round-results.port';
 
 /**
  * One round: every candidate through the diffusion runtime (img2img from the kept image after
- * round 1), PNGs stored content-addressed, image rows written through the core.
+ * round 1) with the requested run-time LoRAs, PNGs stored content-addressed, image rows written
+ * through the core.
  *
  * Idempotent, so a retry after a crash is safe: identical seeds give identical bytes, hence the
  * same storage keys, and the core inserts image rows with ON CONFLICT DO NOTHING.
@@ -26,12 +29,13 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     private readonly storage: DiskImageStorage,
     private readonly metrics: MetricsService,
     @Inject(ROUND_RESULTS) private readonly rounds: RoundResultsPort,
+    private readonly modelVersions: ModelVersionService,
   ) {}
 
   async handle(job: GenerationJob, ctx: JobContext): Promise<GenerationResult> {
     const started = performance.now();
     const generator = this.model.get();
-    if (job.loras.length > 0) this.logger.warn(`round ${job.roundId}: run-time LoRA is not wired yet; generating without adapters`);
+    const loras = await this.resolveLoras(job);
     await this.rounds.markRoundRunning(job.roundId);
     const initImagePng = job.initImageKey ? await this.readInitImage(job.initImageKey) : null;
     let lastReported = -1;
@@ -44,6 +48,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
         guidanceScale: job.guidanceScale,
         scheduler: job.scheduler,
         initImagePng,
+        loras,
       },
       (done, total) => {
         this.metrics.denoisingSteps.inc();
@@ -70,8 +75,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     const result: GenerationResult = {
       roundId: job.roundId,
       modelVersion: generator.info.version,
-      // Run-time LoRA is not wired yet: no adapter is applied, so none is recorded.
-      loraVersions: [],
+      loraVersions: loras.map((l) => l.versionId),
       steps: job.steps,
       guidanceScale: job.guidanceScale,
       images,
@@ -79,6 +83,17 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     };
     await this.rounds.recordGenerationResult(result);
     return result;
+  }
+
+  /** Model-version ids → LoRA files; an unknown id or a base model can never succeed: no retries. */
+  private async resolveLoras(job: GenerationJob): Promise<LoraRequest[]> {
+    if (job.loras.length === 0) return [];
+    const versions = new Map((await this.modelVersions.list()).map((v) => [v.id, v]));
+    return job.loras.map(({ versionId, scale }) => {
+      const version = versions.get(versionId);
+      if (!version || version.kind !== 'lora') throw new UnrecoverableError(`model version ${versionId} is not a registered LoRA`);
+      return { versionId, path: version.path, scale };
+    });
   }
 
   /** A kept image that is gone (deleted by a moderator) will not come back: no retries. */

@@ -1,9 +1,13 @@
-import { DiffusionPipeline, SCHEDULER_NAMES } from '@vca/diffusion';
-import type { GenerationRequest, GeneratedPng, ImageGenerator, ImageGeneratorLoadOptions, ModelInfo } from './image-generator.port';
+import { resolve } from 'node:path';
+import { DiffusionPipeline, SCHEDULER_NAMES, type LoraAdapter } from '@vca/diffusion';
+import type { GenerationRequest, GeneratedPng, ImageGenerator, ImageGeneratorLoadOptions, LoraRequest, ModelInfo } from './image-generator.port';
 import { modelVersionOf } from './model-version.util';
 
 /** The ImageGenerator port on @vca/diffusion's ONNX pipeline. */
 export class DiffusionImageGenerator implements ImageGenerator {
+  /** Adapters read once per version: a model version's file never changes. */
+  private readonly loras = new Map<string, LoraAdapter>();
+
   private constructor(
     private readonly pipeline: DiffusionPipeline,
     readonly info: ModelInfo,
@@ -36,6 +40,7 @@ export class DiffusionImageGenerator implements ImageGenerator {
       steps: request.steps,
       guidanceScale: request.guidanceScale,
       scheduler: request.scheduler,
+      loras: request.loras.map((l) => ({ lora: this.adapter(l), scale: l.scale })),
       onProgress,
       modelName: this.info.version,
     });
@@ -47,6 +52,15 @@ export class DiffusionImageGenerator implements ImageGenerator {
       height: image.height,
       png: image.png,
     }));
+  }
+
+  private adapter(request: LoraRequest): LoraAdapter {
+    let adapter = this.loras.get(request.versionId);
+    if (!adapter) {
+      adapter = this.pipeline.loadLora(resolve(request.path), request.versionId);
+      this.loras.set(request.versionId, adapter);
+    }
+    return adapter;
   }
 
   async dispose(): Promise<void> {

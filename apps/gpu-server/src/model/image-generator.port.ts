@@ -10,6 +10,13 @@ export interface CandidateRequest {
   strength: number;
 }
 
+/** A LoRA adapter to apply at run time: its model-version id, safetensors file and scale. */
+export interface LoraRequest {
+  versionId: string;
+  path: string;
+  scale: number;
+}
+
 export interface GenerationRequest {
   prompt: string;
   negativePrompt: string;
@@ -19,6 +26,7 @@ export interface GenerationRequest {
   scheduler: 'ddim' | 'euler_a' | 'dpmpp_2m';
   /** PNG bytes of the kept image (img2img); null for text-to-image. */
   initImagePng: Uint8Array | null;
+  loras: LoraRequest[];
 }
 
 export interface GeneratedPng {
