@@ -91,10 +91,9 @@ export class GradContext {
     return this.b.reduceSum(x, axes, keepdims);
   }
 
-  /** Mean over `axes` of a tensor shaped `shape`, as ReduceSum × 1/n (ReduceMean's signature changes at opset 18). */
-  mean(x: string, shape: number[], axes: number[], like: string, keepdims = 1): string {
-    const n = axes.reduce((a, ax) => a * shape[ax], 1);
-    return this.b.mul(this.b.reduceSum(x, axes, keepdims), this.scalar(1 / n, like));
+  /** Mean over `axes` (ReduceMean; the builder picks the opset's signature). */
+  mean(x: string, _shape: number[], axes: number[], _like: string, keepdims = 1): string {
+    return this.b.reduceMean(x, axes, keepdims);
   }
 
   zerosLike(name: string): string {

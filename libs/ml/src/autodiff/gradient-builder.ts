@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/graph-builder';
-import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
+import { cloneGraph, type Graph, type GraphNode, type TensorData } from '../onnx/graph.model';
 import { pruneGraph } from '../onnx/prune.util';
 import { GradContext, UnsupportedGradientError, type GradRule } from './grad-context';
 import { elementwiseRules } from './rules/elementwise.rules';
@@ -34,6 +34,28 @@ export interface GradientGraph {
   /** Initial values of trainable initializers that became inputs. */
   initialValues: Map<string, TensorData>;
   shapes: ShapeMap;
+}
+
+/** Mul(x, Sigmoid(x)) pairs whose sigmoid output feeds nothing else: differentiated as one SiLU. */
+function findSilu(nodes: GraphNode[]): Map<GraphNode, { x: string; s: string }> {
+  const producer = new Map<string, GraphNode>();
+  const uses = new Map<string, number>();
+  for (const n of nodes) {
+    n.outputs.forEach((o) => producer.set(o, n));
+    n.inputs.forEach((i) => uses.set(i, (uses.get(i) ?? 0) + 1));
+  }
+  const found = new Map<GraphNode, { x: string; s: string }>();
+  for (const n of nodes) {
+    if (n.op !== 'Mul' || n.domain !== '') continue;
+    for (const [xi, si] of [[0, 1], [1, 0]]) {
+      const sig = producer.get(n.inputs[si]);
+      if (sig?.op === 'Sigmoid' && sig.inputs[0] === n.inputs[xi] && uses.get(n.inputs[si]) === 1) {
+        found.set(n, { x: n.inputs[xi], s: n.inputs[si] });
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 export const gradientName = (name: string) => `${name}__grad`;
@@ -84,11 +106,19 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
     value: { type: 'tensor', value: { dtype: ctx.dtype(opts.loss), dims: [1], data: ctx.dtype(opts.loss) === 'float64' ? Float64Array.of(1) : Float32Array.of(1) } },
   }));
   const forwardNodes = [...graph.nodes];
+  const silu = findSilu(forwardNodes);
   for (let i = forwardNodes.length - 1; i >= 0; i--) {
     const node = forwardNodes[i];
     if (!node.outputs.some((o) => reach.has(o))) continue;
     const gOut = node.outputs.map((o) => (reach.has(o) ? take(o) : null));
     if (gOut.every((g) => g === null)) continue;
+    const fused = silu.get(node);
+    if (fused && gOut[0]) {
+      // SiLU y = x·σ(x): ∂x = g·(σ + y·(1 − σ)), four passes instead of six through Mul and Sigmoid.
+      const { x, s } = fused;
+      add(x, b.mul(gOut[0], b.add(s, b.mul(node.outputs[0], b.sub(ctx.scalar(1, s), s)))));
+      continue;
+    }
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? GRADIENT_RULES[node.op] : undefined;
     if (!rule) throw new UnsupportedGradientError(node);
     const needs = node.inputs.map((x) => x !== '' && reach.has(x));

