@@ -14,6 +14,7 @@ import { JobWorkersService } from './jobs/job-workers.service';
 import { TrainingProcessor } from './jobs/training.processor';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
+import { QueueDepthCollector } from './metrics/queue-depth.collector';
 import { IMAGE_GENERATOR_LOADER, type ImageGeneratorLoader } from './model/image-generator.port';
 import { ModelService } from './model/model.service';
 import { RedisHealthService } from './redis/redis-health.service';
@@ -48,6 +49,7 @@ export class GpuServerModule {
         DatabaseService,
         RedisHealthService,
         MetricsService,
+        QueueDepthCollector,
         ModelService,
         JobLookupService,
         imageStorageProvider,

@@ -81,5 +81,6 @@ describe('gpu-server without a loadable model', () => {
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/^vca_model_loaded 0$/m);
     expect(text).toMatch(/vca_jobs_total\{queue="vca-training",outcome="completed"\} 1/);
+    expect(text).toMatch(/^vca_queue_jobs\{queue="vca-generation",state="waiting"\} 0$/m);
   });
 });

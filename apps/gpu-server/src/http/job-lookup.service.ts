@@ -54,6 +54,13 @@ export class JobLookupService implements OnApplicationShutdown {
     return null;
   }
 
+  /** Job counts per queue and state, for the queue-depth gauge (autoscaling, alerts). */
+  async counts(): Promise<{ queue: string; counts: Record<string, number> }[]> {
+    return Promise.all(
+      this.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed') })),
+    );
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
   }

@@ -82,6 +82,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
       elapsedMs: Math.round(performance.now() - started),
     };
     await this.rounds.recordGenerationResult(result);
+    this.logger.log(`round ${job.roundId}: ${images.length} images in ${result.elapsedMs} ms (attempt ${ctx.attempt})`);
     return result;
   }
 
