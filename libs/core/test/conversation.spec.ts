@@ -188,10 +188,12 @@ describe(ConversationService.name, () => {
   it('lets only the owner delete a dialogue, audited', async () => {
     const r1 = await conversation.handleMessage(message('a sandcastle', 'alice'));
     await conversation.recordGenerationResult(fakeResult(queue.last()));
-    expect(await conversation.deleteDialogueAsOwner({ platform: 'web', userId: 'bob' }, r1.dialogueId)).toEqual({ status: 'not_owner' });
+    await expect(conversation.deleteDialogueAsOwner({ platform: 'web', userId: 'bob' }, r1.dialogueId)).rejects.toMatchObject({
+      code: CoreErrorCode.Forbidden,
+    });
     const res = await conversation.deleteDialogueAsOwner({ platform: 'web', userId: 'alice' }, r1.dialogueId);
-    expect(res).toMatchObject({ status: 'deleted', deletedRounds: 1, deletedImages: 4 });
-    expect(res.status === 'deleted' && res.orphanedStorageKeys).toHaveLength(4);
+    expect(res).toMatchObject({ deletedRounds: 1, deletedImages: 4 });
+    expect(res.orphanedStorageKeys).toHaveLength(4);
     expect(await queries.findDialogueByThread('web', `thread-${thread}`)).toBeNull();
     const audit = await new ModerationService(db.dataSource).listAuditLog({ limit: 1 });
     expect(audit[0]).toMatchObject({ action: 'delete_dialogue', moderatorId: `owner:${pseudonymousId('web', 'alice')}`, targetId: r1.dialogueId });

@@ -212,21 +212,23 @@ export class ConversationService {
   }
 
   /**
-   * The owner of a dialogue deletes it (moderators use `ModerationService.deleteDialogue`).
-   * Anyone else gets `{ status: 'not_owner' }` — an expected answer, so the adapter can say who
-   * may delete. Audited like a moderator's deletion, with `owner:<rater id>` as the actor; the
-   * result lists the storage keys no row uses any more, for the caller to delete from storage.
+   * The owner of a dialogue deletes it (moderators use `ModerationService.deleteDialogue`); anyone
+   * else gets `FORBIDDEN`. Audited like a moderator's deletion, with `owner:<rater id>` as the
+   * actor. Returns the storage keys no row uses any more, for the caller to delete from storage.
    */
   async deleteDialogueAsOwner(
     user: { platform: IncomingMessage['platform']; userId: string },
     dialogueId: string,
-  ): Promise<({ status: 'deleted' } & DeletionResult) | { status: 'not_owner' }> {
+  ): Promise<DeletionResult> {
     const raterId = pseudonymousId(user.platform, user.userId, this.options.raterIdSalt);
     const dialogue = isUuid(dialogueId) ? await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId }) : null;
     if (!dialogue) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });
-    if (dialogue.ownerId !== raterId || dialogue.platform !== user.platform) return { status: 'not_owner' };
-    const result = await new ModerationService(this.dataSource).deleteDialogue(`owner:${raterId}`, dialogueId, 'deleted by its owner');
-    return { status: 'deleted', ...result };
+    if (dialogue.ownerId !== raterId || dialogue.platform !== user.platform) {
+      throw new CoreError(CoreErrorCode.Forbidden, 'Only the person who started this dialogue (or a moderator) can delete it.', {
+        dialogueId,
+      });
+    }
+    return new ModerationService(this.dataSource).deleteDialogue(`owner:${raterId}`, dialogueId, 'deleted by its owner');
   }
 
   /**

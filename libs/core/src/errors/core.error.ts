@@ -6,6 +6,8 @@ export enum CoreErrorCode {
   ImageNotFound = 'IMAGE_NOT_FOUND',
   RaterNotFound = 'RATER_NOT_FOUND',
   RaterBanned = 'RATER_BANNED',
+  /** The caller may not do this (e.g. delete someone else's dialogue). */
+  Forbidden = 'FORBIDDEN',
   RoundInProgress = 'ROUND_IN_PROGRESS',
   QueueUnavailable = 'QUEUE_UNAVAILABLE',
 }
