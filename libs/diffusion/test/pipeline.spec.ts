@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { saveLora } from '@vca/ml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionPipeline, LoraAdapter, decodePng, writeFixtureLora, writeFixtureModel, type GenerateRequest } from '../src';
 
@@ -173,6 +174,21 @@ describe('run-time LoRA', () => {
     writeFixtureLora(join(dir, 'a-kohya.safetensors'), pipe.lora!.targets, { seed: 1, rank: 2, std: 0.3, naming: 'kohya', alpha: 1 });
     const kohya = pipe.loadLora(join(dir, 'a-kohya.safetensors'));
     expect(maxAbsDiff(await gen([{ lora: kohya, scale: 1 }]), await gen([{ lora: peft, scale: 0.5 }]))).toBeLessThan(1e-4);
+  });
+
+  it("@vca/ml's saveLora files (A [in, r], B [r, out], α in metadata) load as the same adapter", async () => {
+    const t = (m: Float32Array, rows: number, cols: number) => Float32Array.from({ length: rows * cols }, (_, k) => m[(k % rows) * cols + Math.floor(k / rows)]!);
+    const tensors = new Map();
+    for (const m of peft.modules.values()) {
+      // PEFT down [r, in] → ml A [in, r]; PEFT up [out, r] → ml B [r, out]
+      tensors.set(`${m.key}.weight.lora_A`, { dtype: 'float32', dims: [m.inDim, m.rank], data: t(m.down, m.rank, m.inDim) });
+      tensors.set(`${m.key}.weight.lora_B`, { dtype: 'float32', dims: [m.rank, m.outDim], data: t(m.up, m.outDim, m.rank) });
+    }
+    saveLora(join(dir, 'a-ml.safetensors'), { rank: 2, alpha: 1, tensors });
+    const ml = pipe.loadLora(join(dir, 'a-ml.safetensors'));
+    expect([...ml.modules.values()][0]).toMatchObject({ naming: 'vca', alpha: 1, rank: 2 });
+    // α/r = ½: equal to the PEFT file at scale 0.5
+    expect(maxAbsDiff(await gen([{ lora: ml, scale: 1 }]), await gen([{ lora: peft, scale: 0.5 }]))).toBeLessThan(1e-4);
   });
 
   it('names that match no projection are a clear error', () => {

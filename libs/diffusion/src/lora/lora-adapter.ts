@@ -4,11 +4,11 @@ import { decodeSafetensors, type TensorData } from '@vca/ml';
 import { DiffusionModelError } from '../model/diffusion-model.error';
 import { halfToFloat32 } from '../tensor/half-float.util';
 
-export type LoraNaming = 'peft' | 'kohya';
+export type LoraNaming = 'peft' | 'kohya' | 'vca';
 
 /** One adapted projection: ΔW = (α/r)·B·A with A = down [r, in], B = up [out, r] (PyTorch layout). */
 export interface LoraModule {
-  /** Module path (`down_blocks.0.…attn1.to_q`) for PEFT/diffusers files, the raw `lora_unet_…` stem for kohya. */
+  /** Module path (`down_blocks.0.…attn1.to_q`) for PEFT/diffusers and @vca/ml files, the raw `lora_unet_…` stem for kohya. */
   key: string;
   naming: LoraNaming;
   down: Float32Array;
@@ -22,6 +22,9 @@ export interface LoraModule {
 
 // Recognised key forms, each giving (module stem, role). Roles: down = A, up = B, alpha.
 const PATTERNS: { re: RegExp; naming: LoraNaming; role: 'down' | 'up' | 'alpha'; stem?: (m: RegExpMatchArray) => string }[] = [
+  // @vca/ml `saveLora`: <weight>.lora_A [in, r], <weight>.lora_B [r, out], α and r in the metadata
+  { re: /^(.+)\.weight\.lora_A$/, naming: 'vca', role: 'down' },
+  { re: /^(.+)\.weight\.lora_B$/, naming: 'vca', role: 'up' },
   // kohya-ss sd-scripts: lora_unet_down_blocks_0_…_to_q.lora_down.weight / .lora_up.weight / .alpha
   { re: /^(lora_(?:unet|te\d?)_.+)\.lora_down\.weight$/, naming: 'kohya', role: 'down' },
   { re: /^(lora_(?:unet|te\d?)_.+)\.lora_up\.weight$/, naming: 'kohya', role: 'up' },
@@ -42,7 +45,8 @@ const PATTERNS: { re: RegExp; naming: LoraNaming; role: 'down' | 'up' | 'alpha';
 const PEFT_PREFIXES = ['base_model.model.', 'unet.'];
 
 /**
- * A LoRA adapter read from safetensors, in the diffusers/PEFT naming or the kohya naming.
+ * A LoRA adapter read from safetensors, in the diffusers/PEFT naming, the kohya naming, or
+ * `@vca/ml`'s `saveLora` naming (what the project's training worker writes).
  * Parsing does not need the model; `RuntimeLora.bind` maps the modules onto a UNet graph and
  * rejects names that match nothing.
  */
@@ -58,8 +62,9 @@ export class LoraAdapter {
 
   static fromSafetensors(bytes: Uint8Array, name = 'lora'): LoraAdapter {
     let tensors: Map<string, TensorData>;
+    let metadata: Record<string, string>;
     try {
-      tensors = decodeSafetensors(bytes).tensors;
+      ({ tensors, metadata } = decodeSafetensors(bytes));
     } catch (err) {
       throw new DiffusionModelError('LORA_MISMATCH', `${name}: not a readable safetensors file (${(err as Error).message})`);
     }
@@ -84,9 +89,13 @@ export class LoraAdapter {
     const modules = new Map<string, LoraModule>();
     for (const [key, e] of parts) {
       if (!e.down || !e.up) throw new DiffusionModelError('LORA_MISMATCH', `${name}: module ${key} has ${e.down ? 'no up (B)' : 'no down (A)'} matrix`);
-      // 1×1 conv LoRA ([r, in, 1, 1]) is a linear one.
-      const down = squeeze2d(e.down, `${key} down`, name);
-      const up = squeeze2d(e.up, `${key} up`, name);
+      // 1×1 conv LoRA ([r, in, 1, 1]) is a linear one; @vca/ml stores A and B transposed.
+      let down = squeeze2d(e.down, `${key} down`, name);
+      let up = squeeze2d(e.up, `${key} up`, name);
+      if (e.naming === 'vca') {
+        [down, up] = [transpose2d(down), transpose2d(up)];
+        e.alpha ??= Number(metadata['lora.alpha']) || undefined;
+      }
       if (down.dims[0] !== up.dims[1]) throw new DiffusionModelError('LORA_MISMATCH', `${name}: ${key} has down [${down.dims}] and up [${up.dims}] of different rank`);
       modules.set(key, { key, naming: e.naming, down: toFloat32(down), up: toFloat32(up), rank: down.dims[0]!, inDim: down.dims[1]!, outDim: up.dims[0]!, alpha: e.alpha ?? null });
     }
@@ -99,6 +108,14 @@ function squeeze2d(t: TensorData, what: string, name: string): TensorData {
   const dims = t.dims.length === 4 && t.dims[2] === 1 && t.dims[3] === 1 ? t.dims.slice(0, 2) : t.dims;
   if (dims.length !== 2) throw new DiffusionModelError('LORA_MISMATCH', `${name}: ${what} has shape [${t.dims}], expected a matrix`);
   return { ...t, dims };
+}
+
+function transpose2d(t: TensorData): TensorData {
+  const [rows, cols] = t.dims as [number, number];
+  const src = toFloat32(t);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = src[i * cols + j]!;
+  return { dtype: 'float32', dims: [cols, rows], data: out };
 }
 
 function toFloat32(t: TensorData): Float32Array {
