@@ -20,13 +20,13 @@ export const ModelFamilyConfigSchema = z.object({
     .default({ hidden: 64, layers: 2, heads: 4, mlpRatio: 2 }),
   unet: z
     .object({
-      channels: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([64, 128]),
+      channels: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([48, 96]),
       heads: z.number().int().positive().default(4),
-      groups: z.number().int().positive().default(32),
+      groups: z.number().int().positive().default(16),
       sinusoidDim: z.number().int().positive().default(64),
       timeEmbedDim: z.number().int().positive().default(256),
     })
-    .default({ channels: [64, 128], heads: 4, groups: 32, sinusoidDim: 64, timeEmbedDim: 256 }),
+    .default({ channels: [48, 96], heads: 4, groups: 16, sinusoidDim: 64, timeEmbedDim: 256 }),
   dual: z
     .object({
       /** Channels of the image tower's four stride-2 stages. */

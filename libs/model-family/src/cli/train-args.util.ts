@@ -7,6 +7,8 @@ export const TrainArgsSchema = z.object({
   stage: z.enum(['dual', 'unet', 'text', 'export', 'all']).default('all'),
   seed: z.coerce.number().int().min(0).default(1),
   preset: z.enum(['default', 'tiny']).default('default'),
+  /** JSON merged over the preset (e.g. '{"unet":{"channels":[48,96]}}'), for experiments. */
+  configJson: z.string().optional(),
   unetSteps: z.coerce.number().int().positive().default(6000),
   dualSteps: z.coerce.number().int().positive().default(1500),
   batch: z.coerce.number().int().positive().default(32),
@@ -21,7 +23,7 @@ export const TrainArgsSchema = z.object({
 });
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
-const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny]
+const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 6000] [--dual-steps 1500] [--batch 32] [--dual-batch 64] [--lr 1e-3] [--dual-lr 2e-3]
   [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
@@ -33,6 +35,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       stage: { type: 'string' },
       seed: { type: 'string' },
       preset: { type: 'string' },
+      config: { type: 'string' },
       'unet-steps': { type: 'string' },
       'dual-steps': { type: 'string' },
       batch: { type: 'string' },
@@ -55,6 +58,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     stage: values.stage,
     seed: values.seed,
     preset: values.preset,
+    configJson: values.config,
     unetSteps: values['unet-steps'],
     dualSteps: values['dual-steps'],
     batch: values.batch,

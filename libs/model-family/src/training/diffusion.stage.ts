@@ -20,7 +20,7 @@ export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims 
 
 /**
  * Joint training graph: input_ids → text encoder → token states → UNet(noisy latent, t) → v̂,
- * loss = mean‖v̂ − v‖². The text encoder learns through the UNet's cross-attention (as Imagen's
+ * loss = mean w_t·‖v̂ − v‖² (w_t: Min-SNR weights, see diffusionBatcher). The text encoder learns through the UNet's cross-attention (as Imagen's
  * and LDM's conditioners can), so its states carry exactly what the denoiser needs.
  */
 export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: number, maxLength: number, batch: number, seed: number): { graph: Graph; loss: string } {
@@ -32,13 +32,16 @@ export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: num
   const sample = g.input('sample', 'float32', [batch, u.latentChannels, S, S]);
   const timestep = g.input('timestep', 'float32', [batch]);
   const target = g.input('target', 'float32', [batch, u.latentChannels, S, S]);
+  const weight = g.input('weight', 'float32', [batch, 1, 1, 1]);
   const context = textEncoderLayers(l, 'text', ids, textDims(c, vocabSize, maxLength));
   const pred = condUNetLayers(l, sample, timestep, context, u);
   const d = g.sub(pred, target);
-  g.op('ReduceMean', [g.mul(d, d)], { keepdims: 0 }, 'loss');
+  g.op('ReduceMean', [g.mul(g.mul(d, d), weight)], { keepdims: 0 }, 'loss');
   g.output('loss', 'float32', []);
   return { graph: g.build(), loss: 'loss' };
 }
+
+const MIN_SNR_GAMMA = 5;
 
 export interface DiffusionBatchOptions {
   config: ModelFamilyConfig;
@@ -54,6 +57,12 @@ export interface DiffusionBatchOptions {
  *   x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε,   v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0   (Salimans & Ho 2022, §4).
  * Scenes and prompts depend only on (seed, step), noise and t on the checkpointed Rng, so a
  * resumed run sees exactly the batches an uninterrupted one would.
+ * Each sample is weighted after Min-SNR-γ (Hang et al. 2023, "Efficient Diffusion Training via
+ * Min-SNR Weighting Strategy", §3.4): ‖ẑ₀ − z₀‖² = ‖v̂ − v‖²/(SNR_t + 1), so an x₀-weight λ_t is a
+ * v-weight λ_t/(SNR_t + 1). We use λ_t = min(SNR_t, γ) + 1, SNR_t = ᾱ_t/(1 − ᾱ_t), γ = 5
+ * [our design decision]: the paper's λ_t = min(SNR_t, γ) clamps the nearly noise-free steps
+ * (the paper reports ≈ 3× faster convergence), and the +1 keeps full weight at SNR ≈ 0, where
+ * the layout and colours named by the prompt are decided.
  */
 export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: Rng) => Record<string, ort.Tensor> {
   const c = o.config;
@@ -74,9 +83,12 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
     const xt = new Float32Array(o.batch * per);
     const v = new Float32Array(o.batch * per);
     const ts = new Float32Array(o.batch);
+    const w = new Float32Array(o.batch);
     for (let i = 0; i < o.batch; i++) {
       const t = rng.int(T);
       ts[i] = t;
+      const snr = abar[t]! / Math.max(1 - abar[t]!, 1e-12);
+      w[i] = (Math.min(snr, MIN_SNR_GAMMA) + 1) / (snr + 1);
       const a = Math.sqrt(abar[t]!);
       const b = Math.sqrt(1 - abar[t]!);
       for (let j = i * per; j < (i + 1) * per; j++) {
@@ -91,6 +103,7 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
       sample: new ort.Tensor('float32', xt, [o.batch, C, S, S]),
       timestep: new ort.Tensor('float32', ts, [o.batch]),
       target: new ort.Tensor('float32', v, [o.batch, C, S, S]),
+      weight: new ort.Tensor('float32', w, [o.batch, 1, 1, 1]),
     };
   };
 }
@@ -111,7 +124,7 @@ export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: Cl
     graph,
     loss,
     trainable: /\.(weight|bias)$/,
-    inputShapes: { input_ids: [batch, tokenizer.maxLength], sample: [batch, C, S, S], timestep: [batch], target: [batch, C, S, S] },
+    inputShapes: { input_ids: [batch, tokenizer.maxLength], sample: [batch, C, S, S], timestep: [batch], target: [batch, C, S, S], weight: [batch, 1, 1, 1] },
     config: {
       optimizer: { lr: h.lr, weightDecay: 0.01 },
       schedule: { warmupSteps: h.warmupSteps, totalSteps: h.steps, minLr: h.lr * 0.05 },

@@ -9,8 +9,17 @@ import { createDualTrainer, dualBatcher } from './dual.stage';
 import { runStage, type StageResult } from './stage-runner';
 import type { TrainArgs } from '../cli/train-args.util';
 
-export function presetConfig(preset: 'default' | 'tiny'): ModelFamilyConfig {
-  return ModelFamilyConfigSchema.parse(preset === 'tiny' ? TINY_CONFIG : {});
+/** A preset, with an optional JSON override merged one level deep (sections such as `unet` merge their fields). */
+export function presetConfig(preset: 'default' | 'tiny', overrideJson?: string): ModelFamilyConfig {
+  const base = ModelFamilyConfigSchema.parse(preset === 'tiny' ? TINY_CONFIG : {});
+  if (!overrideJson) return base;
+  const override = JSON.parse(overrideJson) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) {
+    const b = merged[k];
+    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? { ...b, ...v } : v;
+  }
+  return ModelFamilyConfigSchema.parse(merged);
 }
 
 /** EMA weights of a stage checkpoint (the weights that ship), keyed by parameter name. */
@@ -32,7 +41,7 @@ export class ModelFamilyTrainer {
     private readonly args: TrainArgs,
     private readonly log: (line: string) => void = (l) => console.log(l),
   ) {
-    this.config = presetConfig(args.preset);
+    this.config = presetConfig(args.preset, args.configJson);
   }
 
   private dirs() {
@@ -43,7 +52,7 @@ export class ModelFamilyTrainer {
     const a = this.args;
     const tokenizer = worldTokenizer();
     const vocab = buildTokenizer().vocabSize;
-    const h = { lr: a.dualLr, steps: a.dualSteps, warmupSteps: Math.min(100, a.dualSteps / 10), emaDecay: 0.995, threads: a.threads, seed: a.seed };
+    const h = { lr: a.dualLr, steps: a.dualSteps, warmupSteps: Math.min(100, Math.floor(a.dualSteps / 10)), emaDecay: 0.995, threads: a.threads, seed: a.seed };
     const trainer = await createDualTrainer(this.config, tokenizer, vocab, a.dualBatch, h);
     try {
       return await runStage(trainer, { name: 'dual', steps: a.dualSteps, batch: dualBatcher(this.config, a.seed, a.dualBatch, tokenizer), workDir: this.dirs().dual, checkpointEvery: a.checkpointEvery, maxMinutes: a.maxMinutes, log: this.log });
@@ -56,7 +65,7 @@ export class ModelFamilyTrainer {
     const a = this.args;
     const tokenizer = worldTokenizer();
     const vocab = buildTokenizer().vocabSize;
-    const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, a.unetSteps / 10), emaDecay: 0.998, threads: a.threads, seed: a.seed };
+    const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed };
     const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h);
     this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (text encoder + UNet)`);
     try {
