@@ -1,0 +1,100 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { isCoreError } from '@vca/core';
+import { type ChatInputCommandInteraction, Events, type Message, type ThreadChannel } from 'discord.js';
+import { IMAGINE_COMMAND } from './discord-commands';
+import { DiscordConnection } from './discord-connection.service';
+import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
+import { DiscordRoundMessages } from './discord-round-messages.service';
+import { ThreadChatService } from './shared/thread-chat.service';
+
+/** Discord caps thread names at 100 characters. */
+function threadName(prompt: string): string {
+  return prompt.length > 90 ? `${prompt.slice(0, 89)}…` : prompt;
+}
+
+/**
+ * Starts and continues dialogues (issue 6): `/imagine` and a mention of the bot in a channel open
+ * a thread on the starting message; every later message in such a thread is feedback for the
+ * next round. Triggers: INTERACTION_CREATE (application command), MESSAGE_CREATE; needs the
+ * MESSAGE_CONTENT intent for the text of thread replies.
+ */
+@Injectable()
+export class DiscordDialogueListener implements OnModuleInit {
+  private readonly logger = new Logger('DiscordAdapter');
+
+  constructor(
+    private readonly connection: DiscordConnection,
+    private readonly chat: ThreadChatService,
+    private readonly rounds: DiscordRoundMessages,
+  ) {}
+
+  onModuleInit(): void {
+    const client = this.connection.client;
+    if (!client) return;
+    client.on(Events.MessageCreate, (message) => void this.guard('message', () => this.onMessage(message)));
+    client.on(Events.InteractionCreate, (interaction) => {
+      if (interaction.isChatInputCommand() && interaction.commandName === IMAGINE_COMMAND) void this.guard('/imagine', () => this.onImagine(interaction));
+    });
+  }
+
+  private async onMessage(message: Message): Promise<void> {
+    const me = this.connection.client?.user;
+    if (!me || message.author.bot || !message.inGuild()) return;
+    const text = message.content.replace(/<@!?\d+>/g, ' ').replace(/\s+/g, ' ').trim();
+    const channel = message.channel;
+    if (channel.isThread()) {
+      if (!text || !(await this.chat.isDialogueThread('discord', channel.id))) return;
+      await this.round(channel, message.author.id, text);
+      return;
+    }
+    if (!message.mentions.users.has(me.id)) return;
+    if (!text) {
+      await message.reply('Mention me with a prompt, e.g. `@bot a red fox in the snow`, or use `/imagine`.');
+      return;
+    }
+    const thread = await message.startThread({ name: threadName(text) });
+    await this.round(thread, message.author.id, text);
+  }
+
+  private async onImagine(interaction: ChatInputCommandInteraction): Promise<void> {
+    const deferred = await deferOrFalse(interaction, false);
+    const prompt = interaction.options.getString('prompt', true).trim();
+    const channel = interaction.channel ?? (await this.connection.client!.channels.fetch(interaction.channelId));
+    if (!channel || !interaction.inGuild() || !channel.isSendable() || channel.isThread() || !('threads' in channel)) {
+      const answer = 'Use /imagine in a server text channel; inside a dialogue thread, just type your feedback.';
+      if (deferred) await editReplyOrNull(interaction, answer);
+      return;
+    }
+    const intro = `🎨 <@${interaction.user.id}> started a dialogue: **${prompt.slice(0, 1800)}**`;
+    // The thread hangs on the command's answer; with an expired token the bot posts normally.
+    const starter = (deferred ? await editReplyOrNull(interaction, intro) : null) ?? (await channel.send(intro));
+    const thread = await starter.startThread({ name: threadName(prompt) });
+    await this.round(thread, interaction.user.id, prompt);
+  }
+
+  private async round(thread: ThreadChannel, userId: string, text: string): Promise<void> {
+    try {
+      const { started, thread: ref } = await this.chat.post({
+        platform: 'discord',
+        workspaceId: thread.guildId,
+        channelId: thread.parentId ?? thread.id,
+        threadId: thread.id,
+        userId,
+        text,
+      });
+      await this.rounds.begin(thread.id, started.round.id, started.round.index);
+      this.chat.track(ref, started.round.id);
+    } catch (err) {
+      if (!isCoreError(err)) throw err;
+      await thread.send(`⚠️ ${err.message}`);
+    }
+  }
+
+  private async guard(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.logger.error(`${what}: ${(err as Error).message}`);
+    }
+  }
+}

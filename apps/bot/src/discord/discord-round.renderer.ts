@@ -1,0 +1,68 @@
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageEditOptions } from 'discord.js';
+import type { RoundUpdate } from '../chat/chat-adapter.interface';
+import type { RoundView } from '../chat/round-view';
+import { feedbackCustomId } from './discord-custom-id.util';
+
+/** Discord allows 5 action rows; one per candidate keeps "which image" unambiguous. */
+export const MAX_BUTTON_CANDIDATES = 5;
+
+function roundTitle(index: number | undefined): string {
+  return index === undefined ? 'Round' : `Round ${index}`;
+}
+
+function bar(step: number, total: number): string {
+  const filled = total > 0 ? Math.round((10 * step) / total) : 0;
+  return `${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)}`;
+}
+
+/** The working message while a round waits or runs: one line, edited in place. */
+export function renderStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>, index?: number): string | null {
+  const title = `**${roundTitle(index)}**`;
+  switch (update.kind) {
+    case 'queued':
+      return update.position === null ? `⏳ ${title} — queued, waiting for a GPU worker` : `⏳ ${title} — queued, position ${update.position}`;
+    case 'started':
+      return `⚙️ ${title} — generating…`;
+    case 'progress':
+      return `⚙️ ${title} — ${bar(update.step, update.totalSteps)} step ${update.step}/${update.totalSteps}`;
+    case 'retrying':
+      return `⚠️ ${title} — an attempt failed (${update.reason}); retrying…`;
+    case 'failed':
+      return `❌ ${title} failed: ${update.reason}`;
+    default:
+      return null;
+  }
+}
+
+/** What the bot understood, candidates' parameters, and how to rate. */
+export function renderResultText(view: RoundView): string {
+  // edits / negativePrompt arrive with the web side's newer RoundView; older ones lack them.
+  const round = view as RoundView & { edits?: Array<{ kind: string; from?: string; to?: string }>; negativePrompt?: string };
+  const lines = [`**Round ${round.index}** · ${round.mode === 'txt2img' ? 'text to image' : 'img2img from the kept image'}`, `> ${round.refinedPrompt}`];
+  const edits = round.edits ?? [];
+  if (edits.length) lines.push(`Understood: ${edits.map((e) => [e.kind, e.from, e.to && `→ ${e.to}`].filter(Boolean).join(' ')).join('; ')}`);
+  if (round.negativePrompt) lines.push(`Avoiding: ${round.negativePrompt}`);
+  lines.push(
+    round.images
+      .map((img) => `#${img.candidateIndex + 1} seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`)
+      .join('\n'),
+  );
+  lines.push('Rate with the buttons or react 1️⃣–🔟 (👍 on that candidate); reply in this thread to refine.');
+  return lines.join('\n');
+}
+
+/** One row per candidate: 👍, 👎 and ⭐ pick (kept for the next round). */
+export function renderButtons(round: RoundView): ActionRowBuilder<ButtonBuilder>[] {
+  return round.images.slice(0, MAX_BUTTON_CANDIDATES).map((img) => {
+    const n = img.candidateIndex + 1;
+    return new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder().setCustomId(feedbackCustomId('up', img.id)).setLabel(`#${n}`).setEmoji('👍').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(feedbackCustomId('down', img.id)).setLabel(`#${n}`).setEmoji('👎').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(feedbackCustomId('pick', img.id)).setLabel(`Pick #${n}`).setEmoji('⭐').setStyle(ButtonStyle.Primary),
+    );
+  });
+}
+
+export function renderResult(round: RoundView, files: Array<{ attachment: Buffer; name: string }>): MessageEditOptions {
+  return { content: renderResultText(round), files, components: renderButtons(round), attachments: [] };
+}
