@@ -4,10 +4,11 @@ import { createDataSource, runMigrations } from '@vca/core';
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from '../config/gpu-server-config.token';
 
 /**
- * Session-level advisory lock key held while migrating ('vca:migrations' as two int4s): TypeORM
- * takes no lock of its own, and replicas (or the bot) starting together must not both migrate.
+ * Session-level advisory lock held while migrating a schema: TypeORM takes no lock of its own,
+ * and replicas starting together must not both migrate. Keyed by schema, so test files that each
+ * own a schema do not wait for one another.
  */
-const MIGRATION_LOCK = [0x7663_61, 0x6d69_67] as const;
+const migrationLockKey = (schema: string) => `vca:migrations:${schema}`;
 
 /**
  * Owns the PostgreSQL connection: initialises it at boot and applies pending migrations there,
@@ -33,12 +34,15 @@ export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
       // A dedicated schema (DATABASE_SCHEMA) is created on first start, like the tables in it.
       const lock = this.dataSource.createQueryRunner();
       try {
-        await lock.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
-        await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.config.DATABASE_SCHEMA}"`);
+        await lock.query('SELECT pg_advisory_lock(hashtext($1))', [migrationLockKey(this.config.DATABASE_SCHEMA)]);
+        // (Not for `public`: CREATE SCHEMA checks the CREATE privilege even when the schema exists.)
+        if (this.config.DATABASE_SCHEMA !== 'public') {
+          await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.config.DATABASE_SCHEMA}"`);
+        }
         const applied = await runMigrations(this.dataSource);
         if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
       } finally {
-        await lock.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch(() => undefined);
+        await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [migrationLockKey(this.config.DATABASE_SCHEMA)]).catch(() => undefined);
         await lock.release();
       }
     } else if (!this.dataSource.isInitialized) {
