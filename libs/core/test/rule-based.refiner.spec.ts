@@ -68,6 +68,15 @@ describe(RuleBasedPromptRefiner.name, () => {
     expect(fixed.prompt).toBe('a red car in a city');
   });
 
+  it('a correction of a size or place goes to the object the last round edited', () => {
+    const first = refine('a small green square and a large yellow circle in the top right', 'make the square bigger');
+    expect(first.prompt).toBe('a medium green square and a large yellow circle in the top right');
+    expect(refine(first.prompt, 'no, tiny', '', first.edits).prompt).toBe('a tiny green square and a large yellow circle in the top right');
+    expect(refine(first.prompt, 'no, I meant at the bottom left', '', first.edits).prompt).toBe(
+      'a medium green square at the bottom left and a large yellow circle in the top right',
+    );
+  });
+
   it('"not blue, red" and "red, not blue" replace the named word', () => {
     expect(refine('a blue car', 'not blue, red').prompt).toBe('a red car');
     expect(refine('a blue car', 'red, not blue').prompt).toBe('a red car');

@@ -205,12 +205,19 @@ export class PromptState {
   correct(from: string | null, to: string, previousEdits: PromptEdit[]): void {
     if (from && findPhrase(this.text, from)) return this.replace(from, to);
     const category = categoryOf(to);
-    const sameCategory = category ? lastWordOfCategory(this.text, category) : null;
     const lastTo = [...previousEdits].reverse().find((e) => e.to && findPhrase(this.text, e.to))?.to;
-    if (lastTo && sameCategory && phraseRegExp(sameCategory).test(lastTo)) {
+    const inLastEdit = lastTo && category ? lastWordOfCategory(lastTo, category) : null;
+    if (lastTo && inLastEdit) {
       // "no, red" after "make the car blue": swap the word of the same kind inside the last edit.
-      return this.replace(sameCategory, to);
+      const written = findPhrase(this.text, lastTo)!;
+      const fixed = written.replace(phraseRegExp(inLastEdit), to);
+      this.text = this.text.replace(phraseRegExp(written), fixed);
+      this.edits.push({ kind: 'correct', from: written, to: fixed });
+      return;
     }
+    // "no, tiny" / "no, in the middle left": the object the dialogue is about.
+    if (this.focus && isAttribute(to)) return this.modify(this.focus, to);
+    const sameCategory = category ? lastWordOfCategory(this.text, category) : null;
     if (sameCategory) return this.replace(sameCategory, to);
     if (lastTo) return this.replace(lastTo, to);
     const lastRemoved = [...previousEdits].reverse().find((e) => (e.kind === 'remove' || e.kind === 'negate') && e.from);
