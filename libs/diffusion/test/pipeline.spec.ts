@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveLora } from '@vca/ml';
@@ -17,6 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pipe?.dispose();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const base = { prompt: 'a red circle on blue background', steps: 6, guidanceScale: 7.5 } satisfies Partial<GenerateRequest>;
