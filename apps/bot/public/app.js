@@ -62,21 +62,27 @@ async function loadThreads() {
 
 function renderThreads() {
   const nav = $('#threads');
+  const mine = state.threads.filter((t) => t.mine);
+  const others = state.threads.filter((t) => !t.mine);
   nav.replaceChildren(
-    ...state.threads.map((t) =>
-      el(
-        'button',
-        {
-          class: 'thread-item' + (state.current && state.current.id === t.id ? ' active' : ''),
-          dataset: { testid: 'thread-item', id: t.id },
-          title: t.title,
-          onclick: () => (location.hash = '#/t/' + t.id),
-        },
-        el('span', { class: 'dot ' + (t.lastStatus || '') }),
-        el('span', { class: 'title' }, t.title),
-        el('span', { class: 'n' }, String(t.roundCount)),
-      ),
-    ),
+    mine.length ? el('div', { class: 'section' }, 'Your threads') : null,
+    ...mine.map(threadItem),
+    others.length ? el('div', { class: 'section' }, 'Community') : null,
+    ...others.map(threadItem),
+  );
+}
+
+function threadItem(t) {
+  return el(
+    'button',
+    {
+      class: 'thread-item' + (state.current && state.current.id === t.id ? ' active' : ''),
+      dataset: { testid: 'thread-item', id: t.id },
+      title: t.title,
+      onclick: () => (location.hash = '#/t/' + t.id),
+    },
+    el('span', { class: 'title' }, t.title),
+    el('span', { class: 'n', title: 'rounds' }, String(t.roundCount)),
   );
 }
 
@@ -209,6 +215,7 @@ function onRoundUpdate(update) {
 function render() {
   const thread = state.current;
   $('#thread-title').textContent = thread ? thread.title : 'New dialogue';
+  $('#delete-thread').hidden = !(thread && thread.mine);
   $('#input').placeholder = thread
     ? 'Tell the bot what to change — e.g. “make the sky red”, “no trees”, “more clouds”'
     : 'Describe an image to start a dialogue…';
@@ -272,7 +279,12 @@ function roundNode(round) {
         el('div', { class: 'understood', dataset: { testid: 'refined-prompt' } }, 'Understood: ', el('code', {}, round.refinedPrompt)),
         editsNode(round),
         parent
-          ? el('div', { class: 'status' }, `Starting from candidate ${parent.image.candidateIndex + 1} of round ${parent.round.index}`)
+          ? el(
+              'div',
+              { class: 'status parent' },
+              el('img', { src: parent.image.url, alt: '' }),
+              `Starting from candidate ${parent.image.candidateIndex + 1} of round ${parent.round.index}`,
+            )
           : null,
         statusNode(round),
         round.images.length ? el('div', { class: 'grid' }, round.images.map((img) => imageCard(round, img))) : null,
@@ -461,6 +473,18 @@ $('#input').addEventListener('keydown', (ev) => {
 $('#new-thread').addEventListener('click', () => {
   location.hash = '';
   $('#input').focus();
+});
+
+$('#delete-thread').addEventListener('click', async () => {
+  const thread = state.current;
+  if (!thread || !confirm('Delete this thread, its images and their ratings?')) return;
+  try {
+    await api('DELETE', '/api/threads/' + thread.id);
+    location.hash = '';
+    await loadThreads();
+  } catch (err) {
+    showComposerError('Could not delete the thread: ' + err.message);
+  }
 });
 
 function route() {

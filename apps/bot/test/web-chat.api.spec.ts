@@ -91,7 +91,9 @@ describe('web chat API', () => {
     expect(decode(new Uint8Array(await png.arrayBuffer())).width).toBe(16);
 
     const list = await call<ThreadSummary[]>('GET', '/api/threads', bob);
-    expect(list.body.map((t) => t.id)).toContain(thread.id);
+    expect(list.body.find((t) => t.id === thread.id)).toMatchObject({ mine: false, roundCount: 1 });
+    const own = await call<ThreadSummary[]>('GET', '/api/threads', alice);
+    expect(own.body.find((t) => t.id === thread.id)).toMatchObject({ mine: true });
 
     // Ratings: up, a retried request (same event id) adds nothing, clicking again revokes.
     const [first, second] = round1.images;
@@ -122,13 +124,16 @@ describe('web chat API', () => {
     expect((rated.data as { round: RoundView }).round.images[1]).toMatchObject({ counts: { pick: 1 }, mine: [] });
 
     // Round 2: feedback → refined prompt → img2img from the picked candidate, with live updates.
+    await worker.worker.pause(); // hold round 2 in the queue while a second message arrives
     const next = await call<RoundView>('POST', `/api/threads/${thread.id}/messages`, alice, { text: 'make the fox blue' });
     expect(next.status).toBe(201);
     expect(next.body).toMatchObject({ index: 2, mode: 'img2img', parentImageId: second!.id, userText: 'make the fox blue' });
     expect(next.body.refinedPrompt).toContain('blue');
+    expect(next.body.edits.length).toBeGreaterThan(0);
     const busy = await call<{ code: string }>('POST', `/api/threads/${thread.id}/messages`, alice, { text: 'more snow' });
-    expect(busy.status).toBe(409); // round 2 is still queued or running
+    expect(busy.status).toBe(409);
     expect(busy.body.code).toBe('ROUND_IN_PROGRESS');
+    worker.worker.resume();
     const round2Id = next.body.id;
     const isUpdate = (kind: RoundUpdate['kind']) => (e: { data: unknown }) =>
       (e.data as RoundUpdate).roundId === round2Id && (e.data as RoundUpdate).kind === kind;
@@ -154,6 +159,13 @@ describe('web chat API', () => {
     const failed = await sse.waitFor((e) => (e.data as RoundUpdate).kind === 'failed', 'failed update');
     expect((failed.data as { reason: string }).reason).toContain('ran out of memory');
     sse.close();
+
+    // Only the owner deletes a thread from the chat.
+    const notOwner = await call<{ code: string }>('DELETE', `/api/threads/${thread.id}`, bob);
+    expect(notOwner).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    const owner = await call<{ deletedRounds: number }>('DELETE', `/api/threads/${thread.id}`, alice);
+    expect(owner).toMatchObject({ status: 200, body: { deletedRounds: 1 } });
+    expect((await call('GET', `/api/threads/${thread.id}`, alice)).status).toBe(404);
   });
 
   it('shows each waiting round its queue position', async () => {
@@ -243,6 +255,8 @@ describe('web chat API', () => {
     expect(audit.body.map((a) => a.action)).toEqual(
       expect.arrayContaining(['approve_label', 'ban_rater', 'unban_rater', 'delete_image', 'delete_dialogue', 'export_pairs']),
     );
-    expect(audit.body.every((a) => a.moderatorId === 'web:admin')).toBe(true);
+    // Moderator actions are audited as the web admin; the owner's own deletion as its owner.
+    const actors = new Set(audit.body.map((a) => a.moderatorId));
+    expect(actors).toEqual(new Set(['web:admin', `owner:${pseudonymousId('web', alice)}`]));
   });
 });

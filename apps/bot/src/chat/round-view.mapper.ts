@@ -43,22 +43,28 @@ export function toRoundView(round: CoreRoundView, mine: ReadonlyMap<string, read
   };
 }
 
-export function toThreadSummary(d: DialogueSummary): ThreadSummary {
+export function toThreadSummary(d: DialogueSummary, viewerId: string | null = null): ThreadSummary {
   return {
     id: d.id,
     title: d.lastPrompt ?? '(empty dialogue)',
     ownerId: d.ownerId,
+    mine: d.ownerId === viewerId,
     createdAt: d.createdAt.toISOString(),
     roundCount: d.roundCount,
   };
 }
 
-export function toThreadDetail(d: DialogueView, mine: ReadonlyMap<string, readonly string[]> = new Map()): ThreadDetail {
+export function toThreadDetail(
+  d: DialogueView,
+  mine: ReadonlyMap<string, readonly string[]> = new Map(),
+  viewerId: string | null = null,
+): ThreadDetail {
   const rounds = d.rounds.map((r) => toRoundView(r, mine));
   return {
     id: d.id,
     title: rounds.at(-1)?.refinedPrompt ?? '(empty dialogue)',
     ownerId: d.ownerId,
+    mine: d.ownerId === viewerId,
     createdAt: d.createdAt.toISOString(),
     roundCount: rounds.length,
     rounds,

@@ -48,6 +48,8 @@ export interface ThreadSummary {
   /** The current (latest refined) prompt. */
   title: string;
   ownerId: string;
+  /** The viewer started this thread (web: compared by pseudonymous id). */
+  mine: boolean;
   createdAt: string;
   roundCount: number;
 }

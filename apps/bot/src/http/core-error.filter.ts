@@ -10,6 +10,7 @@ const STATUS: Record<CoreErrorCode, HttpStatus> = {
   [CoreErrorCode.ImageNotFound]: HttpStatus.NOT_FOUND,
   [CoreErrorCode.RaterNotFound]: HttpStatus.NOT_FOUND,
   [CoreErrorCode.RaterBanned]: HttpStatus.FORBIDDEN,
+  [CoreErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [CoreErrorCode.RoundInProgress]: HttpStatus.CONFLICT,
   [CoreErrorCode.QueueUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };

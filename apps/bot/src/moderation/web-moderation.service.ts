@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModerationService, type AuditEntry, type DeletionResult, type DialogueExport, type LabelReviewItem, type RaterSummary } from '@vca/core';
 import { DiskImageStorage } from '@vca/shared';
 import { imageUrl } from '../chat/round-view.mapper';
+import { removeOrphanFiles } from '../core/orphan-files.util';
 import { BOT_CONFIG } from '../config/bot-config.module';
 import type { BotConfig } from '../config/bot-config.schema';
 import type { ListLabelsQuery, PageQuery } from './moderation.dto';
@@ -68,15 +69,8 @@ export class WebModerationService {
     return this.moderation.listAuditLog(page);
   }
 
-  /** Rows are gone (and audited) at this point; a file left behind is only wasted disk. */
   private async removeOrphans(result: DeletionResult): Promise<DeletionResult> {
-    for (const key of result.orphanedStorageKeys) {
-      try {
-        await this.storage.delete(key);
-      } catch (err) {
-        this.logger.warn(`could not delete image file ${key}: ${(err as Error).message}`);
-      }
-    }
+    await removeOrphanFiles(this.storage, result, this.logger);
     return result;
   }
 }

@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Sse } from '@nestjs/common';
-import type { FeedbackSignal } from '@vca/core';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Sse } from '@nestjs/common';
+import type { DeletionResult, FeedbackSignal } from '@vca/core';
 import type { Observable } from 'rxjs';
 import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
-import { PostMessageSchema, RateSchema, SignalParamSchema, StartThreadSchema, UuidParamSchema, type PostMessageBody, type RateBody, type StartThreadBody } from './web-chat.dto';
+import { WebUserIdSchema, PostMessageSchema, RateSchema, SignalParamSchema, StartThreadSchema, UuidParamSchema, type PostMessageBody, type RateBody, type StartThreadBody } from './web-chat.dto';
 import { WebChatService } from './web-chat.service';
 import { WebEventsHub, type SseFrame } from './web-events.hub';
 import { WebUser } from './web-user.decorator';
@@ -16,9 +16,11 @@ export class WebChatController {
     private readonly hub: WebEventsHub,
   ) {}
 
+  /** All web threads; `mine` marks the viewer's own when the x-vca-user header is sent. */
   @Get('threads')
-  listThreads(): Promise<ThreadSummary[]> {
-    return this.chat.listThreads();
+  listThreads(@Headers('x-vca-user') userId?: string): Promise<ThreadSummary[]> {
+    const viewer = WebUserIdSchema.safeParse(userId);
+    return this.chat.listThreads(viewer.success ? viewer.data : null);
   }
 
   @Post('threads')
@@ -38,6 +40,12 @@ export class WebChatController {
     @Body(new ZodPipe(PostMessageSchema)) body: PostMessageBody,
   ): Promise<RoundView> {
     return this.chat.postMessage(userId, id, body.text);
+  }
+
+  /** The thread's owner deletes it (403 FORBIDDEN for anyone else). */
+  @Delete('threads/:id')
+  deleteThread(@WebUser() userId: string, @Param('id', new ZodPipe(UuidParamSchema)) id: string): Promise<DeletionResult> {
+    return this.chat.deleteThread(userId, id);
   }
 
   /** Live round updates of one thread (queue position, progress, results, failures). */

@@ -1,4 +1,5 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { DiskImageStorage } from '@vca/shared';
 import { randomUUID } from 'node:crypto';
 import {
   ConversationService,
@@ -7,6 +8,7 @@ import {
   FeedbackEventEntity,
   FeedbackService,
   ImageEntity,
+  type DeletionResult,
   type DialogueView,
   type FeedbackSignal,
 } from '@vca/core';
@@ -16,6 +18,7 @@ import type { ThreadRef } from '../chat/chat-adapter.interface';
 import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
 import { toRoundView, toThreadDetail, toThreadSummary } from '../chat/round-view.mapper';
 import { OverheadRecorder } from '../results/overhead.recorder';
+import { removeOrphanFiles } from '../core/orphan-files.util';
 import { RoundEventsRelay } from '../results/round-events.relay';
 import { WebEventsHub } from './web-events.hub';
 
@@ -29,6 +32,8 @@ const WEB_CHANNEL = 'web';
  */
 @Injectable()
 export class WebChatService {
+  private readonly logger = new Logger(WebChatService.name);
+
   constructor(
     private readonly conversation: ConversationService,
     private readonly queries: DialogueQueryService,
@@ -36,17 +41,19 @@ export class WebChatService {
     private readonly relay: RoundEventsRelay,
     private readonly overhead: OverheadRecorder,
     private readonly hub: WebEventsHub,
+    private readonly storage: DiskImageStorage,
     private readonly dataSource: DataSource,
   ) {}
 
-  async listThreads(): Promise<ThreadSummary[]> {
-    return (await this.queries.listDialogues({ platform: 'web', limit: 100 })).map(toThreadSummary);
+  async listThreads(userId: string | null): Promise<ThreadSummary[]> {
+    const viewer = userId ? this.feedback.raterIdOf('web', userId) : null;
+    return (await this.queries.listDialogues({ platform: 'web', limit: 100 })).map((d) => toThreadSummary(d, viewer));
   }
 
   async getThread(userId: string, dialogueId: string): Promise<ThreadDetail> {
     const dialogue = await this.webDialogue(dialogueId);
     const imageIds = dialogue.rounds.flatMap((r) => r.images.map((i) => i.id));
-    const detail = toThreadDetail(dialogue, await this.activeSignals(userId, imageIds));
+    const detail = toThreadDetail(dialogue, await this.activeSignals(userId, imageIds), this.feedback.raterIdOf('web', userId));
     const thread = this.threadRef(dialogue.id, dialogue.threadId, dialogue.workspaceId, dialogue.channelId);
     for (const round of detail.rounds) {
       if (round.status === 'queued') round.queuePosition = await this.relay.queuePosition(thread, round.id);
@@ -68,7 +75,7 @@ export class WebChatService {
     });
     this.overhead.record('enqueue', performance.now() - received);
     void this.relay.trackRound(this.threadRef(started.dialogueId, threadId), started.round.id);
-    return toThreadDetail({
+    const dialogue: DialogueView = {
       id: started.dialogueId,
       platform: 'web',
       workspaceId: WEB_WORKSPACE,
@@ -77,7 +84,8 @@ export class WebChatService {
       ownerId: started.round.requesterId,
       createdAt: started.round.createdAt,
       rounds: [started.round],
-    });
+    };
+    return toThreadDetail(dialogue, new Map(), started.round.requesterId);
   }
 
   /** A later message in the thread: feedback that starts the next round. */
@@ -95,6 +103,13 @@ export class WebChatService {
     this.overhead.record('enqueue', performance.now() - received);
     void this.relay.trackRound(dialogue, started.round.id);
     return toRoundView(started.round);
+  }
+
+  /** Only the person who started a thread may delete it here (moderators use their page). */
+  async deleteThread(userId: string, dialogueId: string): Promise<DeletionResult> {
+    const result = await this.conversation.deleteDialogueAsOwner({ platform: 'web', userId }, dialogueId);
+    await removeOrphanFiles(this.storage, result, this.logger);
+    return result;
   }
 
   /** Thumbs up/down, pick or tie on a candidate; returns the round as this viewer now sees it. */
