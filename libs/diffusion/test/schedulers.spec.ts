@@ -140,6 +140,37 @@ describe(DdimScheduler.name, () => {
   });
 });
 
+describe('η > 0 and v-prediction in the σ-parameterised samplers', () => {
+  it('DDIM η = 1 adds σ_t(η)·z with σ_t² = (1−ᾱ_{t−1})/(1−ᾱ_t)·(1 − ᾱ_t/ᾱ_{t−1}) (eq. 16)', () => {
+    const s = new DdimScheduler(TINY, { eta: 1 });
+    s.setTimesteps(3);
+    const x = 1, eps = 0.5, z = 0.3;
+    const sigma2 = ((1 - 0.72) / (1 - 0.504)) * (1 - 0.504 / 0.72);
+    const x0 = (x - Math.sqrt(1 - 0.504) * eps) / Math.sqrt(0.504);
+    const expected = Math.sqrt(0.72) * x0 + Math.sqrt(1 - 0.72 - sigma2) * eps + Math.sqrt(sigma2) * z;
+    expect(s.step(Float32Array.of(eps), 2, Float32Array.of(x), constNoise(z)).prevSample[0]).toBeCloseTo(expected, 6);
+  });
+
+  it('Euler and DPM-Solver++ recover x_0 exactly from v = α_t ε − σ_t x_0', () => {
+    const x0 = 0.4, eps = -1.1;
+    const euler = new EulerAncestralScheduler({ ...SD15, prediction_type: 'v_prediction' });
+    euler.setTimesteps(10);
+    const sigma = euler.stepSigmas[0]!;
+    const a = 1 / Math.sqrt(sigma ** 2 + 1);
+    // Euler works on x = x_0 + σε (variance exploding); the model sees x·α = α x_0 + σα ε.
+    const v = a * eps - sigma * a * x0;
+    const out = euler.step(Float32Array.of(v), euler.timesteps[0]!, Float32Array.of(x0 + sigma * eps), constNoise(0));
+    expect(out.predOriginalSample[0]).toBeCloseTo(x0, 5);
+
+    const dpm = new DpmSolverMultistepScheduler({ ...SD15, prediction_type: 'v_prediction', timestep_spacing: 'trailing' });
+    dpm.setTimesteps(4);
+    const ac = alphasCumprod(betaSchedule(parseSchedulerConfig(SD15)))[999]!;
+    const [at, st] = [Math.sqrt(ac), Math.sqrt(1 - ac)];
+    const o = dpm.step(Float32Array.of(at * eps - st * x0), 999, Float32Array.of(at * x0 + st * eps));
+    expect(o.predOriginalSample[0]).toBeCloseTo(x0, 5);
+  });
+});
+
 describe(EulerAncestralScheduler.name, () => {
   it('one step by hand: σ_up, σ_down from k-diffusion get_ancestral_step', () => {
     const s = new EulerAncestralScheduler({ ...TINY, timestep_spacing: 'linspace' });
