@@ -50,5 +50,9 @@ describe(ChatAdapterRegistry.name, () => {
 
   it('refuses two adapters for one platform', () => {
     expect(() => new ChatAdapterRegistry([adapter('web'), adapter('web')])).toThrow(/two chat adapters registered for web/);
+    const sut = new ChatAdapterRegistry([adapter('web')]);
+    sut.register(adapter('slack'));
+    expect(sut.platforms).toEqual(['web', 'slack']);
+    expect(() => sut.register(adapter('slack'))).toThrow(/slack/);
   });
 });

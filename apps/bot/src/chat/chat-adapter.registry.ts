@@ -12,10 +12,16 @@ export class ChatAdapterRegistry implements OnApplicationBootstrap, OnApplicatio
   private readonly byPlatform = new Map<string, ChatAdapter>();
 
   constructor(@Inject(CHAT_ADAPTERS) adapters: ChatAdapter[]) {
-    for (const adapter of adapters) {
-      if (this.byPlatform.has(adapter.platform)) throw new Error(`two chat adapters registered for ${adapter.platform}`);
-      this.byPlatform.set(adapter.platform, adapter);
-    }
+    for (const adapter of adapters) this.register(adapter);
+  }
+
+  /**
+   * Adds an adapter from a module ChatModule cannot import without a cycle (call it from
+   * `onModuleInit`, before the application bootstrap starts the adapters).
+   */
+  register(adapter: ChatAdapter): void {
+    if (this.byPlatform.has(adapter.platform)) throw new Error(`two chat adapters registered for ${adapter.platform}`);
+    this.byPlatform.set(adapter.platform, adapter);
   }
 
   get platforms(): string[] {
