@@ -28,9 +28,9 @@ function sceneAccuracy(count: number, seed0: number, degrade: (image: RasterImag
 }
 
 describe(SceneOracle.name, () => {
-  // Measured on this 2-core box (400 scenes each): clean 97.8%, 3×3 box blur 95.3%,
-  // Gaussian noise σ=8 98.0%, blur + noise 93.8% of scenes read back exactly (every object's
-  // shape, colour, size and cell, the background, and no extra object).
+  // Measured on 1,000 sampled scenes each (seeds 100000…): clean 98.1%, 3×3 box blur 94.2%,
+  // Gaussian noise σ=8 97.6%, blur + noise 92.9%, 5×5 box blur 70.1% of scenes read back
+  // exactly (every object's shape, colour, size and cell, the background, and no extra object).
   it('reads rendered scenes back exactly', () => {
     expect(sceneAccuracy(200, 200_000, (x) => x)).toBeGreaterThanOrEqual(0.95);
   });

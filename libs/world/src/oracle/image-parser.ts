@@ -3,7 +3,7 @@ import type { RasterImage } from '../render/image.types';
 import { MAX_ROTATION_DEG, POSITIONS, SHAPES, type Color, type Position, type Shape, type Size } from '../scene/scene.schema';
 import { SHAPE_AREA_FACTOR, SIZE_RADIUS, placePolygon } from '../scene/shape-geometry';
 import { nearestColor } from './color-space.util';
-import { connectedComponents, countMask, dilate, erode, fillHoles, insidePolygon, type WindowMask } from './pixel-mask.util';
+import { connectedComponents, countMask, dilate, erode, fillHoles, type WindowMask } from './pixel-mask.util';
 
 export const ImageParserConfigSchema = z.object({
   /** RGB distance from the background model above which a (smoothed) pixel is foreground. */
@@ -13,6 +13,8 @@ export const ImageParserConfigSchema = z.object({
   /** Components smaller than this share of the smallest small shape's area are noise. */
   minAreaShare: z.number().min(0).max(1).default(0.5),
   maxObjects: z.number().int().positive().default(6),
+  /** Templates are compared under 1..n 3×3 box passes, to match images blurrier than renders. */
+  maxTemplateBlurPasses: z.number().int().min(1).max(4).default(2),
 });
 export type ImageParserConfig = z.infer<typeof ImageParserConfigSchema>;
 
@@ -298,34 +300,52 @@ export class ImageParser {
     const { x0, y0, w, h } = coverage;
     const template = new Float32Array(w * h);
     const polygon = shape === 'circle' ? undefined : placePolygon(shape, cx, cy, r, rotationDeg);
-    const sub = [-0.25, 0.25];
+    // Scanline rasterisation with 2×2 samples per pixel: per sample row, the polygon's edge
+    // crossings are found once, then the row's samples are inside between odd/even crossings.
+    const crossings: number[] = [];
     for (let ky = 0; ky < h; ky++) {
-      const py = y0 + ky + 0.5;
-      if (Math.abs(py - cy) > r + 1) continue;
-      for (let kx = 0; kx < w; kx++) {
-        const px = x0 + kx + 0.5;
-        if (Math.abs(px - cx) > r + 1) continue;
-        let inside = 0;
-        for (const dy of sub) {
-          for (const dx of sub) {
-            const sx = px + dx;
-            const sy = py + dy;
-            if (polygon ? insidePolygon(sx, sy, polygon) : (sx - cx) ** 2 + (sy - cy) ** 2 <= r * r) inside++;
+      for (const dy of [-0.25, 0.25]) {
+        const sy = y0 + ky + 0.5 + dy;
+        crossings.length = 0;
+        if (polygon) {
+          for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+            const [xi, yi] = polygon[i];
+            const [xj, yj] = polygon[j];
+            if (yi > sy !== yj > sy) crossings.push(((xj - xi) * (sy - yi)) / (yj - yi) + xi);
+          }
+          crossings.sort((p, q) => p - q);
+        } else if (Math.abs(sy - cy) <= r) {
+          const half = Math.sqrt(r * r - (sy - cy) ** 2);
+          crossings.push(cx - half, cx + half);
+        }
+        if (crossings.length === 0) continue;
+        let c = 0;
+        for (let kx = 0; kx < w; kx++) {
+          for (const dx of [-0.25, 0.25]) {
+            const sx = x0 + kx + 0.5 + dx;
+            while (c < crossings.length && crossings[c] <= sx) c++;
+            if (c % 2 === 1) template[ky * w + kx] += 0.25;
           }
         }
-        template[ky * w + kx] = inside / 4;
       }
     }
-    const blurred = boxBlur3(template, w, h);
-    let num = 0;
-    let den = 0;
-    for (let k = 0; k < blurred.length; k++) {
-      const a = coverage.data[k];
-      const b = blurred[k];
-      num += a < b ? a : b;
-      den += a > b ? a : b;
+    // The coverage map carries our 3×3 smoothing plus whatever blur the image had (generated
+    // images are soft): compare with the template under 1..maxTemplateBlurPasses box passes.
+    let best = 0;
+    let blurred: Float32Array = template;
+    for (let pass = 0; pass < this.config.maxTemplateBlurPasses; pass++) {
+      blurred = boxBlur3(blurred, w, h);
+      let num = 0;
+      let den = 0;
+      for (let k = 0; k < blurred.length; k++) {
+        const a = coverage.data[k];
+        const b = blurred[k];
+        num += a < b ? a : b;
+        den += a > b ? a : b;
+      }
+      if (den > 0 && num / den > best) best = num / den;
     }
-    return den > 0 ? num / den : 0;
+    return best;
   }
 
   /** Estimates of the unnamed style attributes (used to report style diversity, not to score prompts). */
