@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, runMigrations, type TestDatabase } from '@vca/core';
+import { Client } from 'pg';
+import { createDataSource, createTestDatabase, runMigrations, type TestDatabase } from '@vca/core';
 
 describe('database', () => {
   let db: TestDatabase;
@@ -51,5 +52,24 @@ describe('database', () => {
     await expect(
       db.dataSource.query(`INSERT INTO raters (id, platform) VALUES ('x', 'myspace')`),
     ).rejects.toThrow(/CHK_raters_platform/);
+  });
+
+  it('lets two apps starting together migrate the same empty schema', async () => {
+    const schema = `${db.schema}_race`;
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    const a = createDataSource(db.url, { schema, poolSize: 2 });
+    const b = createDataSource(db.url, { schema, poolSize: 2 });
+    try {
+      const [fromA, fromB] = await Promise.all([runMigrations(a), runMigrations(b)]);
+      // Exactly one of them applied the migrations; the other found nothing pending.
+      expect([fromA.length, fromB.length].sort()).toEqual([0, fromA.length + fromB.length]);
+      expect(fromA.length + fromB.length).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.end();
+    }
   });
 });

@@ -58,9 +58,25 @@ export function createDataSource(url: string, opts: CreateDataSourceOptions = {}
 /**
  * Initialise `dataSource` if needed and apply pending migrations. Apps call this at start unless
  * configured not to. Returns the names of the migrations applied now.
+ *
+ * The bot and the GPU server start together (docker compose) and TypeORM does not lock its
+ * migrations table, so both would run the same migration and one would fail. A Postgres advisory
+ * lock, keyed by schema, makes the second wait and then find nothing pending. It is held on its
+ * own connection, so the pool needs at least two.
  */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   if (!dataSource.isInitialized) await dataSource.initialize();
-  const applied = await dataSource.runMigrations({ transaction: 'each' });
-  return applied.map((m) => m.name);
+  const options = dataSource.options as { schema?: string; poolSize?: number };
+  if ((options.poolSize ?? 10) < 2) throw new Error('runMigrations needs a pool of at least 2 connections');
+  const lockKey = `vca-migrations:${options.schema ?? 'public'}`;
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
+    await lock.release();
+  }
 }
