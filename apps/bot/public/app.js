@@ -65,10 +65,12 @@ function renderThreads() {
   const mine = state.threads.filter((t) => t.mine);
   const others = state.threads.filter((t) => !t.mine);
   nav.replaceChildren(
-    mine.length ? el('div', { class: 'section' }, 'Your threads') : null,
-    ...mine.map(threadItem),
-    others.length ? el('div', { class: 'section' }, 'Community') : null,
-    ...others.map(threadItem),
+    ...[
+      mine.length ? el('div', { class: 'section' }, 'Your threads') : null,
+      ...mine.map(threadItem),
+      others.length ? el('div', { class: 'section' }, 'Community') : null,
+      ...others.map(threadItem),
+    ].filter(Boolean),
   );
 }
 
@@ -214,7 +216,8 @@ function onRoundUpdate(update) {
 
 function render() {
   const thread = state.current;
-  $('#thread-title').textContent = thread ? thread.title : 'New dialogue';
+  const last = thread && thread.rounds[thread.rounds.length - 1];
+  $('#thread-title').textContent = thread ? (last ? last.refinedPrompt : thread.title) : 'New dialogue';
   $('#delete-thread').hidden = !(thread && thread.mine);
   $('#input').placeholder = thread
     ? 'Tell the bot what to change — e.g. “make the sky red”, “no trees”, “more clouds”'
@@ -316,7 +319,10 @@ function editsNode(round) {
     'div',
     { class: 'edits', dataset: { testid: 'edits' } },
     edits.map((e) => el('span', { class: 'chip ' + e.kind }, EDIT_TEXT[e.kind](e))),
-    round.negativePrompt ? el('span', { class: 'chip negative', title: 'negative prompt' }, 'not: ' + round.negativePrompt) : null,
+    // The negative prompt carries over between rounds; this round's own negations are chips already.
+    round.negativePrompt && !edits.some((e) => e.kind === 'negate')
+      ? el('span', { class: 'chip negative', title: 'negative prompt' }, 'avoiding: ' + round.negativePrompt)
+      : null,
   );
 }
 
@@ -449,6 +455,7 @@ async function send(text) {
       $('#input').value = '';
       if (!state.current.rounds.some((r) => r.id === round.id)) state.current.rounds.push(round);
       renderRound(round.id);
+      $('#thread-title').textContent = round.refinedPrompt;
       loadThreads();
     }
   } catch (err) {
