@@ -59,8 +59,8 @@ describe('database', () => {
     const admin = new Client({ connectionString: db.url });
     await admin.connect();
     await admin.query(`CREATE SCHEMA "${schema}"`);
-    const a = createDataSource(db.url, { schema, poolSize: 2 });
-    const b = createDataSource(db.url, { schema, poolSize: 2 });
+    const a = createDataSource(db.url, { schema, poolSize: 1 });
+    const b = createDataSource(db.url, { schema, poolSize: 1 });
     try {
       const [fromA, fromB] = await Promise.all([runMigrations(a), runMigrations(b)]);
       // Exactly one of them applied the migrations; the other found nothing pending.

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Logger, type MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { CORE_MIGRATIONS } from '../../../../migrations';
@@ -61,22 +62,22 @@ export function createDataSource(url: string, opts: CreateDataSourceOptions = {}
  *
  * The bot and the GPU server start together (docker compose) and TypeORM does not lock its
  * migrations table, so both would run the same migration and one would fail. A Postgres advisory
- * lock, keyed by schema, makes the second wait and then find nothing pending. It is held on its
- * own connection, so the pool needs at least two.
+ * lock, keyed by schema, makes the second wait and then find nothing pending. It is held on a
+ * connection of its own, outside the pool, so any pool size works.
  */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   if (!dataSource.isInitialized) await dataSource.initialize();
-  const options = dataSource.options as { schema?: string; poolSize?: number };
-  if ((options.poolSize ?? 10) < 2) throw new Error('runMigrations needs a pool of at least 2 connections');
+  const options = dataSource.options as { schema?: string; url?: string };
   const lockKey = `vca-migrations:${options.schema ?? 'public'}`;
-  const lock = dataSource.createQueryRunner();
+  const lock = new Client({ connectionString: options.url, application_name: 'vca-migration-lock' });
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
+    // Closing the session releases the lock even if the unlock fails.
     await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
-    await lock.release();
+    await lock.end();
   }
 }
