@@ -32,6 +32,11 @@ async function main(): Promise<void> {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push((await pipe.generate(request)).timings);
     await pipe.dispose();
+    // The same UNet without the run-time LoRA inputs, to show what rank-0 LoRA branches cost.
+    const plain = await DiffusionPipeline.load(dir, { executionProvider: device, threads, runtimeLora: false });
+    await plain.generate({ ...request, steps: 2 });
+    const plainStep = (await plain.generate(request)).timings.unetStepMs;
+    await plain.dispose();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const imageMs = median(runs.map((r) => r.imageMs));
     const unetStepMs = median(runs.map((r) => r.unetStepMs));
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     console.log(`machine: ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, device ${device}, threads ${threads || 'auto'}`);
     console.log(`fixture: ${imageSize}px, N=4 with CFG (UNet batch 8), ${steps} steps, dpmpp_2m, median of ${runs.length} runs`);
     console.log(`per image: ${imageMs.toFixed(1)} ms   UNet per step: ${unetStepMs.toFixed(2)} ms   outside UNet: ${(share * 100).toFixed(1)}% (target < 10%)`);
+    console.log(`UNet per step without run-time LoRA inputs: ${plainStep.toFixed(2)} ms (one run; rank-0 LoRA branches cost ${(((unetStepMs - plainStep) / plainStep) * 100).toFixed(1)}%)`);
     console.log(`breakdown (last run): text ${last.textEncoderMs.toFixed(1)} ms, UNet ${last.unetMs.toFixed(1)} ms, VAE decode ${last.vaeDecoderMs.toFixed(1)} ms, total ${last.totalMs.toFixed(1)} ms`);
     console.log(JSON.stringify({ image_ms: +imageMs.toFixed(2), unet_step_ms: +unetStepMs.toFixed(3), outside_unet_share: +share.toFixed(4) }));
   } finally {
