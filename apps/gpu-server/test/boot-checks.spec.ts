@@ -8,6 +8,7 @@ import { GPU_SERVER_CONFIG } from '../src/config/gpu-server-config.token';
 import { JobProcessorFor } from '../src/jobs/job-processor.decorator';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
 import { MetricsService } from '../src/metrics/metrics.service';
+import { ModelService } from '../src/model/model.service';
 import { createTestEnv, type TestEnv } from './support/test-env.util';
 
 @Injectable()
@@ -28,7 +29,13 @@ describe('gpu-server boot checks', () => {
   it('refuses to start when a declared job has no processor', async () => {
     @Module({
       imports: [DiscoveryModule],
-      providers: [{ provide: GPU_SERVER_CONFIG, useValue: t.config() }, MetricsService, OnlyGenerationProcessor, JobWorkersService],
+      providers: [
+        { provide: GPU_SERVER_CONFIG, useValue: t.config() },
+        { provide: ModelService, useValue: { loaded: false } },
+        MetricsService,
+        OnlyGenerationProcessor,
+        JobWorkersService,
+      ],
     })
     class IncompleteModule {}
     await expect(NestFactory.createApplicationContext(IncompleteModule, { logger: false, abortOnError: false })).rejects.toThrow(

@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { JobName, QueueName } from '@vca/shared';
 import { TrainingQueue } from '@vca/queue';
 import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
@@ -43,6 +45,18 @@ describe('gpu-server without a loadable model', () => {
     expect(body).toMatchObject({ status: 'degraded', checks: { database: true, redis: true, model: false } });
     expect(body.modelError).toMatch(/no model_index.json/);
     expect(await (await fetch(`${url}/v1/models`)).json()).toEqual({ models: [] });
+  });
+
+  it('takes no generation jobs it could only fail', async () => {
+    const queue = new Queue(QueueName.Generation, { connection: { host: '127.0.0.1', port: 6379 }, prefix: t.prefix });
+    try {
+      const job = await queue.add(JobName.Generate, { roundId: 'x' }, { jobId: 'round-no-model' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await job.getState()).toBe('waiting');
+      await job.remove();
+    } finally {
+      await queue.close();
+    }
   });
 
   it('serves the OpenAPI description at /docs', async () => {

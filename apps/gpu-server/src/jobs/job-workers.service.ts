@@ -5,6 +5,7 @@ import { QueueName } from '@vca/shared';
 import { JobRegistry, TrainingQueue, createJobWorker, jobKey, redisOptionsFromUrl, type JobDefinition } from '@vca/queue';
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from '../config/gpu-server-config.token';
 import { MetricsService } from '../metrics/metrics.service';
+import { ModelService } from '../model/model.service';
 import { JobProcessorFor } from './job-processor.decorator';
 import type { JobProcessor } from './job-processor.interface';
 
@@ -29,6 +30,7 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
     @Inject(GPU_SERVER_CONFIG) private readonly config: GpuServerConfig,
     private readonly discovery: DiscoveryService,
     private readonly metrics: MetricsService,
+    private readonly model: ModelService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -55,8 +57,14 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
       registry: this.registry,
       lockDurationMs: this.config.JOB_LOCK_MS,
     };
+    // Without a model every generation job would fail here and burn its retries; leave them to
+    // servers that can run them (and /health says why this one does not).
+    if (this.model.loaded) {
+      this.workers.push(createJobWorker({ ...common, queue: QueueName.Generation, concurrency: this.config.GENERATION_CONCURRENCY }));
+    } else {
+      this.logger.error('model not loaded: this server does not take generation jobs (see /health)');
+    }
     this.workers.push(
-      createJobWorker({ ...common, queue: QueueName.Generation, concurrency: this.config.GENERATION_CONCURRENCY }),
       // Training takes the whole device for a long time: one at a time, and a generous lock.
       createJobWorker({ ...common, queue: QueueName.Training, concurrency: 1, lockDurationMs: Math.max(common.lockDurationMs, 120_000) }),
     );
