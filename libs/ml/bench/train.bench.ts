@@ -1,7 +1,8 @@
 /**
  * `npm run bench:train` — issue 2's benchmark: the ~2.31M-parameter UNet at batch 32.
- * Each phase runs in its own child process so peak RSS is per phase (the training step's peak
- * is what the < 2 GB target is about). The last line is one JSON object with the figures.
+ * Peak RSS comes from a child process that only sets up and runs training steps (the < 2 GB
+ * target); timings from a second child that interleaves all variants, so load from other
+ * processes on a shared machine skews them alike. The last line is one JSON object.
  * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_PYTHON (/usr/bin/python3, Debian's,
  * where python3-torch installs), BENCH_PHASE (internal).
  */
@@ -35,15 +36,20 @@ function batchFeeds(rng: Rng): Record<string, ort.Tensor> {
   return { sample: t([BATCH, 4, 16, 16]), timestep, context: t([BATCH, 8, 64]), target: t([BATCH, 4, 16, 16]) };
 }
 
-async function time(fn: () => Promise<unknown>): Promise<{ median: number; min: number }> {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
+/**
+ * Times several runs interleaved round-robin (warm-up first), so that load from other processes
+ * on a shared machine hits every variant alike and their ratios stay meaningful.
+ */
+async function timeInterleaved(fns: Record<string, () => Promise<unknown>>): Promise<Record<string, { median: number; min: number }>> {
+  const ms: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (let i = 0; i < WARMUP + REPS; i++) {
+    for (const [name, fn] of Object.entries(fns)) {
+      const t0 = performance.now();
+      await fn();
+      if (i >= WARMUP) ms[name].push(performance.now() - t0);
+    }
   }
-  return { median: median(ms), min: Math.min(...ms) };
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { median: median(v), min: Math.min(...v) }]));
 }
 
 function lossGraph(): { graph: Graph; params: string[] } {
@@ -52,57 +58,65 @@ function lossGraph(): { graph: Graph; params: string[] } {
   return { graph: unet.graph, params: unet.parameters };
 }
 
-const phases: Record<string, () => Promise<Record<string, unknown>>> = {
-  async forward() {
-    const unet = buildUNet();
-    const { session } = await createSession(unet.graph, { threads: THREADS });
-    const { target: _t, ...feeds } = batchFeeds(new Rng(1));
-    const params = unet.parameters.reduce((a, p) => a + numel(unet.graph.initializers.get(p)!.dims), 0);
-    return { params, fwd: await time(() => session.run(feeds)) };
-  },
-  async step() {
-    const { graph, params } = lossGraph();
-    const feeds = batchFeeds(new Rng(1));
-    const trainer = await Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
-    const step = await time(() => trainer.trainStep(feeds));
-    const grads = await trainer.lossAndGradients(feeds);
-    const adamTs = await time(async () => trainer.optimizer.step(trainer.params, grads.grads, 1e-4));
-    return { step, fwdBwd: await time(() => trainer.lossAndGradients(feeds)), adamTs };
-  },
-  async stepAdamInGraph() {
-    const { graph, params } = lossGraph();
-    const feeds = batchFeeds(new Rng(1));
-    const trainer = await Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
-    const withAdam = appendAdamW(trainer.gradientGraph);
-    await trainer.release();
-    const { session } = await createSession(withAdam.graph, { threads: THREADS });
-    const state: Record<string, ort.Tensor> = {};
-    for (const [name, t] of trainer.gradientGraph.initialValues) {
-      state[name] = new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims);
-      state[`m.${name}`] = new ort.Tensor('float32', new Float32Array(numel(t.dims)), t.dims);
-      state[`v.${name}`] = new ort.Tensor('float32', new Float32Array(numel(t.dims)), t.dims);
+async function fullTrainer(feeds: Record<string, ort.Tensor>): Promise<Trainer> {
+  const { graph, params } = lossGraph();
+  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
+}
+
+/** A full step with the AdamW update inside the graph: weights and moments go in and come back out. */
+async function inGraphAdamStep(trainer: Trainer, feeds: Record<string, ort.Tensor>): Promise<() => Promise<void>> {
+  const withAdam = appendAdamW(trainer.gradientGraph);
+  const { session } = await createSession(withAdam.graph, { threads: THREADS });
+  const state: Record<string, ort.Tensor> = {};
+  for (const [name, t] of trainer.gradientGraph.initialValues) {
+    state[name] = new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims);
+    state[`m.${name}`] = new ort.Tensor('float32', new Float32Array(numel(t.dims)), t.dims);
+    state[`v.${name}`] = new ort.Tensor('float32', new Float32Array(numel(t.dims)), t.dims);
+  }
+  let t = 0;
+  return async () => {
+    t += 1;
+    const scalars = Object.fromEntries(Object.entries(adamWGraphScalars(1e-4, t)).map(([k, v]) => [k, new ort.Tensor('float32', Float32Array.of(v), [])]));
+    const out = await session.run({ ...feeds, ...state, ...scalars });
+    // Carry the updated weights and moments into the next step, as a trainer would.
+    for (const [p, u] of Object.entries(withAdam.updates)) {
+      state[p] = out[u.param];
+      state[`m.${p}`] = out[u.m];
+      state[`v.${p}`] = out[u.v];
     }
-    let t = 0;
-    const step = await time(async () => {
-      t += 1;
-      const scalars = Object.fromEntries(Object.entries(adamWGraphScalars(1e-4, t)).map(([k, v]) => [k, new ort.Tensor('float32', Float32Array.of(v), [])]));
-      const out = await session.run({ ...feeds, ...state, ...scalars });
-      // Carry the updated weights and moments into the next step, as a trainer would.
-      for (const [p, u] of Object.entries(withAdam.updates)) {
-        state[p] = out[u.param];
-        state[`m.${p}`] = out[u.m];
-        state[`v.${p}`] = out[u.v];
-      }
-    });
-    return { step };
-  },
-  async lora() {
-    const unet = buildUNet();
-    const lora = applyLora(unet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
-    addMseLoss(lora.graph, unet.output);
+  };
+}
+
+const phases: Record<string, () => Promise<Record<string, unknown>>> = {
+  /** Peak memory of a process that only sets up and runs batch-32 training steps. */
+  async memory() {
     const feeds = batchFeeds(new Rng(1));
-    const trainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
-    return { adapters: lora.adapters.length, step: await time(() => trainer.trainStep(feeds)) };
+    const trainer = await fullTrainer(feeds);
+    for (let i = 0; i < 3; i++) await trainer.trainStep(feeds);
+    return {};
+  },
+  async timing() {
+    const unet = buildUNet();
+    const params = unet.parameters.reduce((a, p) => a + numel(unet.graph.initializers.get(p)!.dims), 0);
+    const feeds = batchFeeds(new Rng(1));
+    const { target: _t, ...fwdFeeds } = feeds;
+    const { session: forward } = await createSession(unet.graph, { threads: THREADS });
+    const trainer = await fullTrainer(feeds);
+    const adamInGraph = await inGraphAdamStep(trainer, feeds);
+    const loraUnet = buildUNet();
+    const lora = applyLora(loraUnet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
+    addMseLoss(lora.graph, loraUnet.output);
+    const loraTrainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
+    const grads = (await trainer.lossAndGradients(feeds)).grads;
+    const times = await timeInterleaved({
+      fwd: () => forward.run(fwdFeeds),
+      step: () => trainer.trainStep(feeds),
+      fwdBwd: () => trainer.lossAndGradients(feeds),
+      adamTs: async () => trainer.optimizer.step(trainer.params, grads, 1e-4),
+      stepAdamInGraph: adamInGraph,
+      lora: () => loraTrainer.trainStep(feeds),
+    });
+    return { params, adapters: lora.adapters.length, ...times };
   },
 };
 
@@ -139,31 +153,30 @@ async function main(): Promise<void> {
   }
   type Timed = { median: number; min: number };
   const f = (t: Timed) => `${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)})`;
-  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, median of ${REPS} after ${WARMUP} warm-up runs`);
-  const fwd = runPhase('forward');
-  console.log(`params:                     ${fwd.params}`);
-  console.log(`forward:                    ${f(fwd.fwd as Timed)}   peak RSS ${fwd.peakRssMb} MB`);
-  const step = runPhase('step');
-  console.log(`full step (fwd+bwd+AdamW):  ${f(step.step as Timed)}   peak RSS ${step.peakRssMb} MB`);
-  console.log(`  of which fwd+bwd:         ${f(step.fwdBwd as Timed)}`);
-  console.log(`  of which AdamW in TS:     ${f(step.adamTs as Timed)}`);
-  const inGraph = runPhase('stepAdamInGraph');
-  console.log(`full step, AdamW in graph:  ${f(inGraph.step as Timed)}   peak RSS ${inGraph.peakRssMb} MB`);
-  const lora = runPhase('lora');
-  console.log(`LoRA-only step (r=4, ${lora.adapters} projections): ${f(lora.step as Timed)}   peak RSS ${lora.peakRssMb} MB`);
-  const fwdMs = (fwd.fwd as Timed).median;
-  const stepMs = Math.min((step.step as Timed).median, (inGraph.step as Timed).median);
-  console.log(`step/forward ratio:         ${(stepMs / fwdMs).toFixed(2)}`);
+  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
+  const mem = runPhase('memory');
+  const t = runPhase('timing') as unknown as Record<string, Timed> & { params: number; adapters: number };
+  console.log(`params:                     ${t.params}`);
+  console.log(`forward:                    ${f(t.fwd)}`);
+  console.log(`full step (fwd+bwd+AdamW):  ${f(t.step)}`);
+  console.log(`  of which fwd+bwd:         ${f(t.fwdBwd)}`);
+  console.log(`  of which AdamW in TS:     ${f(t.adamTs)}`);
+  console.log(`full step, AdamW in graph:  ${f(t.stepAdamInGraph)}`);
+  console.log(`LoRA-only step (r=4, ${t.adapters} projections): ${f(t.lora)}`);
+  console.log(`peak RSS of a training process (setup + batch-${BATCH} steps): ${mem.peakRssMb} MB`);
+  const fwdMs = t.fwd.median;
+  const stepMs = Math.min(t.step.median, t.stepAdamInGraph.median);
+  console.log(`step/forward ratio:         ${(stepMs / fwdMs).toFixed(2)}   LoRA step/forward: ${(t.lora.median / fwdMs).toFixed(2)}`);
   const torch = torchReference();
   console.log(`PyTorch reference:          step ${torch.torch_step_ms ?? 'n/a'} ms, LoRA step ${torch.torch_lora_step_ms ?? 'n/a'} ms (${torch.note})`);
   console.log(
     JSON.stringify({
       fwd_ms: +fwdMs.toFixed(1),
       step_ms: +stepMs.toFixed(1),
-      lora_step_ms: +(lora.step as Timed).median.toFixed(1),
+      lora_step_ms: +t.lora.median.toFixed(1),
       torch_step_ms: torch.torch_step_ms,
       torch_lora_step_ms: torch.torch_lora_step_ms,
-      peak_rss_mb: step.peakRssMb,
+      peak_rss_mb: mem.peakRssMb,
     }),
   );
 }

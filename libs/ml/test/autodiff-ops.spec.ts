@@ -38,6 +38,16 @@ describe('autodiff gradient rules vs finite differences', () => {
     it('MatMul with 1-D operands', () =>
       checkGradients((g, p) => g.add(g.matmul(p.v, p.w), g.reduceSum(g.matmul(p.m, p.u), [0], 0)), { v: [4], w: [4, 5], m: [2, 5, 5], u: [5] }));
     it('MatMul in float64 agrees to 1e-6', () => checkGradients((g, p) => g.matmul(p.a, p.b), { a: [2, 3, 4], b: [2, 4, 2] }, { dtype: 'float64' }));
+    it('float64 composite (MatMul, Tanh, Add, Softmax, Div, Exp, Sigmoid, LayerNorm, ReduceSum) agrees to 1e-6', () =>
+      checkGradients(
+        (g, p) => {
+          const h = g.softmax(g.add(g.tanh(g.matmul(p.a, p.b)), p.c), -1);
+          const z = g.div(h, g.exp(g.sigmoid(p.d)));
+          return g.add(g.layerNorm(z, p.s, p.bb, -1), g.reduceSum(z, [1], 1));
+        },
+        { a: [2, 3, 4], b: [4, 5], c: [5], d: [3, 1], s: [5], bb: [5] },
+        { dtype: 'float64' },
+      ));
     it.each([
       [0, 0],
       [1, 0],

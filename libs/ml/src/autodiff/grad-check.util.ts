@@ -37,7 +37,7 @@ export async function gradCheck(
     const grad = out[gg.gradients[name]].data as Float32Array | Float64Array;
     for (let d = 0; d < (opts.directions ?? 2); d++) {
       const v = rng.normalArray(x.size);
-      const norm = Math.hypot(...v);
+      const norm = Math.sqrt(v.reduce((a, e) => a + e * e, 0));
       v.forEach((e, i) => (v[i] = e / norm));
       let analytic = 0;
       for (let i = 0; i < v.length; i++) analytic += grad[i] * v[i];
