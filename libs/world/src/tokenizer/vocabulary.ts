@@ -17,6 +17,18 @@ export interface VocabularyStats {
  * template and choice shows up; the tokenizer test checks no grammar output maps to [UNK]).
  */
 export function collectVocabulary(samples = 4000, seed = 1): VocabularyStats {
+  // Deterministic in its arguments and ~1 s to sample, so computed once per process.
+  const key = `${samples}:${seed}`;
+  const cached = CACHE.get(key);
+  if (cached) return { words: [...cached.words], longestSequence: cached.longestSequence };
+  const stats = sampleVocabulary(samples, seed);
+  CACHE.set(key, stats);
+  return { words: [...stats.words], longestSequence: stats.longestSequence };
+}
+
+const CACHE = new Map<string, VocabularyStats>();
+
+function sampleVocabulary(samples: number, seed: number): VocabularyStats {
   const words = new Set<string>();
   let longestSequence = 0;
   const add = (text: string) => {
