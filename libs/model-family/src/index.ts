@@ -11,3 +11,5 @@ export * from './training/dual.stage';
 export * from './training/model-family.trainer';
 export * from './export/model-exporter';
 export * from './cli/train-args.util';
+export * from './eval/generation.eval';
+export * from './eval/retrieval.eval';
