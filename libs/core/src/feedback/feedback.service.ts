@@ -62,11 +62,12 @@ export class FeedbackService {
       const image = images[0];
       if (!image) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image no longer exists.', { imageId: f.imageId });
 
-      // Insert unless the event id is known or the same label is already active.
+      // Insert unless the event id is known or the same label is already active. created_at is
+      // clock_timestamp(), not now(): read after the round lock, so "latest pick" follows lock order.
       const inserted = await queryRows<FeedbackEventRow>(
         em,
-        `INSERT INTO feedback_events (id, rater_id, image_id, round_id, signal, source, platform, platform_event_id)
-         SELECT $1::uuid, $2::varchar, $3::uuid, $4::uuid, $5::varchar, $6::varchar, $7::varchar, $8::varchar
+        `INSERT INTO feedback_events (id, rater_id, image_id, round_id, signal, source, platform, platform_event_id, created_at)
+         SELECT $1::uuid, $2::varchar, $3::uuid, $4::uuid, $5::varchar, $6::varchar, $7::varchar, $8::varchar, clock_timestamp()
           WHERE NOT EXISTS (SELECT 1 FROM feedback_events
                              WHERE rater_id = $2 AND image_id = $3 AND signal = $5 AND source = $6 AND revoked_at IS NULL)
          ON CONFLICT (platform, platform_event_id) DO NOTHING
@@ -99,7 +100,7 @@ export class FeedbackService {
         [f.imageId],
       );
       const image = images[0];
-      if (!image) return { revokedEventIds: [], keptImageId: null };
+      if (!image) return { revokedEventIds: [], keptImageId: null, roundId: null };
       const revoked = await queryRows<{ id: string }>(
         em,
         `UPDATE feedback_events SET revoked_at = now()
@@ -109,7 +110,7 @@ export class FeedbackService {
       );
       const keptImageId =
         f.signal === 'pick' && revoked.length > 0 ? await this.refreshKeptImage(em, image.round_id) : image.kept_image_id;
-      return { revokedEventIds: revoked.map((r) => r.id), keptImageId };
+      return { revokedEventIds: revoked.map((r) => r.id), keptImageId, roundId: image.round_id };
     });
   }
 

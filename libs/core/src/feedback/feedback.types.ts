@@ -53,4 +53,6 @@ export interface FeedbackRecorded {
 export interface FeedbackRevoked {
   revokedEventIds: string[];
   keptImageId: string | null;
+  /** The image's round; null when the image no longer exists. */
+  roundId: string | null;
 }
