@@ -5,6 +5,7 @@ import { BotConfigModule } from './config/bot-config.module';
 import type { BotConfig } from './config/bot-config.schema';
 import { ConversationCoreModule } from './core/conversation-core.module';
 import { HealthController } from './http/health.controller';
+import { BotMetricsModule } from './metrics/bot-metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
 import { WebChatModule } from './web/web-chat.module';
 
@@ -20,10 +21,11 @@ export class BotAppModule {
           pinoHttp: {
             level: config.LOG_LEVEL,
             // SSE streams and image files would drown the request log.
-            autoLogging: { ignore: (req) => /\/events$|^\/images\//.test(req.url ?? '') },
+            autoLogging: { ignore: (req) => /\/events$|^\/images\/|^\/metrics$|^\/health$/.test(req.url ?? '') },
             redact: ['req.headers.authorization'],
           },
         }),
+        BotMetricsModule,
         ConversationCoreModule,
         ChatModule,
         WebChatModule,

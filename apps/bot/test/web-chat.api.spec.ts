@@ -259,4 +259,15 @@ describe('web chat API', () => {
     const actors = new Set(audit.body.map((a) => a.moderatorId));
     expect(actors).toEqual(new Set(['web:admin', `owner:${pseudonymousId('web', alice)}`]));
   });
+
+  it('exports Prometheus metrics of its own overhead and round updates', async () => {
+    const res = await fetch(`${bot.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const count = (span: string) => Number(new RegExp(`vca_bot_overhead_seconds_count\\{span="${span}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count('enqueue')).toBeGreaterThanOrEqual(6);
+    expect(count('post')).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/vca_bot_round_updates_total\{platform="web",kind="completed"\} \d+/);
+    expect(text).toContain('vca_bot_sse_watchers');
+  });
 });

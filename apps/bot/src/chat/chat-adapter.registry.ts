@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BotMetrics } from '../metrics/bot-metrics.service';
 import { CHAT_ADAPTERS, type ChatAdapter, type RoundUpdate, type ThreadRef } from './chat-adapter.interface';
 
 /**
@@ -11,7 +12,10 @@ export class ChatAdapterRegistry implements OnApplicationBootstrap, OnApplicatio
   private readonly logger = new Logger(ChatAdapterRegistry.name);
   private readonly byPlatform = new Map<string, ChatAdapter>();
 
-  constructor(@Inject(CHAT_ADAPTERS) adapters: ChatAdapter[]) {
+  constructor(
+    @Inject(CHAT_ADAPTERS) adapters: ChatAdapter[],
+    @Optional() private readonly metrics?: BotMetrics,
+  ) {
     for (const adapter of adapters) this.register(adapter);
   }
 
@@ -49,6 +53,7 @@ export class ChatAdapterRegistry implements OnApplicationBootstrap, OnApplicatio
     const adapter = this.byPlatform.get(thread.platform);
     if (!adapter) return false;
     await adapter.deliver(thread, update);
+    this.metrics?.roundUpdates.inc({ platform: thread.platform, kind: update.kind });
     return true;
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { BotMetrics } from '../metrics/bot-metrics.service';
 
 /** The two bot-side spans issue 5 asks to measure. */
 export type OverheadSpan = 'enqueue' | 'post';
@@ -13,7 +14,10 @@ export class OverheadRecorder {
   private static readonly CAPACITY = 10_000;
   private readonly samples: Record<OverheadSpan, number[]> = { enqueue: [], post: [] };
 
+  constructor(@Optional() private readonly metrics?: BotMetrics) {}
+
   record(span: OverheadSpan, ms: number): void {
+    this.metrics?.overheadSeconds.observe({ span }, ms / 1000);
     const list = this.samples[span];
     if (list.length >= OverheadRecorder.CAPACITY) list.shift();
     list.push(ms);

@@ -1,12 +1,16 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Observable, Subject, filter, map } from 'rxjs';
+import { Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
+import { BotMetrics } from '../metrics/bot-metrics.service';
+import { Observable, Subject, filter, interval, map, merge, takeUntil } from 'rxjs';
 import type { RoundUpdate } from '../chat/chat-adapter.interface';
 
 /** What Nest's @Sse() writes as one `event:`/`data:` frame. */
-export interface SseFrame {
-  type: string;
-  data: RoundUpdate;
-}
+export type SseFrame = { type: 'round'; data: RoundUpdate } | { type: 'ping'; data: { at: number } };
+
+/**
+ * Idle SSE connections are cut by proxies after about a minute; a ping every 25 s keeps them
+ * open (the page ignores it). EventSource reconnects anyway, and the page re-reads the thread.
+ */
+const PING_MS = 25_000;
 
 /**
  * Fan-out of round updates to the browsers watching a thread. One subject for all threads: a
@@ -16,7 +20,11 @@ export interface SseFrame {
 @Injectable()
 export class WebEventsHub implements OnModuleDestroy {
   private readonly updates = new Subject<RoundUpdate>();
+  /** Completes every stream at shutdown, so open SSE responses end and the server can close. */
+  private readonly closing = new Subject<void>();
   private watchers = 0;
+
+  constructor(@Optional() private readonly metrics?: BotMetrics) {}
 
   publish(update: RoundUpdate): void {
     this.updates.next(update);
@@ -26,14 +34,19 @@ export class WebEventsHub implements OnModuleDestroy {
   stream(dialogueId: string): Observable<SseFrame> {
     return new Observable<SseFrame>((subscriber) => {
       this.watchers += 1;
-      const sub = this.updates
-        .pipe(
+      this.metrics?.sseWatchers.set(this.watchers);
+      const sub = merge(
+        this.updates.pipe(
           filter((u) => u.dialogueId === dialogueId),
-          map((data) => ({ type: 'round', data })),
-        )
+          map((data): SseFrame => ({ type: 'round', data })),
+        ),
+        interval(PING_MS).pipe(map((): SseFrame => ({ type: 'ping', data: { at: Date.now() } }))),
+      )
+        .pipe(takeUntil(this.closing))
         .subscribe(subscriber);
       return () => {
         this.watchers -= 1;
+        this.metrics?.sseWatchers.set(this.watchers);
         sub.unsubscribe();
       };
     });
@@ -49,6 +62,8 @@ export class WebEventsHub implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.closing.next();
+    this.closing.complete();
     this.updates.complete();
   }
 }
