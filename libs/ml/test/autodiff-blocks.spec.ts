@@ -31,6 +31,37 @@ describe('autodiff on composite blocks', () => {
       { trainable: ['x', 'temb', 'res.conv1.weight', 'res.norm1.weight', 'res.time_proj.weight', 'res.conv2.bias', 'res.skip.weight', 'res.norm2.bias'] },
     ));
 
+  it('transformer text-encoder block as exporters write it (embedding, causal mask via Where, shape arithmetic, erf-GELU)', () =>
+    checkGradients(
+      (g, p) => {
+        const T = 5;
+        const D = 8;
+        const x = g.add(g.gather(p.tok, 'ids'), p.pos); // [2, T, D]
+        const h = g.layerNorm(x, p.ln1, p.ln1b);
+        // PyTorch-style dynamic reshape: Shape → Gather → Concat → Reshape.
+        const shape = g.op('Shape', [h]);
+        const batch = g.unsqueeze(g.gather(shape, g.constant(BigInt64Array.of(0n), [], 'int64')), [0]);
+        const heads = (t: string) => g.transpose(g.op('Reshape', [t, g.concat([batch, g.ints([T, 2, D / 2])], 0)]), [0, 2, 1, 3]);
+        const q = heads(g.matmul(h, p.wq));
+        const k = heads(g.matmul(h, p.wk));
+        const v = heads(g.matmul(h, p.wv));
+        const causal = g.constant(Uint8Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 1 : 0)), [T, T], 'bool');
+        const scores = g.op('Where', [causal, g.matmul(q, g.transpose(k, [0, 1, 3, 2])), g.scalar(-1e4)]);
+        const att = g.reshape(g.transpose(g.matmul(g.softmax(scores, -1), v), [0, 2, 1, 3]), [0, T, D]);
+        const r = g.add(x, g.matmul(att, p.wo));
+        const m = g.add(r, g.matmul(g.gelu(g.matmul(g.layerNorm(r, p.ln2, p.ln2b), p.w1)), p.w2));
+        return g.reduceMean(m, [1], 0);
+      },
+      { tok: [11, 8], pos: [5, 8], ln1: [8], ln1b: [8], wq: [8, 8], wk: [8, 8], wv: [8, 8], wo: [8, 8], ln2: [8], ln2b: [8], w1: [8, 16], w2: [16, 8] },
+      { feeds: { ids: new ort.Tensor('int64', BigInt64Array.from([1n, 4n, 4n, 10n, 0n, 3n, 2n, 7n, 1n, 9n]), [2, 5]) }, trainable: ['tok', 'pos', 'ln1', 'wq', 'wk', 'wv', 'wo', 'ln2b', 'w1', 'w2'] },
+    ));
+
+  it('image-encoder stem (strided conv patchify, Flatten, Gemm, Relu, LogSoftmax)', () =>
+    checkGradients(
+      (g, p) => g.op('LogSoftmax', [g.gemm(g.flatten(g.relu(g.conv(p.img, p.patch, p.pb, { strides: [2, 2] })), 1), p.fc, p.fcb, { transB: 1 })], { axis: 1 }),
+      { img: [2, 3, 8, 8], patch: [4, 3, 2, 2], pb: [4], fc: [5, 64], fcb: [5] },
+    ));
+
   it('a whole (tiny) UNet with MSE loss', async () => {
     const unet = buildUNet({ channels: [8, 16], size: 8, groups: 4, heads: 2, timeEmbedDim: 16, sinusoidDim: 8, contextDim: 6, contextLen: 3 });
     addMseLoss(unet.graph, unet.output);
