@@ -39,6 +39,14 @@ describe(SceneRenderer.name, () => {
     expect(pixel(image, 53, 53)).toEqual([...PALETTE.green]);
   });
 
+  it('is deterministic: same scene, same pixels, whatever was drawn before', () => {
+    const renderer = new SceneRenderer();
+    const first = renderer.render(sampleScene(5));
+    renderer.render(sampleScene(6));
+    expect(new SceneRenderer().render(sampleScene(5)).data).toEqual(first.data);
+    expect(renderer.render(sampleScene(5)).data).toEqual(first.data);
+  });
+
   it('scales to other sizes and RGBA', () => {
     const image = new SceneRenderer({ size: 128, channels: 4 }).render(scene);
     expect(image.data.length).toBe(128 * 128 * 4);

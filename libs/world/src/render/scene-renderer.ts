@@ -45,7 +45,7 @@ export class SceneRenderer {
     this.drawBackground(scene);
     for (const object of scene.objects) this.drawObject(object, scene.style, scene.background);
     const rgba = ctx.getImageData(0, 0, s, s).data;
-    if (this.config.channels === 4) return { width: s, height: s, channels: 4, data: new Uint8Array(rgba.buffer.slice(0)) };
+    if (this.config.channels === 4) return { width: s, height: s, channels: 4, data: Uint8Array.from(rgba) };
     const data = new Uint8Array(s * s * 3);
     for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
       data[j] = rgba[i];
