@@ -8,6 +8,22 @@ export interface RewrittenModelFile {
   dispose(): void;
 }
 
+/** Copies not disposed yet; removed when the process exits, so a forgotten dispose leaves no files. */
+const live = new Set<string>();
+let exitHookInstalled = false;
+
+function track(target: string, remove: () => void): RewrittenModelFile['dispose'] {
+  live.add(target);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => live.forEach((p) => rmSync(p, { recursive: true, force: true })));
+  }
+  return () => {
+    live.delete(target);
+    remove();
+  };
+}
+
 /**
  * Writes a rewritten copy of an ONNX model whose weights may live in external-data files.
  * ONNX Runtime only reads external data inside the model file's own folder and resolves
@@ -24,7 +40,7 @@ export function writeRewrittenModel(originalPath: string, model: Uint8Array, ext
     for (const loc of externalLocations) linkSync(join(dirname(originalPath), loc), join(workDir, loc));
     const path = join(workDir, basename(originalPath));
     writeFileSync(path, model);
-    return { path, dispose: () => rmSync(workDir, { recursive: true, force: true }) };
+    return { path, dispose: track(workDir, () => rmSync(workDir, { recursive: true, force: true })) };
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     if (!externalLocations.length) throw err;
@@ -38,7 +54,7 @@ export function writeRewrittenModel(originalPath: string, model: Uint8Array, ext
       `cannot write a rewritten copy next to ${originalPath} (its weights are external data on another file system): ${(err as Error).message}`,
     );
   }
-  return { path, dispose: () => rmSync(path, { force: true }) };
+  return { path, dispose: track(path, () => rmSync(path, { force: true })) };
 }
 
 /** External-data file names referenced by a model's initializers. */
