@@ -71,11 +71,12 @@ describe(OpenAiChatPromptRefiner.name, () => {
     expect(userMessage).toContain('Feedback: replace the cat with a dog');
   });
 
-  it('accepts a plain-text answer as the prompt', async () => {
-    handler = (_b, _r, res) => json(res, 200, completion('"a dog on a sofa"'));
-    const out = await new OpenAiChatPromptRefiner({ baseUrl, model: 'm' }).refine(input);
-    expect(out.prompt).toBe('a dog on a sofa');
-    expect(out.source).toBe('llm');
+  it('sends no Authorization header when no key is configured', async () => {
+    handler = (_b, _r, res) => json(res, 200, completion('{"prompt": "a dog on a sofa"}'));
+    const out = await new OpenAiChatPromptRefiner({ baseUrl: `${baseUrl}/`, model: 'm' }).refine(input);
+    expect(out).toMatchObject({ prompt: 'a dog on a sofa', negativePrompt: '', source: 'llm' });
+    expect(requests[0]!.auth).toBeUndefined();
+    expect(requests[0]!.url).toBe('/v1/chat/completions');
   });
 
   it.each([
@@ -83,6 +84,8 @@ describe(OpenAiChatPromptRefiner.name, () => {
     ['a reply that is not a completion', (res: ServerResponse) => json(res, 200, { hello: 1 }), /not a chat completion/],
     ['JSON without a prompt', (res: ServerResponse) => json(res, 200, completion('{"text": "x"}')), /no usable "prompt"/],
     ['an empty answer', (res: ServerResponse) => json(res, 200, completion('   ')), /empty/],
+    ['plain text (a refusal, say)', (res: ServerResponse) => json(res, 200, completion("I'm sorry, I can't help with that.")), /not JSON/],
+    ['broken JSON', (res: ServerResponse) => json(res, 200, completion('{"prompt": "a dog')), /not JSON/],
   ])('falls back to the built-in refiner on %s', async (_name, respond, reason) => {
     handler = (_b, _r, res) => respond(res);
     const out = await new OpenAiChatPromptRefiner({ baseUrl, model: 'm', timeoutMs: 2000 }).refine(input);

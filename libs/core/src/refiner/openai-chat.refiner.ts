@@ -111,22 +111,23 @@ export class OpenAiChatPromptRefiner implements PromptRefiner {
   }
 }
 
-/** The reply should be JSON; tolerate a ```json fence, or plain text that is just the prompt. */
+/**
+ * The reply must be the JSON object the system prompt asks for (a ```json fence is tolerated).
+ * Plain text is refused rather than used as a prompt: it may be a refusal or an explanation.
+ */
 export function parseReply(content: string): z.output<typeof RefinementReplySchema> {
   const text = content.trim().replace(/^```(?:json)?\s*/i, '').replace(/\s*```$/, '').trim();
+  if (!text) throw new Error('refiner API reply is empty');
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
-  if (start >= 0 && end > start) {
-    try {
-      const parsed = RefinementReplySchema.safeParse(JSON.parse(text.slice(start, end + 1)));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // not JSON after all: fall through to plain text
-    }
-    throw new Error('refiner API reply has no usable "prompt"');
+  if (start < 0 || end <= start) throw new Error('refiner API reply is not JSON');
+  let json: unknown;
+  try {
+    json = JSON.parse(text.slice(start, end + 1));
+  } catch {
+    throw new Error('refiner API reply is not JSON');
   }
-  const line = text.split('\n')[0]!.replace(/^["']|["']$/g, '').trim();
-  const plain = RefinementReplySchema.safeParse({ prompt: line });
-  if (!plain.success) throw new Error('refiner API reply is empty');
-  return plain.data;
+  const parsed = RefinementReplySchema.safeParse(json);
+  if (!parsed.success) throw new Error('refiner API reply has no usable "prompt"');
+  return parsed.data;
 }
