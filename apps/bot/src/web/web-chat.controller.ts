@@ -5,6 +5,7 @@ import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view'
 import { WebUserIdSchema, PostMessageSchema, RateSchema, SignalParamSchema, StartThreadSchema, UuidParamSchema, type PostMessageBody, type RateBody, type StartThreadBody } from './web-chat.dto';
 import { WebChatService } from './web-chat.service';
 import { WebEventsHub, type SseFrame } from './web-events.hub';
+import { ReceivedAt } from './received-at.decorator';
 import { WebUser } from './web-user.decorator';
 import { ZodPipe } from './zod-body.pipe';
 
@@ -24,8 +25,12 @@ export class WebChatController {
   }
 
   @Post('threads')
-  startThread(@WebUser() userId: string, @Body(new ZodPipe(StartThreadSchema)) body: StartThreadBody): Promise<ThreadDetail> {
-    return this.chat.startThread(userId, body.prompt);
+  startThread(
+    @WebUser() userId: string,
+    @Body(new ZodPipe(StartThreadSchema)) body: StartThreadBody,
+    @ReceivedAt() receivedAt: number,
+  ): Promise<ThreadDetail> {
+    return this.chat.startThread(userId, body.prompt, receivedAt);
   }
 
   @Get('threads/:id')
@@ -38,8 +43,9 @@ export class WebChatController {
     @WebUser() userId: string,
     @Param('id', new ZodPipe(UuidParamSchema)) id: string,
     @Body(new ZodPipe(PostMessageSchema)) body: PostMessageBody,
+    @ReceivedAt() receivedAt: number,
   ): Promise<RoundView> {
-    return this.chat.postMessage(userId, id, body.text);
+    return this.chat.postMessage(userId, id, body.text, receivedAt);
   }
 
   /** The thread's owner deletes it (403 FORBIDDEN for anyone else). */

@@ -62,8 +62,7 @@ export class WebChatService {
   }
 
   /** First message of a new thread: the prompt of round 1. */
-  async startThread(userId: string, prompt: string): Promise<ThreadDetail> {
-    const received = performance.now();
+  async startThread(userId: string, prompt: string, received = performance.now()): Promise<ThreadDetail> {
     const threadId = randomUUID();
     const started = await this.conversation.handleMessage({
       platform: 'web',
@@ -89,8 +88,7 @@ export class WebChatService {
   }
 
   /** A later message in the thread: feedback that starts the next round. */
-  async postMessage(userId: string, dialogueId: string, text: string): Promise<RoundView> {
-    const received = performance.now();
+  async postMessage(userId: string, dialogueId: string, text: string, received = performance.now()): Promise<RoundView> {
     const dialogue = await this.webDialogueRef(dialogueId);
     const started = await this.conversation.handleMessage({
       platform: 'web',
