@@ -128,10 +128,12 @@ export class ImageParser {
     const xs = samples.map((i) => (i % W) / W);
     const ys = samples.map((i) => Math.floor(i / W) / H);
     const planes = [0, 1, 2].map((c) => fitPlane(xs, ys, samples.map((i) => smooth[c][i])));
-    const bgAt = (i: number, c: number) => {
-      const [c0, c1, c2] = planes[c];
-      return c0 + (c1 * (i % W)) / W + (c2 * Math.floor(i / W)) / H;
-    };
+    const bgMap = planes.map(([c0, c1, c2]) => {
+      const plane = new Float32Array(N);
+      for (let i = 0; i < N; i++) plane[i] = c0 + (c1 * (i % W)) / W + (c2 * Math.floor(i / W)) / H;
+      return plane;
+    });
+    const bgAt = (i: number, c: number) => bgMap[c][i];
     const bgCenter: Rgb = [0, 1, 2].map((c) => planes[c][0] + planes[c][1] * 0.5 + planes[c][2] * 0.5) as Rgb;
     const background = nearestColor(bgCenter).color;
 
