@@ -82,10 +82,11 @@ describe('gpu-server without a loadable model', () => {
         job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as typeof job;
         return job?.state === 'completed';
       }, 15_000, 'the training job');
-      expect(job!.result.data).toMatchObject({ pairs: 0, labels: 0 });
       const runs = await t.sql<{ id: string; trigger: string }>('SELECT id, trigger FROM training_runs');
-      expect(runs).toEqual([{ id: job!.result.trainingRunId, trigger: 'manual' }]);
-      expect(await training.nextNightlyRun()).not.toBeNull();
+      const seen = JSON.stringify({ jobId, job, runs });
+      expect(job!.result.data, seen).toMatchObject({ pairs: 0, labels: 0 });
+      expect(runs, seen).toEqual([{ id: job!.result.trainingRunId, trigger: 'manual' }]);
+      expect(await training.nextNightlyRun(), seen).not.toBeNull();
     } finally {
       await training.close();
     }
