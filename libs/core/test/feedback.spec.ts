@@ -126,6 +126,21 @@ describe(FeedbackService.name, () => {
     expect(revoked.keptImageId).toBe(round.images[3]!.id);
   });
 
+  it('tells a user which of their labels are active, per image', async () => {
+    const round = await completedRound(db.dataSource);
+    await label(round, 0, 'up', 'vera', { source: 'button' });
+    await label(round, 0, 'pick', 'vera', { source: 'reaction' });
+    await label(round, 1, 'down', 'vera', { source: 'button' });
+    await feedback.revokeFeedback({ platform: 'discord', userId: 'vera', imageId: round.images[1]!.id, signal: 'down', source: 'button' });
+    await label(round, 2, 'up', 'walt');
+    const ids = round.images.map((i) => i.id);
+    const mine = await feedback.activeSignalsOf({ platform: 'discord', userId: 'vera' }, ids);
+    expect(Object.fromEntries(mine)).toEqual({ [ids[0]!]: ['up', 'pick'] });
+    const buttons = await feedback.activeSignalsOf({ platform: 'discord', userId: 'vera' }, ids, 'button');
+    expect(Object.fromEntries(buttons)).toEqual({ [ids[0]!]: ['up'] });
+    expect(await queries.hasDialogue('discord', 'no-such-thread')).toBe(false);
+  });
+
   it('refuses labels from a banned rater with a clear error', async () => {
     const round = await completedRound(db.dataSource);
     await label(round, 0, 'up', 'troll');

@@ -20,6 +20,11 @@ export class DialogueQueryService {
     return dialogue ? this.viewOf(dialogue) : null;
   }
 
+  /** Whether a platform thread hosts a dialogue (adapters ignore other threads). */
+  async hasDialogue(platform: Platform, threadId: string): Promise<boolean> {
+    return this.dataSource.getRepository(DialogueEntity).existsBy({ platform, threadId });
+  }
+
   async getDialogue(dialogueId: string): Promise<DialogueView> {
     const dialogue = isUuid(dialogueId) ? await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId }) : null;
     if (!dialogue) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This dialogue does not exist.', { dialogueId });

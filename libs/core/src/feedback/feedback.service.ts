@@ -5,6 +5,7 @@ import { CONVERSATION_OPTIONS, ConversationOptionsSchema, type ConversationOptio
 import { FeedbackEventEntity } from '../entities/feedback-event.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
+import { isUuid } from '../errors/uuid.util';
 import { queryRows } from '../database/query-rows.util';
 import { ACTIVE_LABEL_SQL } from './active-labels.sql';
 import {
@@ -112,6 +113,33 @@ export class FeedbackService {
         f.signal === 'pick' && revoked.length > 0 ? await this.refreshKeptImage(em, image.round_id) : image.kept_image_id;
       return { revokedEventIds: revoked.map((r) => r.id), keptImageId, roundId: image.round_id };
     });
+  }
+
+  /**
+   * The signals one user has given (and not revoked) on these images, per image id — to light up
+   * their own buttons. Optionally only from one source (the web chat shows its own buttons).
+   */
+  async activeSignalsOf(
+    user: { platform: RecordFeedbackInput['platform']; userId: string },
+    imageIds: string[],
+    source?: RecordFeedbackInput['source'],
+  ): Promise<Map<string, FeedbackEventView['signal'][]>> {
+    const mine = new Map<string, FeedbackEventView['signal'][]>();
+    const ids = imageIds.filter(isUuid);
+    if (ids.length === 0) return mine;
+    const rows = await queryRows<{ image_id: string; signal: FeedbackEventView['signal'] }>(
+      this.dataSource,
+      `SELECT image_id, signal FROM feedback_events
+        WHERE rater_id = $1 AND image_id = ANY($2::uuid[]) AND revoked_at IS NULL AND ($3::varchar IS NULL OR source = $3)
+        ORDER BY created_at, id`,
+      [this.raterIdOf(user.platform, user.userId), ids, source ?? null],
+    );
+    for (const row of rows) {
+      const list = mine.get(row.image_id) ?? [];
+      if (!list.includes(row.signal)) list.push(row.signal);
+      mine.set(row.image_id, list);
+    }
+    return mine;
   }
 
   async listEventsForImage(imageId: string): Promise<FeedbackEventView[]> {
