@@ -186,6 +186,22 @@ describe(ModerationService.name, () => {
     expect(Number(log[0]!.id)).toBeGreaterThan(Number(log[log.length - 1]!.id));
   });
 
+  it('shows moderators who votes against everyone else', async () => {
+    const round = await completedRound(db.dataSource, 'a tulip field');
+    for (const honest of ['hana', 'ivan', 'jo']) {
+      await label(round, 0, 'up', honest);
+      await label(round, 1, 'down', honest);
+    }
+    await label(round, 0, 'down', 'contrarian');
+    await label(round, 1, 'up', 'contrarian');
+    const raters = await moderation.listRaters({ limit: 5000 });
+    const byId = new Map(raters.map((r) => [r.id, r]));
+    const hana = byId.get(feedback.raterIdOf('slack', 'hana'))!;
+    const contrarian = byId.get(feedback.raterIdOf('slack', 'contrarian'))!;
+    expect(hana).toMatchObject({ agreement: 1, comparedLabels: 2, labelsLast24h: 2 });
+    expect(contrarian).toMatchObject({ agreement: 0, comparedLabels: 2 });
+  });
+
   it('lists raters with their bans and refuses a ban without a reason', async () => {
     const raters = await moderation.listRaters();
     expect(raters.length).toBeGreaterThan(3);

@@ -96,18 +96,44 @@ export class ModerationService {
     });
   }
 
+  /**
+   * Raters, newest first, with what helps spot a bad one: active labels, labels in the last 24 h
+   * (rating speed), and agreement — the share of their thumbs that point the same way as the
+   * other, non-banned raters' net vote on the same image (null until there is something to compare).
+   */
   async listRaters(opts: { bannedOnly?: boolean; limit?: number } = {}): Promise<RaterSummary[]> {
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT r.id, r.platform, r.banned, r.banned_reason AS "bannedReason", r.banned_at AS "bannedAt",
+    const rows: Array<RaterSummary & { compared: number; agreed: number }> = await this.dataSource.query(
+      `WITH votes AS (
+         SELECT fe.rater_id, fe.image_id, CASE fe.signal WHEN 'up' THEN 1 ELSE -1 END AS v
+           FROM feedback_events fe
+          WHERE fe.signal IN ('up', 'down') AND fe.revoked_at IS NULL AND fe.moderation_status <> 'rejected'),
+       trusted AS (
+         SELECT v.image_id, sum(v.v) AS net
+           FROM votes v JOIN raters r ON r.id = v.rater_id
+          WHERE r.banned = false GROUP BY v.image_id),
+       agreement AS (
+         SELECT v.rater_id,
+                count(*) FILTER (WHERE sign(t.net - CASE WHEN r.banned THEN 0 ELSE v.v END) <> 0)::int AS compared,
+                count(*) FILTER (WHERE sign(t.net - CASE WHEN r.banned THEN 0 ELSE v.v END) = v.v)::int AS agreed
+           FROM votes v JOIN trusted t USING (image_id) JOIN raters r ON r.id = v.rater_id
+          GROUP BY v.rater_id)
+       SELECT r.id, r.platform, r.banned, r.banned_reason AS "bannedReason", r.banned_at AS "bannedAt",
               r.created_at AS "createdAt",
-              (SELECT count(*) FROM feedback_events fe WHERE fe.rater_id = r.id AND fe.revoked_at IS NULL)::int AS "activeLabels"
-         FROM raters r
+              (SELECT count(*) FROM feedback_events fe WHERE fe.rater_id = r.id AND fe.revoked_at IS NULL)::int AS "activeLabels",
+              (SELECT count(*) FROM feedback_events fe
+                WHERE fe.rater_id = r.id AND fe.created_at > now() - interval '24 hours')::int AS "labelsLast24h",
+              coalesce(a.compared, 0) AS compared, coalesce(a.agreed, 0) AS agreed
+         FROM raters r LEFT JOIN agreement a ON a.rater_id = r.id
         WHERE ($1::boolean = false OR r.banned)
         ORDER BY r.created_at DESC, r.id
         LIMIT $2`,
       [opts.bannedOnly ?? false, Math.min(Math.max(opts.limit ?? 200, 1), 5000)],
     );
-    return rows as unknown as RaterSummary[];
+    return rows.map(({ compared, agreed, ...rater }) => ({
+      ...rater,
+      agreement: compared > 0 ? agreed / compared : null,
+      comparedLabels: compared,
+    }));
   }
 
   async deleteImage(moderatorId: string, imageId: string, reason?: string): Promise<DeletionResult> {

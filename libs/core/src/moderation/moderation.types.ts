@@ -40,6 +40,12 @@ export interface RaterSummary {
   createdAt: Date;
   /** Labels not revoked. */
   activeLabels: number;
+  /** Labels given in the last 24 hours (revoked ones too): rating speed. */
+  labelsLast24h: number;
+  /** Share of their thumbs agreeing with the other non-banned raters' net vote; null if none compared. */
+  agreement: number | null;
+  /** How many of their thumbs could be compared. */
+  comparedLabels: number;
 }
 
 export interface AuditEntry {
