@@ -176,8 +176,9 @@ describe('web chat API', () => {
       threads.push((await call<ThreadDetail>('POST', '/api/threads', user, { prompt: `a paper boat number ${n + 1}` })).body);
     }
     const third = threads[2]!;
-    const opened = await call<ThreadDetail>('GET', `/api/threads/${third.id}`, users[2]!);
-    expect(opened.body.rounds[0]).toMatchObject({ status: 'queued', queuePosition: 3 });
+    const opened = await Promise.all(threads.map((t, i) => call<ThreadDetail>('GET', `/api/threads/${t.id}`, users[i]!)));
+    expect(opened.map((o) => o.body.rounds[0]!.status)).toEqual(['queued', 'queued', 'queued']);
+    expect(opened.map((o) => o.body.rounds[0]!.queuePosition)).toEqual([1, 2, 3]);
     const sse = await openSse(`${bot.baseUrl}/api/threads/${third.id}/events`);
     worker.worker.resume();
     const roundId = third.rounds[0]!.id;
