@@ -20,6 +20,10 @@ import { DISCORD_CONFIG, loadDiscordConfig } from '../../src/discord/discord-con
 import { DiscordModule } from '../../src/discord/discord.module';
 import { OverheadRecorder } from '../../src/results/overhead.recorder';
 import { RoundEventsRelay } from '../../src/results/round-events.relay';
+import { SlackAdapterModule } from '../../src/slack/slack-adapter.module';
+import { SlackChatAdapter } from '../../src/slack/slack-chat.adapter';
+import { SLACK_CONFIG, loadSlackConfig } from '../../src/slack/slack-config.schema';
+import { SlackModule } from '../../src/slack/slack.module';
 import { WebAdapterModule } from '../../src/web/web-adapter.module';
 import { WebChatAdapter } from '../../src/web/web-chat.adapter';
 import type { BotTestEnv } from '../support/bot-test-env';
@@ -32,11 +36,11 @@ export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.
  * CHAT_ADAPTERS factory.
  */
 @Module({
-  imports: [ConversationCoreModule, WebAdapterModule, DiscordAdapterModule],
+  imports: [ConversationCoreModule, WebAdapterModule, DiscordAdapterModule, SlackAdapterModule],
   providers: [
     {
       provide: CHAT_ADAPTERS,
-      inject: [WebChatAdapter, DiscordChatAdapter],
+      inject: [WebChatAdapter, DiscordChatAdapter, SlackChatAdapter],
       useFactory: (...adapters: ChatAdapter[]): ChatAdapter[] => adapters,
     },
     ChatAdapterRegistry,
@@ -69,11 +73,13 @@ export async function startPlatformBot(tag: string, overrides: Record<string, st
     JOB_BACKOFF_MS: '50',
     ...overrides,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [BotAppModule.forRoot(config), DiscordModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [BotAppModule.forRoot(config), DiscordModule, SlackModule] })
     .overrideModule(ChatModule)
     .useModule(PlatformsChatModule)
     .overrideProvider(DISCORD_CONFIG)
     .useValue(loadDiscordConfig(platformEnv))
+    .overrideProvider(SLACK_CONFIG)
+    .useValue(loadSlackConfig(platformEnv))
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ bufferLogs: true });
   app.useLogger(app.get(Logger));

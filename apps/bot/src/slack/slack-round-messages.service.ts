@@ -1,0 +1,151 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { WebClient } from '@slack/web-api';
+import { DiskImageStorage } from '@vca/shared';
+import { performance } from 'node:perf_hooks';
+import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
+import type { RoundView } from '../chat/round-view';
+import { parseFeedbackCustomId } from '../discord/discord-custom-id.util';
+import { SLACK_CONFIG, type SlackConfig } from './slack-config.schema';
+import { SlackConnection } from './slack-connection.service';
+import { SLACK_NUMBER_REACTIONS, renderSlackResult, renderSlackStatus } from './slack-round.renderer';
+import { parseSlackThreadId } from './slack-thread.util';
+
+interface RoundMessage {
+  channel: string;
+  threadTs: string;
+  index?: number;
+  ts?: string;
+  chain: Promise<void>;
+  latest: number;
+  lastEditAt: number;
+}
+
+function slackError(err: unknown): string | undefined {
+  return (err as { data?: { error?: string } }).data?.error;
+}
+
+/**
+ * The working message of each round in its Slack thread: posted when the round starts, edited
+ * in place (chat.update) with queue position and progress, and finally turned into the result
+ * (images via files.uploadV2, Block Kit buttons, number reactions). A deleted working message
+ * is replaced by a new one.
+ */
+@Injectable()
+export class SlackRoundMessages {
+  private readonly logger = new Logger('SlackAdapter');
+  private readonly rounds = new Map<string, RoundMessage>();
+  /** `channel:ts` of a result message → image ids by candidate (for number reactions). */
+  private readonly resultImages = new Map<string, string[]>();
+
+  constructor(
+    private readonly connection: SlackConnection,
+    private readonly storage: DiskImageStorage,
+    @Inject(SLACK_CONFIG) private readonly config: SlackConfig,
+  ) {}
+
+  begin(channel: string, threadTs: string, roundId: string, index: number): Promise<void> {
+    const state = this.state(roundId, channel, threadTs);
+    state.index = index;
+    return this.enqueue(roundId, state, async () => {
+      if (!state.ts) await this.show(state, renderSlackStatus({ kind: 'queued', dialogueId: '', roundId, position: null }, index)!);
+    });
+  }
+
+  deliver(thread: ThreadRef, update: RoundUpdate): Promise<void> {
+    const { channel, threadTs } = parseSlackThreadId(thread.threadId);
+    const state = this.state(update.roundId, channel, threadTs);
+    const arrival = ++state.latest;
+    return this.enqueue(update.roundId, state, async () => {
+      if (update.kind === 'completed') {
+        await this.postResult(state, update.round);
+        this.rounds.delete(update.roundId);
+        return;
+      }
+      const text = renderSlackStatus(update, state.index);
+      if (text === null) return;
+      if (update.kind === 'failed') {
+        await this.show(state, text);
+        this.rounds.delete(update.roundId);
+        return;
+      }
+      if (arrival < state.latest) return;
+      const final = update.kind === 'progress' && update.step >= update.totalSteps;
+      if (update.kind === 'progress' && !final && performance.now() - state.lastEditAt < this.config.SLACK_PROGRESS_EDIT_MS) return;
+      await this.show(state, text);
+    });
+  }
+
+  /** Image id of candidate `n` on a result message, null if it is not one of ours. */
+  async imageOfReaction(channel: string, ts: string, candidate: number): Promise<string | null> {
+    const key = `${channel}:${ts}`;
+    let images = this.resultImages.get(key);
+    if (!images) {
+      // After a restart: read the message back; its buttons carry the image ids.
+      const replies = await this.client().conversations.replies({ channel, ts, limit: 200 });
+      const message = replies.messages?.find((m) => m.ts === ts);
+      if (!message?.blocks) return null;
+      images = message.blocks.flatMap((b) => {
+        const first = (b as { elements?: Array<{ action_id?: string }> }).elements?.[0]?.action_id;
+        const parsed = first ? parseFeedbackCustomId(first) : null;
+        return parsed ? [parsed.imageId] : [];
+      });
+      this.resultImages.set(key, images);
+    }
+    return images[candidate] ?? null;
+  }
+
+  private client(): WebClient {
+    return this.connection.app!.client;
+  }
+
+  private async postResult(state: RoundMessage, round: RoundView): Promise<void> {
+    const client = this.client();
+    const fileIds: string[] = [];
+    for (const img of round.images) {
+      // No channel: the file stays private to the app and is shown by the message's image blocks.
+      const uploaded = (await client.filesUploadV2({ file: await this.storage.get(img.storageKey), filename: `round${round.index}-${img.candidateIndex + 1}.png` })) as {
+        files?: Array<{ files?: Array<{ id?: string }> }>;
+      };
+      fileIds.push(uploaded.files?.[0]?.files?.[0]?.id ?? '');
+    }
+    const { text, blocks } = renderSlackResult(round, fileIds);
+    const ts = await this.show(state, text, blocks);
+    this.resultImages.set(`${state.channel}:${ts}`, round.images.map((i) => i.id));
+    for (const name of SLACK_NUMBER_REACTIONS.slice(0, round.images.length)) {
+      await client.reactions.add({ channel: state.channel, timestamp: ts, name }).catch((err: Error) => this.logger.warn(`could not add :${name}: ${err.message}`));
+    }
+  }
+
+  /** Edits the working message, or posts a new one in the thread when there is none or it was deleted. */
+  private async show(state: RoundMessage, text: string, blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }]): Promise<string> {
+    const client = this.client();
+    state.lastEditAt = performance.now();
+    if (state.ts) {
+      try {
+        await client.chat.update({ channel: state.channel, ts: state.ts, text, blocks: blocks as never });
+        return state.ts;
+      } catch (err) {
+        if (slackError(err) !== 'message_not_found') throw err;
+        this.logger.warn(`working message ${state.ts} was deleted; posting a new one`);
+      }
+    }
+    const posted = await client.chat.postMessage({ channel: state.channel, thread_ts: state.threadTs, text, blocks: blocks as never });
+    state.ts = posted.ts!;
+    return state.ts;
+  }
+
+  private state(roundId: string, channel: string, threadTs: string): RoundMessage {
+    let state = this.rounds.get(roundId);
+    if (!state) {
+      state = { channel, threadTs, chain: Promise.resolve(), latest: 0, lastEditAt: 0 };
+      this.rounds.set(roundId, state);
+    }
+    return state;
+  }
+
+  private enqueue(roundId: string, state: RoundMessage, task: () => Promise<void>): Promise<void> {
+    const next = state.chain.then(task).catch((err: Error) => this.logger.error(`round ${roundId}: ${err.message}`));
+    state.chain = next;
+    return next;
+  }
+}
