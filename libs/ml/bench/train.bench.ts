@@ -3,7 +3,7 @@
  * Peak RSS comes from a child process that only sets up and runs training steps (the < 2 GB
  * target); timings from a second child that interleaves all variants, so load from other
  * processes on a shared machine skews them alike. The last line is one JSON object.
- * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_PYTHON (/usr/bin/python3, Debian's,
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_SPINNING (0; 1 = ORT/OpenMP default spinning), BENCH_PYTHON (/usr/bin/python3, Debian's,
  * where python3-torch installs), BENCH_PHASE (internal).
  */
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,9 @@ import {
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+// Idle ORT threads sleep instead of spinning (and OpenMP threads in the PyTorch reference wait
+// passively): on a CPU shared with other busy processes spinning halved our step rate.
+const SPINNING = process.env.BENCH_SPINNING === '1';
 const REPS = Number(process.env.BENCH_REPS ?? 10);
 const WARMUP = 3;
 const ATTENTION_PROJECTIONS = /attn\.(self|cross)\.(q|k|v|out)\.weight$/;
@@ -60,13 +63,13 @@ function lossGraph(): { graph: Graph; params: string[] } {
 
 async function fullTrainer(feeds: Record<string, ort.Tensor>): Promise<Trainer> {
   const { graph, params } = lossGraph();
-  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
+  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS, spinning: SPINNING } } });
 }
 
 /** A full step with the AdamW update inside the graph: weights and moments go in and come back out. */
 async function inGraphAdamStep(trainer: Trainer, feeds: Record<string, ort.Tensor>): Promise<() => Promise<void>> {
   const withAdam = appendAdamW(trainer.gradientGraph);
-  const { session } = await createSession(withAdam.graph, { threads: THREADS });
+  const { session } = await createSession(withAdam.graph, { threads: THREADS, spinning: SPINNING });
   const state: Record<string, ort.Tensor> = {};
   for (const [name, t] of trainer.gradientGraph.initialValues) {
     state[name] = new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims);
@@ -100,13 +103,13 @@ const phases: Record<string, () => Promise<Record<string, unknown>>> = {
     const params = unet.parameters.reduce((a, p) => a + numel(unet.graph.initializers.get(p)!.dims), 0);
     const feeds = batchFeeds(new Rng(1));
     const { target: _t, ...fwdFeeds } = feeds;
-    const { session: forward } = await createSession(unet.graph, { threads: THREADS });
+    const { session: forward } = await createSession(unet.graph, { threads: THREADS, spinning: SPINNING });
     const trainer = await fullTrainer(feeds);
     const adamInGraph = await inGraphAdamStep(trainer, feeds);
     const loraUnet = buildUNet();
     const lora = applyLora(loraUnet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
     addMseLoss(lora.graph, loraUnet.output);
-    const loraTrainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { runtime: { threads: THREADS } } });
+    const loraTrainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { runtime: { threads: THREADS, spinning: SPINNING } } });
     const grads = (await trainer.lossAndGradients(feeds)).grads;
     const times = await timeInterleaved({
       fwd: () => forward.run(fwdFeeds),
@@ -133,7 +136,7 @@ function runPhase(name: string): Record<string, unknown> & { peakRssMb: number }
 
 function torchReference(): { torch_step_ms: number | null; torch_lora_step_ms: number | null; note: string } {
   const r = spawnSync(process.env.BENCH_PYTHON ?? '/usr/bin/python3', [join(__dirname, 'unet_torch.py'), String(BATCH), String(THREADS), String(REPS)], {
-    env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX' },
+    env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX', OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? (SPINNING ? 'ACTIVE' : 'PASSIVE') },
     encoding: 'utf8',
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
   }
   type Timed = { median: number; min: number };
   const f = (t: Timed) => `${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)})`;
-  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
+  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, thread spinning ${SPINNING ? 'on' : 'off'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
   const mem = runPhase('memory');
   const t = runPhase('timing') as unknown as Record<string, Timed> & { params: number; adapters: number };
   console.log(`params:                     ${t.params}`);

@@ -11,7 +11,7 @@ function tiny() {
 
 describe('createSession', () => {
   it('runs on CPU with a configured thread count', async () => {
-    const { session, device } = await createSession(tiny(), { threads: 1 });
+    const { session, device } = await createSession(tiny(), { threads: 2, spinning: false });
     expect(device).toBe('cpu');
     const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
     expect(Array.from(out['y'].data as Float32Array)).toEqual([0, 2]);

@@ -14,6 +14,11 @@ export const runtimeOptionsSchema = z.object({
   /** When CUDA is asked for but unavailable: fall back to CPU with a warning (default) or throw. */
   requireDevice: z.boolean().default(false),
   graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  /**
+   * Let idle intra-op threads spin (ORT's default). On a CPU shared with other busy processes,
+   * spinning threads burn cycles the others need; false makes them sleep.
+   */
+  spinning: z.boolean().default(true),
 });
 export type RuntimeOptions = z.input<typeof runtimeOptionsSchema>;
 
@@ -46,6 +51,7 @@ function sessionOptions(o: z.output<typeof runtimeOptionsSchema>, device: 'cpu' 
     interOpNumThreads: 1,
     graphOptimizationLevel: o.graphOptimizationLevel,
     executionMode: 'sequential',
+    ...(o.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
 }
 
