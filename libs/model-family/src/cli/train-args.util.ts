@@ -20,12 +20,14 @@ export const TrainArgsSchema = z.object({
   maxMinutes: z.coerce.number().positive().optional(),
   threads: z.coerce.number().int().min(0).default(0),
   checkpointEvery: z.coerce.number().int().positive().default(100),
+  /** Which weights `export` writes: the EMA shadow (default) or the current ones. */
+  weights: z.enum(['ema', 'current']).default('ema'),
 });
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 6000] [--dual-steps 1500] [--batch 32] [--dual-batch 64] [--lr 1e-3] [--dual-lr 2e-3]
-  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100]
+  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -47,6 +49,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       'max-minutes': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
+      weights: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -70,6 +73,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     maxMinutes: values['max-minutes'],
     threads: values.threads,
     checkpointEvery: values['checkpoint-every'],
+    weights: values.weights,
   });
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   return { ...parsed.data, work: parsed.data.work ?? join(tmpdir(), `vca-model-train-${parsed.data.preset}-seed${parsed.data.seed}`) };

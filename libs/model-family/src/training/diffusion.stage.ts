@@ -19,8 +19,8 @@ export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims 
 }
 
 /**
- * Joint training graph: input_ids → text encoder → token states → UNet(noisy latent, t) → v̂,
- * loss = mean w_t·‖v̂ − v‖² (w_t: Min-SNR weights, see diffusionBatcher). The text encoder learns through the UNet's cross-attention (as Imagen's
+ * Joint training graph: input_ids → text encoder → token states → UNet(noisy latent, t) → prediction,
+ * loss = mean w_t·‖prediction − target‖² (target and w_t: see diffusionBatcher). The text encoder learns through the UNet's cross-attention (as Imagen's
  * and LDM's conditioners can), so its states carry exactly what the denoiser needs.
  */
 export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: number, maxLength: number, batch: number, seed: number): { graph: Graph; loss: string } {
@@ -53,13 +53,14 @@ export interface DiffusionBatchOptions {
 }
 
 /**
- * Batches of (prompt ids, x_t, t, v) with the forward process q(x_t|x_0) (Ho et al. 2020, eq. 4):
- *   x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε,   v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0   (Salimans & Ho 2022, §4).
+ * Batches of (prompt ids, x_t, t, target) with the forward process q(x_t|x_0) (Ho et al. 2020, eq. 4):
+ *   x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε; target x_0 ("sample"), ε, or v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0
+ *   (Salimans & Ho 2022, §4), as the config's prediction type says.
  * Scenes and prompts depend only on (seed, step), noise and t on the checkpointed Rng, so a
  * resumed run sees exactly the batches an uninterrupted one would.
  * Each sample is weighted after Min-SNR-γ (Hang et al. 2023, "Efficient Diffusion Training via
- * Min-SNR Weighting Strategy", §3.4): ‖ẑ₀ − z₀‖² = ‖v̂ − v‖²/(SNR_t + 1), so an x₀-weight λ_t is a
- * v-weight λ_t/(SNR_t + 1). We use λ_t = min(SNR_t, γ) + 1, SNR_t = ᾱ_t/(1 − ᾱ_t), γ = 5
+ * Min-SNR Weighting Strategy", §3.4), stated in x₀ space: ‖ẑ₀ − z₀‖² = ‖v̂ − v‖²/(SNR_t + 1) =
+ * ‖ε̂ − ε‖²/SNR_t, so an x₀-weight λ_t is a v-weight λ_t/(SNR_t + 1) and an ε-weight λ_t/SNR_t. We use λ_t = min(SNR_t, γ) + 1, SNR_t = ᾱ_t/(1 − ᾱ_t), γ = 5
  * [our design decision]: the paper's λ_t = min(SNR_t, γ) clamps the nearly noise-free steps
  * (the paper reports ≈ 3× faster convergence), and the +1 keeps full weight at SNR ≈ 0, where
  * the layout and colours named by the prompt are decided.
@@ -72,6 +73,7 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
   const T = c.schedule.numTrainTimesteps;
   const per = C * S * S;
   const uncond = o.uncondRate ?? 0.1;
+  const pred = c.schedule.predictionType;
   return (step, rng) => {
     const scenes = Array.from({ length: o.batch }, (_, i) => sceneFor(o.seed, 'diffusion', step * o.batch + i, 'train'));
     const words = createRng(deriveSeed(o.seed, 'diffusion-prompt', step));
@@ -81,28 +83,29 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
     const px = 3 * c.imageSize * c.imageSize;
     for (let i = 0; i < o.batch; i++) pixelUnshuffle(pixels.subarray(i * px, (i + 1) * px), c.imageSize, c.vaeFactor, x0, i * per);
     const xt = new Float32Array(o.batch * per);
-    const v = new Float32Array(o.batch * per);
+    const target = new Float32Array(o.batch * per);
     const ts = new Float32Array(o.batch);
     const w = new Float32Array(o.batch);
     for (let i = 0; i < o.batch; i++) {
       const t = rng.int(T);
       ts[i] = t;
       const snr = abar[t]! / Math.max(1 - abar[t]!, 1e-12);
-      w[i] = (Math.min(snr, MIN_SNR_GAMMA) + 1) / (snr + 1);
+      const lambda = Math.min(snr, MIN_SNR_GAMMA) + 1;
+      w[i] = pred === 'sample' ? lambda : pred === 'v_prediction' ? lambda / (snr + 1) : lambda / Math.max(snr, 1e-3);
       const a = Math.sqrt(abar[t]!);
       const b = Math.sqrt(1 - abar[t]!);
       for (let j = i * per; j < (i + 1) * per; j++) {
         const z0 = x0[j]! * c.scalingFactor;
         const eps = rng.normal();
         xt[j] = a * z0 + b * eps;
-        v[j] = a * eps - b * z0;
+        target[j] = pred === 'sample' ? z0 : pred === 'v_prediction' ? a * eps - b * z0 : eps;
       }
     }
     return {
       input_ids: new ort.Tensor('int64', tokenBatch(o.tokenizer, prompts), [o.batch, o.tokenizer.maxLength]),
       sample: new ort.Tensor('float32', xt, [o.batch, C, S, S]),
       timestep: new ort.Tensor('float32', ts, [o.batch]),
-      target: new ort.Tensor('float32', v, [o.batch, C, S, S]),
+      target: new ort.Tensor('float32', target, [o.batch, C, S, S]),
       weight: new ort.Tensor('float32', w, [o.batch, 1, 1, 1]),
     };
   };

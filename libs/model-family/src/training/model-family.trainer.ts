@@ -22,12 +22,15 @@ export function presetConfig(preset: 'default' | 'tiny', overrideJson?: string):
   return ModelFamilyConfigSchema.parse(merged);
 }
 
-/** EMA weights of a stage checkpoint (the weights that ship), keyed by parameter name. */
-export function emaWeights(dir: string): Map<string, TensorData> {
+/** Weights of a stage checkpoint keyed by parameter name: the EMA shadow (what ships) or the current weights. */
+export function checkpointWeights(dir: string, which: 'ema' | 'current' = 'ema'): Map<string, TensorData> {
   const c = loadCheckpoint(dir);
-  const ema = new Map<string, TensorData>();
-  for (const [k, t] of c.weights) if (k.startsWith('ema.')) ema.set(k.slice(4), t);
-  return ema.size ? ema : c.weights;
+  const out = new Map<string, TensorData>();
+  for (const [k, t] of c.weights) {
+    if (which === 'ema' && k.startsWith('ema.')) out.set(k.slice(4), t);
+    if (which === 'current' && !k.startsWith('ema.')) out.set(k, t);
+  }
+  return out.size ? out : c.weights;
 }
 
 /**
@@ -84,8 +87,8 @@ export class ModelFamilyTrainer {
       config: this.config,
       vocabSize: built.vocabSize,
       maxLength: built.maxLength,
-      diffusionWeights: hasCheckpoint(d.unet) ? emaWeights(d.unet) : undefined,
-      dualWeights: hasCheckpoint(d.dual) ? emaWeights(d.dual) : undefined,
+      diffusionWeights: hasCheckpoint(d.unet) ? checkpointWeights(d.unet, this.args.weights) : undefined,
+      dualWeights: hasCheckpoint(d.dual) ? checkpointWeights(d.dual, this.args.weights) : undefined,
       training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages: results },
     });
     this.log(`exported to ${this.args.out}`);
