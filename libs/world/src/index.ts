@@ -24,3 +24,4 @@ export * from './dataset/dataset-split';
 export * from './dataset/dataset-generator';
 export * from './dataset/eval-set';
 export * from './dataset/style-stats';
+export * from './simulation/community-taste';
