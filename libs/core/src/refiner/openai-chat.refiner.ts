@@ -11,6 +11,8 @@ export const LlmRefinerConfigSchema = z.object({
 });
 export type LlmRefinerConfig = z.input<typeof LlmRefinerConfigSchema>;
 
+const MAX_HISTORY_ROUNDS = 12;
+
 const ChatCompletionSchema = z.object({
   choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1),
 });
@@ -74,7 +76,10 @@ export class OpenAiChatPromptRefiner implements PromptRefiner {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.config.timeoutMs);
     try {
-      const history = input.context.history.map((h, i) => `${i + 1}. user: ${h.userText} → prompt: ${h.refinedPrompt}`).join('\n');
+      // The last rounds carry what the dialogue established; a long thread must not outgrow the context window.
+      const recent = input.context.history.slice(-MAX_HISTORY_ROUNDS);
+      const first = input.context.history.length - recent.length + 1;
+      const history = recent.map((h, i) => `${first + i}. user: ${h.userText} → prompt: ${h.refinedPrompt}`).join('\n');
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.config.apiKey) headers['authorization'] = `Bearer ${this.config.apiKey}`;
       const res = await this.fetchImpl(`${this.config.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
