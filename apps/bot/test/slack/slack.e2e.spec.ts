@@ -1,6 +1,7 @@
 import { FeedbackEventEntity, ModerationActionEntity, RoundEntity } from '@vca/core';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordConnection } from '../../src/discord/discord-connection.service';
 import { SlackConnection } from '../../src/slack/slack-connection.service';
 import { until, type BotTestEnv } from '../support/bot-test-env';
 import { startRealGpuServer, type RealGpuServer } from '../support/gpu-server.real';
@@ -37,12 +38,24 @@ describe('Slack adapter end to end', () => {
       SLACK_PORT: '0',
       SLACK_HOST: '127.0.0.1',
       SLACK_PROGRESS_EDIT_MS: '0',
+      // Discord configured but unreachable: its adapter keeps retrying while Slack serves (item 3).
+      DISCORD_TOKEN: 'unreachable-token',
+      DISCORD_APP_ID: '100000000000000001',
+      DISCORD_API_BASE: 'http://127.0.0.1:9/api',
+      DISCORD_RETRY_BASE_MS: '1000',
     });
     gpu = await startRealGpuServer(bot);
     const connection = bot.app.get(SlackConnection);
     await connection.whenReady();
     fake.eventsUrl = `http://127.0.0.1:${connection.port}/slack/events`;
     ds = bot.app.get(DataSource);
+  });
+
+  it('serves Slack while the Discord adapter cannot connect', async () => {
+    expect((await fetch(`${bot.baseUrl}/health`)).status).toBeLessThan(500);
+    expect(bot.app.get(DiscordConnection).enabled).toBe(true);
+    const discordReady = await Promise.race([bot.app.get(DiscordConnection).whenReady().then(() => true), new Promise((r) => setTimeout(() => r(false), 200))]);
+    expect(discordReady).toBe(false);
   });
 
   afterAll(async () => {

@@ -66,6 +66,8 @@ export class FakeSlack {
   readonly responses: Array<Record<string, unknown>> = [];
   /** Web API calls by method name, in order. */
   readonly calls: string[] = [];
+  /** When true, the Web API answers 503 (Slack unreachable). */
+  down = false;
   /** Where the bot's Events API endpoint listens (set by the test once the bot is up). */
   eventsUrl = '';
   private server!: Server;
@@ -214,6 +216,7 @@ export class FakeSlack {
     if (!url.pathname.startsWith('/api/')) return void send({ ok: false, error: 'unknown_method' }, 404);
     const method = url.pathname.slice('/api/'.length);
     this.calls.push(method);
+    if (this.down) return void send({ ok: false, error: 'service_unavailable' }, 503);
     if (req.headers.authorization !== `Bearer ${this.token}`) return void send({ ok: false, error: 'invalid_auth' });
     const args = parseArgs(raw, req.headers['content-type'] ?? '');
     try {
