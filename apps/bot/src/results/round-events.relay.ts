@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { ConversationService, DialogueEntity, DialogueQueryService, RoundEntity } from '@vca/core';
+import { ConversationService, CoreErrorCode, DialogueEntity, DialogueQueryService, isCoreError, RoundEntity } from '@vca/core';
 import { GenerationQueueProducer } from '@vca/queue';
 import type { GenerationProgress, GenerationResult } from '@vca/shared';
 import { performance } from 'node:perf_hooks';
@@ -92,21 +92,20 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     const received = performance.now();
     this.waiting.delete(roundId);
     void this.guard('completed', roundId, async () => {
-      // Claim the post first: with several bot replicas only one posts each result. The claim
-      // and the reads run together; they touch different rows' columns.
-      const [claimed, stored, thread] = await Promise.all([
-        this.conversation.markRoundPosted(roundId),
-        this.queries.getRound(roundId).catch(() => null),
+      const [stored, thread] = await Promise.all([
+        this.queries.getRound(roundId).catch((err: unknown) => (isCoreError(err, CoreErrorCode.RoundNotFound) ? null : Promise.reject(err))),
         this.threadOf(roundId),
       ]);
       this.threads.delete(roundId);
-      if (!claimed || !thread) return; // posted already, or dialogue deleted while the job ran
+      if (!stored || !thread) return; // dialogue deleted while the job ran: nothing to post
       // The GPU worker stores the image rows; record here only if it has not (idempotent).
       const round =
-        stored && stored.status === 'completed' && stored.images.length === result.images.length
+        stored.status === 'completed' && stored.images.length === result.images.length
           ? stored
           : await this.conversation.recordGenerationResult(result);
       if (!round) return;
+      // Claim the post once the round is stored: with several bot replicas one posts each result.
+      if (!(await this.conversation.markRoundPosted(roundId))) return;
       await this.send(thread, { kind: 'completed', dialogueId: thread.dialogueId, roundId, round: toRoundView(round) });
       this.overhead.record('post', performance.now() - received);
     });
