@@ -43,7 +43,10 @@ export class DiscordDialogueListener implements OnModuleInit {
     const text = message.content.replace(/<@!?\d+>/g, ' ').replace(/\s+/g, ' ').trim();
     const channel = message.channel;
     if (channel.isThread()) {
-      if (!text || !(await this.chat.isDialogueThread('discord', channel.id))) return;
+      // In a dialogue's thread every message is feedback; in another thread a mention starts
+      // a dialogue right there (threads cannot hold threads).
+      if (!text) return;
+      if (!message.mentions.users.has(me.id) && !(await this.chat.isDialogueThread('discord', channel.id))) return;
       await this.round(channel, message.author.id, text);
       return;
     }

@@ -60,7 +60,10 @@ describe('Discord adapter end to end', () => {
     const r1 = await resultCount(thread.id, 1);
     // The working message became the result: it is the first thing the bot posted in the thread.
     expect(botMessages(thread.id)[0]!.id).toBe(r1.id);
-    expect(r1.edited_timestamp).not.toBeNull();
+    // Queue position / progress edited the working message in place before it became the result.
+    expect(r1.history![0]).toMatch(/^⏳ \*\*Round 1\*\* — queued/);
+    expect(r1.history!.some((c) => /step \d+\/4/.test(c))).toBe(true);
+    expect(r1.history!.at(-1)).toContain('**Round 1**');
     expect(r1.attachments).toHaveLength(2);
     expect([...fake.file(r1.attachments[0]!).subarray(0, 4)]).toEqual(PNG_SIGNATURE);
     expect(r1.content).toContain('a red circle on a blue square');

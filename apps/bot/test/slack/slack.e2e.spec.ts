@@ -78,7 +78,8 @@ describe('Slack adapter end to end', () => {
 
     const r1 = await result(1);
     expect(botReplies(threadTs)[0]!.ts).toBe(r1.ts); // the working message became the result
-    expect(r1.edited).toBeDefined();
+    expect(r1.history[0]).toMatch(/Round 1\* — queued/);
+    expect(r1.history.some((t) => /step \d+\/4/.test(t))).toBe(true);
     const files = slackFiles(r1).map((id) => fake.files.get(id)!);
     expect(files).toHaveLength(2);
     for (const f of files) {

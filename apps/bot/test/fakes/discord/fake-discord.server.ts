@@ -43,7 +43,8 @@ export interface FakeMessage {
   type: number;
   tts: boolean;
   pinned: boolean;
-  /** Fake bookkeeping, not sent by Discord in this shape. */
+  /** Fake bookkeeping, not sent by Discord in this shape: contents after each edit. */
+  history?: string[];
   reactions?: Array<{ emoji: { id: null; name: string }; count: number; me: boolean }>;
 }
 
@@ -498,6 +499,7 @@ export class FakeDiscord {
   }
 
   private applyEdit(message: FakeMessage, json: Record<string, unknown>, files: FakeAttachment[]): void {
+    message.history = [...(message.history ?? [message.content])];
     if ('content' in json) message.content = String(json['content'] ?? '');
     if ('components' in json) message.components = (json['components'] as FakeMessage['components']) ?? [];
     if ('embeds' in json) message.embeds = (json['embeds'] as unknown[]) ?? [];
@@ -507,6 +509,7 @@ export class FakeDiscord {
       : message.attachments;
     message.attachments = [...keep, ...files];
     message.edited_timestamp = new Date().toISOString();
+    message.history.push(message.content);
   }
 
   /** JSON body, or multipart with `payload_json` and `files[n]` parts (discord.js uploads). */

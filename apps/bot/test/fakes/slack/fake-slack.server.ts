@@ -17,6 +17,8 @@ export interface FakeSlackMessage {
   blocks: Array<Record<string, unknown>>;
   reactions: Array<{ name: string; users: string[] }>;
   edited?: { ts: string };
+  /** Text after each chat.update (fake bookkeeping). */
+  history: string[];
 }
 
 export interface FakeSlackFile {
@@ -103,7 +105,7 @@ export class FakeSlack {
     const ts = nextTs();
     const mention = `<@${this.botUserId}>`;
     const rendered = text.replace('@bot', mention);
-    this.messages.push({ channel: this.channel, ts, thread_ts: threadTs, user: user.id, text: rendered, blocks: [], reactions: [] });
+    this.messages.push({ channel: this.channel, ts, thread_ts: threadTs, user: user.id, text: rendered, blocks: [], reactions: [], history: [rendered] });
     const base = { user: user.id, text: rendered, ts, channel: this.channel, event_ts: ts, ...(threadTs ? { thread_ts: threadTs } : {}) };
     const deliveries = [this.eventDelivery({ type: 'message', channel_type: 'channel', ...base })];
     if (rendered.includes(mention)) deliveries.push(this.eventDelivery({ type: 'app_mention', ...base }));
@@ -240,6 +242,7 @@ export class FakeSlack {
           text: String(a['text'] ?? ''),
           blocks: parseJson(a['blocks']) ?? [],
           reactions: [],
+          history: [String(a['text'] ?? '')],
         };
         this.messages.push(message);
         return { channel: message.channel, ts: message.ts, message };
@@ -249,6 +252,7 @@ export class FakeSlack {
         if ('text' in a) message.text = String(a['text']);
         message.blocks = parseJson(a['blocks']) ?? [];
         message.edited = { ts: nextTs() };
+        message.history.push(message.text);
         return { channel: message.channel, ts: message.ts, text: message.text };
       }
       case 'chat.delete': {
