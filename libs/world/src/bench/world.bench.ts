@@ -2,12 +2,12 @@
  * Throughput of the scene world (single thread). Usage: npm run bench:world
  * Prints one line per figure and a JSON summary last.
  */
-import { generateExamples } from '../dataset/dataset-generator';
-import { generateDialogue } from '../language/dialogue-generator';
-import { SceneOracle } from '../oracle/scene-oracle';
+import { generateExamples } from '../dataset/dataset.generator';
+import { generateDialogue } from '../language/dialogue.generator';
+import { SceneOracle } from '../oracle/scene.oracle';
 import { addGaussianNoise, boxBlur, toChwFloat } from '../render/image.util';
-import { SceneRenderer } from '../render/scene-renderer';
-import { sampleScene } from '../scene/scene-sampler';
+import { SceneRenderer } from '../render/scene.renderer';
+import { sampleScene } from '../scene/scene.sampler';
 import { specOf } from '../scene/scene.schema';
 import { createRng } from '../util/rng.util';
 

@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { generateExamples } from '../dataset/dataset-generator';
-import { SplitSchema } from '../dataset/dataset-split';
-import { SceneRenderer } from '../render/scene-renderer';
+import { generateExamples } from '../dataset/dataset.generator';
+import { SplitSchema } from '../dataset/dataset-split.util';
+import { SceneRenderer } from '../render/scene.renderer';
 import { encodePng } from '../render/image.util';
 
 const { values, positionals } = parseArgs({

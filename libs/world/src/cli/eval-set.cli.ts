@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { generateEvalSet } from '../dataset/eval-set';
+import { generateEvalSet } from '../dataset/eval-set.generator';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -3,7 +3,7 @@
  * Usage: npm run world:tokenizer -- <outDir>   (e.g. models/<family>/tokenizer)
  */
 import { z } from 'zod';
-import { writeTokenizer } from '../tokenizer/tokenizer-builder';
+import { writeTokenizer } from '../tokenizer/tokenizer.builder';
 
 const outDir = z.string().min(1, 'usage: world:tokenizer -- <outDir>').parse(process.argv[2] ?? '');
 const built = writeTokenizer(outDir);

@@ -1,5 +1,5 @@
 import { COLORS, type Color } from '../scene/scene.schema';
-import { PALETTE, shadeRgb } from '../scene/palette';
+import { PALETTE, shadeRgb } from '../scene/palette.constants';
 
 export type Lab = [number, number, number];
 

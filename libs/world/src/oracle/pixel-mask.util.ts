@@ -122,14 +122,3 @@ export function connectedComponents(mask: Uint8Array, width: number, height: num
   }
   return components;
 }
-
-/** Even–odd point-in-polygon test. */
-export function insidePolygon(x: number, y: number, polygon: readonly (readonly [number, number])[]): boolean {
-  let inside = false;
-  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
-    const [xi, yi] = polygon[i];
-    const [xj, yj] = polygon[j];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}

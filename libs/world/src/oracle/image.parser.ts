@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RasterImage } from '../render/image.types';
 import { MAX_ROTATION_DEG, POSITIONS, SHAPES, type Color, type Position, type Shape, type Size } from '../scene/scene.schema';
-import { SHAPE_AREA_FACTOR, SIZE_RADIUS, placePolygon } from '../scene/shape-geometry';
+import { SHAPE_AREA_FACTOR, SIZE_RADIUS, placePolygon } from '../scene/shape-geometry.util';
 import { nearestColor } from './color-space.util';
 import { connectedComponents, countMask, dilate, erode, fillHoles, type WindowMask } from './pixel-mask.util';
 

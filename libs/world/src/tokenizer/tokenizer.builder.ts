@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectVocabulary } from './vocabulary';
+import { collectVocabulary } from './vocabulary.util';
 
 export const SPECIAL_TOKENS = { pad: '[PAD]', unk: '[UNK]', bos: '[BOS]', eos: '[EOS]' } as const;
 
@@ -16,7 +16,7 @@ export interface BuiltTokenizer {
 /**
  * A word-level tokenizer for the scene world's language, in the Hugging Face `tokenizers`
  * format, so the diffusion runtime loads it like any export's tokenizer.json.
- * Normalisation mirrors `tokenize` in lexicon.ts: lowercase, everything but letters, commas
+ * Normalisation mirrors `tokenize` in lexicon.util.ts: lowercase, everything but letters, commas
  * and semicolons becomes a space (so "medium-sized" is two words), then whitespace/punctuation
  * splitting. Ids: [PAD]=0, [UNK]=1, [BOS]=2, [EOS]=3, then the words in sorted order.
  */

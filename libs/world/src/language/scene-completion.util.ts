@@ -1,5 +1,5 @@
 import type { Rng } from '../util/rng.util';
-import { sampleStyle } from '../scene/scene-sampler';
+import { sampleStyle } from '../scene/scene.sampler';
 import { COLORS, POSITIONS, SIZES, SceneSchema, type Scene, type SceneObject, type SceneSpec } from '../scene/scene.schema';
 
 /**

@@ -1,9 +1,9 @@
 import { createRng } from '../util/rng.util';
-import { sampleSceneWith } from '../scene/scene-sampler';
+import { sampleSceneWith } from '../scene/scene.sampler';
 import { SHAPES, specOf } from '../scene/scene.schema';
-import { captionSpec } from '../language/caption-grammar';
-import { generateDialogue } from '../language/dialogue-generator';
-import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS, surfaceTokens } from '../language/lexicon';
+import { captionSpec } from '../language/caption.grammar';
+import { generateDialogue } from '../language/dialogue.generator';
+import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS, surfaceTokens } from '../language/lexicon.util';
 
 export interface VocabularyStats {
   words: string[];

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { createRng, deriveSeed, type Rng } from '../util/rng.util';
 import { COLORS, POSITIONS, SHAPES, SIZES, SceneSpecSchema, positionCell, specOf, type SceneSpec } from '../scene/scene.schema';
-import { captionSpec } from '../language/caption-grammar';
-import { applyFeedback } from '../language/feedback-applier';
-import { renderFeedback } from '../language/feedback-grammar';
+import { captionSpec } from '../language/caption.grammar';
+import { applyFeedback } from '../language/feedback.applier';
+import { renderFeedback } from '../language/feedback.grammar';
 import { COLUMN_NAMES, FeedbackSchema, ROW_NAMES, type Feedback } from '../language/feedback.schema';
-import { completeSpec } from '../language/scene-completion';
-import type { OracleVerdict } from '../oracle/scene-oracle';
-import { generateExamples } from './dataset-generator';
+import { completeSpec } from '../language/scene-completion.util';
+import type { OracleVerdict } from '../oracle/scene.oracle';
+import { generateExamples } from './dataset.generator';
 
 export const TextToImageCaseSchema = z.object({
   id: z.string(),

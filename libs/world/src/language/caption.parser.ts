@@ -1,5 +1,5 @@
 import { SceneSpecSchema, type ObjectSpec, type SceneSpec, type Shape } from '../scene/scene.schema';
-import { colorOfWord, readPosition, shapeOfWord, sizeOfWord, tokenize } from './lexicon';
+import { colorOfWord, readPosition, shapeOfWord, sizeOfWord, tokenize } from './lexicon.util';
 
 const SEPARATORS = new Set([',', ';', 'and', 'with', 'plus']);
 const BACKGROUND_WORDS = new Set(['background', 'backdrop']);

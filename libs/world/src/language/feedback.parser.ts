@@ -1,7 +1,7 @@
 import type { Shape } from '../scene/scene.schema';
-import { parsePrompt } from './caption-parser';
+import { parsePrompt } from './caption.parser';
 import { FeedbackSchema, COLUMN_NAMES, ROW_NAMES, type CorrectionValue, type Feedback, type ObjectRef } from './feedback.schema';
-import { colorOfWord, readGridAxes, readPosition, shapeOfWord, sizeOfWord, tokenize } from './lexicon';
+import { colorOfWord, readGridAxes, readPosition, shapeOfWord, sizeOfWord, tokenize } from './lexicon.util';
 
 const BACKGROUND_WORDS = new Set(['background', 'backdrop']);
 const ADD_WORDS = new Set(['add', 'include', 'another']);

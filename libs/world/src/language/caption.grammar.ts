@@ -1,12 +1,12 @@
 import type { Rng } from '../util/rng.util';
 import type { ObjectSpec, SceneSpec } from '../scene/scene.schema';
-import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS } from './lexicon';
+import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS } from './lexicon.util';
 
 /**
  * Caption grammar: scene spec → prompt. `captionSpec` with an Rng yields paraphrases (word
  * choice, word order, list and background forms); without one it yields the canonical prompt,
  * which the rule-based prompt refiner uses so that equal specs give equal prompts.
- * Every form here is read back by `parsePrompt` (caption-parser.ts).
+ * Every form here is read back by `parsePrompt` (caption.parser.ts).
  */
 type Chooser = <T>(items: readonly T[]) => T;
 

@@ -1,9 +1,9 @@
 import { createCanvas, type Canvas, type CanvasPattern, type SKRSContext2D } from '@napi-rs/canvas';
 import { z } from 'zod';
 import { createRng } from '../util/rng.util';
-import { PALETTE, luma, rgbCss, rgbDistance, shadeRgb, type Rgb } from '../scene/palette';
+import { PALETTE, luma, rgbCss, rgbDistance, shadeRgb, type Rgb } from '../scene/palette.constants';
 import { positionCell, type Color, type Scene, type SceneObject, type SceneStyle } from '../scene/scene.schema';
-import { SIZE_RADIUS, placePolygon } from '../scene/shape-geometry';
+import { SIZE_RADIUS, placePolygon } from '../scene/shape-geometry.util';
 import type { RasterImage } from './image.types';
 
 export const RendererConfigSchema = z.object({

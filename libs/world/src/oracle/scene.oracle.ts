@@ -1,7 +1,7 @@
 import type { RasterImage } from '../render/image.types';
 import { NAMED_ATTRIBUTES, type ObjectAttribute, type ObjectSpec, type SceneSpec } from '../scene/scene.schema';
-import { parsePrompt } from '../language/caption-parser';
-import { ImageParser, type ImageParserConfig, type ParsedObject, type ParsedScene } from './image-parser';
+import { parsePrompt } from '../language/caption.parser';
+import { ImageParser, type ImageParserConfig, type ParsedObject, type ParsedScene } from './image.parser';
 
 /** One thing the image gets wrong relative to the prompt. */
 export type AttributeError =

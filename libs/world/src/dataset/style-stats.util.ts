@@ -1,4 +1,4 @@
-import type { ParsedScene } from '../oracle/image-parser';
+import type { ParsedScene } from '../oracle/image.parser';
 
 export interface StyleDistribution {
   objects: number;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../util/rng.util';
-import { sampleSceneWith } from '../scene/scene-sampler';
+import { sampleSceneWith } from '../scene/scene.sampler';
 import { specOf, type Scene } from '../scene/scene.schema';
-import { captionSpec } from '../language/caption-grammar';
+import { captionSpec } from '../language/caption.grammar';
 import type { RasterImage } from '../render/image.types';
-import type { SceneRenderer } from '../render/scene-renderer';
-import { SplitSchema, splitOf, type Split } from './dataset-split';
+import type { SceneRenderer } from '../render/scene.renderer';
+import { SplitSchema, splitOf, type Split } from './dataset-split.util';
 
 export const DatasetOptionsSchema = z.object({
   split: SplitSchema,

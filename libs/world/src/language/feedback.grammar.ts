@@ -1,6 +1,6 @@
 import { createRng, type Rng } from '../util/rng.util';
-import { captionSpec } from './caption-grammar';
-import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS } from './lexicon';
+import { captionSpec } from './caption.grammar';
+import { COLOR_WORDS, POSITION_PHRASES, SHAPE_WORDS, SIZE_WORDS } from './lexicon.util';
 import type { Feedback, ObjectRef } from './feedback.schema';
 
 /**

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { createRng, type Rng } from '../util/rng.util';
 import { OUTLINES, type SceneStyle } from '../scene/scene.schema';
-import type { ParsedObject, ParsedScene } from '../oracle/image-parser';
-import type { OracleVerdict } from '../oracle/scene-oracle';
+import type { ParsedObject, ParsedScene } from '../oracle/image.parser';
+import type { OracleVerdict } from '../oracle/scene.oracle';
 
 /**
  * A simulated community's taste over the style attributes no prompt names: weights in

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createRng, type Rng } from '../util/rng.util';
-import { sampleSceneWith } from '../scene/scene-sampler';
+import { sampleSceneWith } from '../scene/scene.sampler';
 import {
   COLORS,
   MAX_OBJECTS,
@@ -13,11 +13,11 @@ import {
   type SceneObject,
   type SceneSpec,
 } from '../scene/scene.schema';
-import { captionSpec } from './caption-grammar';
-import { applyFeedback } from './feedback-applier';
-import { renderFeedback } from './feedback-grammar';
+import { captionSpec } from './caption.grammar';
+import { applyFeedback } from './feedback.applier';
+import { renderFeedback } from './feedback.grammar';
 import { COLUMN_NAMES, ROW_NAMES, type DialogueContext, type Feedback, type ObjectRef } from './feedback.schema';
-import { completeSpec } from './scene-completion';
+import { completeSpec } from './scene-completion.util';
 
 export const DialogueOptionsSchema = z.object({
   maxRounds: z.number().int().min(1).max(50).default(10),
