@@ -14,7 +14,12 @@ export const PUBLIC_DIR = resolve(__dirname, '../public');
 /** Builds the bot app (not yet listening); used by main.ts, the tests and the benchmark. */
 export async function createBotApp(config: BotConfig): Promise<NestExpressApplication> {
   // bodyParser off at creation so the received-at stamp runs before it; re-enabled right after.
-  const app = await NestFactory.create<NestExpressApplication>(BotAppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(BotAppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+    // Boot errors (database or Redis unreachable) reach main.ts, which prints one line and exits.
+    abortOnError: false,
+  });
   app.use(stampReceivedAt);
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { extended: true, limit: '100kb' });

@@ -13,4 +13,8 @@ async function main(): Promise<void> {
   app.get(Logger).log(`bot listening on http://${config.HOST}:${config.PORT} (web chat at /, moderation at /moderation.html)`);
 }
 
-void main();
+main().catch((err: Error) => {
+  // PostgreSQL or Redis unreachable, a failing migration, a port in use: one readable line.
+  process.stderr.write(`bot could not start: ${err.message}\n`);
+  process.exit(1);
+});
