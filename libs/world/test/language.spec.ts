@@ -34,6 +34,24 @@ describe('caption grammar', () => {
     }
   });
 
+  it('round-trips prompts that leave attributes open', () => {
+    const rng = createRng(4);
+    for (let seed = 0; seed < 1500; seed++) {
+      const full = specOf(sampleScene(seed));
+      const spec: SceneSpec = {
+        ...(rng.chance(0.3) ? {} : { background: full.background }),
+        objects: full.objects.map((o) => ({
+          shape: o.shape,
+          ...(rng.chance(0.3) ? {} : { color: o.color }),
+          ...(rng.chance(0.3) ? {} : { size: o.size }),
+          ...(rng.chance(0.3) ? {} : { position: o.position }),
+        })),
+      };
+      const caption = captionSpec(spec, rng);
+      expect(specKey(parsePrompt(caption)), caption).toBe(specKey(spec));
+    }
+  });
+
   it('gives many distinct paraphrases and a stable canonical form', () => {
     expect(new Set(paraphrases(spec, 10, createRng(1))).size).toBe(10);
     expect(captionSpec(spec)).toBe('a small red circle on the left and a large blue square in the top right on a white background');
