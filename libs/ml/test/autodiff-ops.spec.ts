@@ -22,6 +22,8 @@ describe('autodiff gradient rules vs finite differences', () => {
       ['Log', pos],
       ['Reciprocal', pos],
     ] as [string, [number, number] | undefined][])('%s', (op, range) => checkGradients((g, p) => g.op(op, [p.x]), { x: { dims: [3, 5], range } }));
+    it('Clip (min and max inputs), LeakyRelu, Softplus', () =>
+      checkGradients((g, p) => g.add(g.add(g.op('Clip', [p.x, g.scalar(-0.4), g.scalar(0.3)]), g.op('LeakyRelu', [p.x], { alpha: 0.2 })), g.op('Softplus', [p.x])), { x: [4, 5] }));
     it('GELU built from Erf, and SiLU', () => checkGradients((g, p) => g.add(g.gelu(p.x), g.silu(p.x)), { x: [4, 6] }));
     it('Where', () =>
       checkGradients((g, p) => g.op('Where', [g.op('Greater', [p.c, g.scalar(0)]), p.a, p.b]), { a: [3, 4], b: [4], c: [3, 4] }, { trainable: ['a', 'b'] }));

@@ -92,7 +92,7 @@ export class GradContext {
   }
 
   /** Mean over `axes` (ReduceMean; the builder picks the opset's signature). */
-  mean(x: string, _shape: number[], axes: number[], _like: string, keepdims = 1): string {
+  mean(x: string, axes: number[], keepdims = 1): string {
     return this.b.reduceMean(x, axes, keepdims);
   }
 

@@ -43,7 +43,6 @@ function normalizationBackward(
   const b = ctx.b;
   const [x, scale, bias] = node.inputs;
   const y = node.outputs[0];
-  const xs = ctx.shape(x);
   const eps = attrFloat(node, 'epsilon', 1e-5);
   const unitScale = ctx.isConstantFill(scale, 1);
   const identityAffine = unitScale && (!bias || ctx.isConstantFill(bias, 0));
@@ -55,13 +54,13 @@ function normalizationBackward(
   }
   const out: (string | null)[] = [null, null, null];
   if (needs[0]) {
-    const m = ctx.mean(b.mul(xhat, x), xs, axes, x);
+    const m = ctx.mean(b.mul(xhat, x), axes);
     const s = b.mul(b.add(m, b.sqrt(b.add(b.mul(m, m), ctx.scalar(4 * eps, x)))), ctx.scalar(0.5, x));
     const invS = b.op('Reciprocal', [s]);
     const gh = unitScale ? g : b.mul(g, gammaShaped(scale));
     // ∂x = ĝ·(1/s) + x̂·(−mean(ĝx̂)/s) + (−mean(ĝ)/s), with per-group coefficients.
-    const c = b.neg(b.mul(ctx.mean(b.mul(gh, xhat), xs, axes, x), invS));
-    const k = b.neg(b.mul(ctx.mean(gh, xs, axes, x), invS));
+    const c = b.neg(b.mul(ctx.mean(b.mul(gh, xhat), axes), invS));
+    const k = b.neg(b.mul(ctx.mean(gh, axes), invS));
     out[0] = b.add(b.add(b.mul(gh, invS), b.mul(xhat, c)), k);
   }
   if (needs[1]) out[1] = ctx.reshape(ctx.sum(b.mul(g, xhat), paramAxes, 0), ctx.shape(scale));
