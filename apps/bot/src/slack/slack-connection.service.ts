@@ -48,7 +48,17 @@ export class SlackConnection {
     };
     const logger = boltLogger(this.logger);
     this.app = config.SLACK_APP_TOKEN
-      ? new App({ token: config.SLACK_BOT_TOKEN, appToken: config.SLACK_APP_TOKEN, socketMode: true, clientOptions, logger, deferInitialization: true })
+      ? new App({
+          token: config.SLACK_BOT_TOKEN,
+          appToken: config.SLACK_APP_TOKEN,
+          socketMode: true,
+          clientOptions,
+          // Bolt hands installerOptions.clientOptions to the Socket Mode client, whose
+          // apps.connections.open call then goes to SLACK_API_URL too.
+          installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } },
+          logger,
+          deferInitialization: true,
+        })
       : new App({
           token: config.SLACK_BOT_TOKEN,
           receiver: new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', logger }),

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 
 export interface SlackUser {
   id: string;
@@ -55,6 +56,8 @@ function nextTs(): string {
  */
 export class FakeSlack {
   readonly token = `xoxb-${randomBytes(8).toString('hex')}`;
+  /** App-level token for Socket Mode (apps.connections.open). */
+  readonly appToken = `xapp-${randomBytes(8).toString('hex')}`;
   readonly signingSecret = randomBytes(16).toString('hex');
   readonly teamId = 'T0FAKE';
   readonly botUserId = 'UBOT0001';
@@ -72,6 +75,14 @@ export class FakeSlack {
   down = false;
   /** Where the bot's Events API endpoint listens (set by the test once the bot is up). */
   eventsUrl = '';
+  /**
+   * Socket Mode: deliveries go as envelopes over the WebSocket the bot opened with
+   * apps.connections.open, and the bot acknowledges each envelope id on the socket.
+   */
+  socketMode = false;
+  private wss!: WebSocketServer;
+  private socket: WebSocket | null = null;
+  private readonly acks = new Map<string, () => void>();
   private server!: Server;
   private baseUrl = '';
   private counter = 0;
@@ -79,6 +90,8 @@ export class FakeSlack {
   static async start(): Promise<FakeSlack> {
     const fake = new FakeSlack();
     fake.server = createServer((req, res) => void fake.handle(req, res));
+    fake.wss = new WebSocketServer({ server: fake.server, path: '/socket' });
+    fake.wss.on('connection', (ws) => fake.onSocket(ws));
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     fake.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
     return fake;
@@ -89,7 +102,18 @@ export class FakeSlack {
     return `${this.baseUrl}/api/`;
   }
 
+  /** Resolves once a Socket Mode client is connected and greeted. */
+  async socketConnected(timeoutMs = 15_000): Promise<void> {
+    const started = Date.now();
+    while (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
+      if (Date.now() - started > timeoutMs) throw new Error('fake slack: no Socket Mode connection');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -185,11 +209,42 @@ export class FakeSlack {
    * and `timestamp` forge or age the signature.
    */
   deliver(d: SignedDelivery, opts: { retryNum?: number; secret?: string; timestamp?: number } = {}): Promise<Response> {
+    if (this.socketMode) return this.deliverOverSocket(d, opts.retryNum ?? 0);
     const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
     const signature = `v0=${createHmac('sha256', opts.secret ?? this.signingSecret).update(`v0:${timestamp}:${d.body}`).digest('hex')}`;
     const headers: Record<string, string> = { 'content-type': d.contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature };
     if (opts.retryNum !== undefined) Object.assign(headers, { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': 'http_timeout' });
     return fetch(this.eventsUrl, { method: 'POST', headers, body: d.body });
+  }
+
+  /** The same delivery as a Socket Mode envelope; resolves (status 200) when the bot acks it. */
+  private async deliverOverSocket(d: SignedDelivery, retryNum: number): Promise<Response> {
+    if (!this.socket) throw new Error('fake slack: no Socket Mode connection');
+    let type: string;
+    let payload: unknown;
+    if (d.contentType === 'application/json') [type, payload] = ['events_api', JSON.parse(d.body)];
+    else {
+      const form = new URLSearchParams(d.body);
+      const interactive = form.get('payload');
+      [type, payload] = interactive ? ['interactive', JSON.parse(interactive)] : ['slash_commands', Object.fromEntries(form)];
+    }
+    const envelopeId = `env-${(++this.counter).toString()}`;
+    const acked = new Promise<void>((resolve) => this.acks.set(envelopeId, resolve));
+    this.socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: retryNum, retry_reason: retryNum ? 'timeout' : '' }));
+    await acked;
+    return new Response(null, { status: 200 });
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.socket = ws;
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(raw.toString()) as { envelope_id?: string };
+      if (msg.envelope_id) this.acks.get(msg.envelope_id)?.();
+    });
+    ws.on('close', () => {
+      if (this.socket === ws) this.socket = null;
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 18060 }, connection_info: { app_id: 'A0FAKE' } }));
   }
 
   // ---- what tests read -----------------------------------------------------------------------
@@ -219,6 +274,10 @@ export class FakeSlack {
     const method = url.pathname.slice('/api/'.length);
     this.calls.push(method);
     if (this.down) return void send({ ok: false, error: 'service_unavailable' }, 503);
+    if (method === 'apps.connections.open') {
+      if (req.headers.authorization !== `Bearer ${this.appToken}`) return void send({ ok: false, error: 'invalid_auth' });
+      return void send({ ok: true, url: `${this.baseUrl.replace('http', 'ws')}/socket?ticket=${randomBytes(4).toString('hex')}` });
+    }
     if (req.headers.authorization !== `Bearer ${this.token}`) return void send({ ok: false, error: 'invalid_auth' });
     const args = parseArgs(raw, req.headers['content-type'] ?? '');
     try {
