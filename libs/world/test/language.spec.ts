@@ -84,6 +84,18 @@ describe('feedback grammar', () => {
     expect(applyFeedback(spec, feedback!, { focus: 'circle' }).spec).toEqual(expected);
   });
 
+  it.each([
+    ['put a small pink heart in the bottom left', { kind: 'add', object: { shape: 'heart', color: 'pink', size: 'small', position: 'bottom-left' } }],
+    ['put the square in the bottom left', { kind: 'move', target: { shape: 'square' }, row: 'bottom', column: 'left' }],
+    ['I want it on the left', { kind: 'move', target: 'it', column: 'left' }],
+    ['a bit higher please', { kind: 'shift', target: 'it', direction: 'up' }],
+    ['a bigger circle', { kind: 'resize', target: { shape: 'circle' }, direction: 'bigger' }],
+    ['no red', { kind: 'correction', value: { attribute: 'color', color: 'red' } }],
+    ['make the red circle blue', { kind: 'recolor', target: { shape: 'circle', color: 'red' }, color: 'blue' }],
+  ])('reads the user phrasing "%s"', (text, expected) => {
+    expect(parseFeedback(text)).toEqual(expected);
+  });
+
   it('applies "no, red" to the background when the background was last discussed', () => {
     const after = applyFeedback(spec, parseFeedback('make the background black')!);
     expect(applyFeedback(after.spec, parseFeedback('no, red')!, after.context).spec.background).toBe('red');

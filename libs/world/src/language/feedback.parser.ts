@@ -43,6 +43,17 @@ function readCorrection(tokens: readonly string[]): CorrectionValue | undefined 
   return shape ? { attribute: 'shape', shape } : undefined;
 }
 
+const PLACE_WORDS = new Set(['put', 'place', 'draw', 'insert']);
+
+/** "put a small star in the top left": a placing verb and an indefinite article before the only shape noun. */
+function placesNewObject(tokens: readonly string[]): boolean {
+  const shapes = tokens.flatMap((t, i) => (shapeOfWord(t) ? [i] : []));
+  if (shapes.length !== 1 || !tokens.some((t) => PLACE_WORDS.has(t))) return false;
+  let i = shapes[0] - 1;
+  while (i >= 0 && (colorOfWord(tokens[i]) || sizeOfWord(tokens[i]) || tokens[i] === 'sized' || tokens[i] === 'mid')) i--;
+  return tokens[i] === 'a' || tokens[i] === 'an';
+}
+
 /** "move it left" is a one-cell shift; "move it to the left" names the column (see feedback.schema.ts). */
 function readShift(tokens: readonly string[]): 'up' | 'down' | 'left' | 'right' | undefined {
   const anchored = tokens.some((t, i) => POSITION_WORDS.has(t) && tokens[i - 1] === 'the');
@@ -85,7 +96,7 @@ function parseTokens(tokens: string[]): Feedback | undefined {
     const color = tokens.map(colorOfWord).find((c) => c !== undefined);
     return color ? { kind: 'background', color } : undefined;
   }
-  if (tokens.some((t) => ADD_WORDS.has(t))) {
+  if (tokens.some((t) => ADD_WORDS.has(t)) || placesNewObject(tokens)) {
     const object = parsePrompt(tokens.join(' ')).objects[0];
     return object ? { kind: 'add', object } : undefined;
   }
