@@ -2,6 +2,7 @@ import { FeedbackEventEntity, ModerationActionEntity, RoundEntity } from '@vca/c
 import { DataSource, IsNull, Not } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordConnection } from '../../src/discord/discord-connection.service';
+import { DiscordRoundMessages } from '../../src/discord/discord-round-messages.service';
 import { until, type BotTestEnv } from '../support/bot-test-env';
 import { startRealGpuServer, type RealGpuServer } from '../support/gpu-server.real';
 import { FakeDiscord, type FakeMessage, type FakeUser } from '../fakes/discord/fake-discord.server';
@@ -113,6 +114,13 @@ describe('Discord adapter end to end', () => {
     fake.unreact(bob, r1.id, '1️⃣');
     await until(() => events.findOneBy({ id: reaction.id, revokedAt: Not(IsNull()) }), 'reaction revoked');
 
+    // As after a restart: the adapter no longer remembers the result; it reads the buttons back.
+    (bot.app.get(DiscordRoundMessages) as unknown as { resultImages: Map<string, string[]> }).resultImages.clear();
+    fake.react(alice, r1.id, '2️⃣');
+    await until(() => events.findOneBy({ imageId: second, source: 'reaction', signal: 'up' }), 'reaction label after restart');
+    fake.unreact(alice, r1.id, '2️⃣');
+    await until(() => events.findOneBy({ imageId: second, source: 'reaction', revokedAt: Not(IsNull()) }), 'revoked after restart');
+
     const down = fake.clickButton(alice, r1.id, `vca:down:${second}`);
     await until(async () => down.original?.content.includes('recorded'), 'down answered');
     const again = fake.clickButton(alice, r1.id, `vca:down:${second}`);
@@ -121,7 +129,7 @@ describe('Discord adapter end to end', () => {
     expect(downs).toHaveLength(1);
     expect(downs[0]!.revokedAt).not.toBeNull();
     // Nothing is ever deleted: the revoked reaction label is still there.
-    expect(await events.countBy({ source: 'reaction' })).toBe(1);
+    expect(await events.countBy({ source: 'reaction' })).toBe(2);
   });
 
   it('a mention starts a dialogue in a thread on that message; an expired interaction still starts one', async () => {

@@ -3,6 +3,7 @@ import { DataSource, IsNull, Not } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordConnection } from '../../src/discord/discord-connection.service';
 import { SlackConnection } from '../../src/slack/slack-connection.service';
+import { SlackRoundMessages } from '../../src/slack/slack-round-messages.service';
 import { until, type BotTestEnv } from '../support/bot-test-env';
 import { startRealGpuServer, type RealGpuServer } from '../support/gpu-server.real';
 import { FakeSlack, type FakeSlackMessage, type SlackUser } from '../fakes/slack/fake-slack.server';
@@ -131,6 +132,12 @@ describe('Slack adapter end to end', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await ds.getRepository(RoundEntity).count()).toBe(rounds + 1);
     expect(botReplies(threadTs).filter((m) => m.text.includes(':warning:'))).toHaveLength(0);
+
+    // As after a restart: the adapter reads the result back (conversations.replies) to map :two:.
+    (bot.app.get(SlackRoundMessages) as unknown as { resultImages: Map<string, string[]> }).resultImages.clear();
+    await fake.react(alice, r1, 'two');
+    await until(() => events.findOneBy({ imageId: second, source: 'reaction' }), 'reaction label after restart');
+    expect(fake.calls).toContain('conversations.replies');
 
     // Buttons toggle: 👎 then 👎 again takes it back.
     await fake.clickButton(alice, r1, `vca:down:${second}`);
