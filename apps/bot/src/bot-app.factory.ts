@@ -24,6 +24,8 @@ export async function createBotApp(config: BotConfig): Promise<NestExpressApplic
   app.useBodyParser('json', { limit: '100kb' });
   app.useBodyParser('urlencoded', { extended: true, limit: '100kb' });
   app.useLogger(app.get(Logger));
+  // Nest would hold buffered logs until listen(): start-up hooks waiting on Redis must be heard.
+  app.flushLogs();
   app.useGlobalFilters(new CoreErrorFilter());
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });
   return app;

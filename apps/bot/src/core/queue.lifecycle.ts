@@ -1,7 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ConversationService } from '@vca/core';
 import { GenerationQueueProducer } from '@vca/queue';
 import { DataSource } from 'typeorm';
+import { BOT_CONFIG } from '../config/bot-config.module';
+import type { BotConfig } from '../config/bot-config.schema';
 
 /**
  * Starts the queue producer once the app is wired and re-enqueues rounds a previous run left
@@ -19,10 +21,21 @@ export class QueueLifecycle implements OnApplicationBootstrap, OnApplicationShut
     private readonly producer: GenerationQueueProducer,
     private readonly conversation: ConversationService,
     private readonly dataSource: DataSource,
+    @Inject(BOT_CONFIG) private readonly config: BotConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.producer.start();
+    // ioredis reconnects by itself; say why start-up is waiting instead of hanging silently.
+    const started = Date.now();
+    const nag = setInterval(
+      () => this.logger.warn(`waiting for Redis at ${redactUrl(this.config.REDIS_URL)} (${Math.round((Date.now() - started) / 1000)} s)`),
+      5_000,
+    );
+    try {
+      await this.producer.start();
+    } finally {
+      clearInterval(nag);
+    }
     await this.resume('left from a previous run');
     // A round stored while Redis was unreachable (QUEUE_UNAVAILABLE) waits for this pass.
     this.timer = setInterval(() => void this.resume('stored while the queue was unreachable'), QueueLifecycle.RESUME_INTERVAL_MS);
@@ -48,4 +61,11 @@ export class QueueLifecycle implements OnApplicationBootstrap, OnApplicationShut
     await this.producer.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
+}
+
+/** A URL without its password, for logs. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }
