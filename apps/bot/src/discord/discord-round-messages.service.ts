@@ -1,22 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiskImageStorage } from '@vca/shared';
 import { DiscordAPIError, RESTJSONErrorCodes, type Message, type SendableChannels } from 'discord.js';
-import { performance } from 'node:perf_hooks';
 import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
 import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
 import { NUMBER_REACTIONS, parseFeedbackCustomId } from './discord-custom-id.util';
 import { renderButtons, renderResultText, renderStatus } from './discord-round.renderer';
+import { RoundUpdateQueue, type RoundSlot } from './shared/round-update-queue.util';
 
-interface RoundMessage {
+interface RoundMessage extends RoundSlot {
   channelId: string;
-  index?: number;
   messageId?: string;
-  /** Updates of one round run one after another, in arrival order. */
-  chain: Promise<void>;
-  /** Arrival number of the newest update: an older status edit still waiting is skipped. */
-  latest: number;
-  lastEditAt: number;
 }
 
 export function isDiscordError(err: unknown, ...codes: number[]): boolean {
@@ -32,46 +26,44 @@ export function isDiscordError(err: unknown, ...codes: number[]): boolean {
 @Injectable()
 export class DiscordRoundMessages {
   private readonly logger = new Logger('DiscordAdapter');
-  private readonly rounds = new Map<string, RoundMessage>();
+  private readonly rounds: RoundUpdateQueue<RoundMessage>;
   /** Result message id → image ids by candidate (for number reactions); refilled from buttons. */
   private readonly resultImages = new Map<string, string[]>();
 
   constructor(
     private readonly connection: DiscordConnection,
     private readonly storage: DiskImageStorage,
-    @Inject(DISCORD_CONFIG) private readonly config: DiscordConfig,
-  ) {}
+    @Inject(DISCORD_CONFIG) config: DiscordConfig,
+  ) {
+    this.rounds = new RoundUpdateQueue(config.DISCORD_PROGRESS_EDIT_MS, (roundId, err) => this.logger.error(`round ${roundId}: ${err.message}`));
+  }
 
   /** Called by the listeners right after the core stored a round: posts its working message. */
   begin(threadChannelId: string, roundId: string, index: number): Promise<void> {
-    const state = this.state(roundId, threadChannelId);
-    state.index = index;
-    return this.enqueue(roundId, state, async () => {
-      if (!state.messageId) await this.show(state, { content: renderStatus({ kind: 'queued', dialogueId: '', roundId, position: null }, index)! });
+    const slot = this.rounds.slot(roundId, () => ({ channelId: threadChannelId }));
+    slot.index = index;
+    return this.rounds.run(roundId, slot, async () => {
+      if (!slot.messageId) await this.show(slot, { content: renderStatus({ kind: 'queued', dialogueId: '', roundId, position: null }, index)! });
     });
   }
 
   deliver(thread: ThreadRef, update: RoundUpdate): Promise<void> {
-    const state = this.state(update.roundId, thread.threadId);
-    const arrival = ++state.latest;
-    return this.enqueue(update.roundId, state, async () => {
+    const slot = this.rounds.slot(update.roundId, () => ({ channelId: thread.threadId }));
+    return this.rounds.run(update.roundId, slot, async (arrival) => {
       if (update.kind === 'completed') {
         // The relay times result → posted around this call (OverheadRecorder 'post').
-        await this.postResult(state, update.round);
-        this.rounds.delete(update.roundId);
+        await this.postResult(slot, update.round);
+        this.rounds.done(update.roundId);
         return;
       }
-      const content = renderStatus(update, state.index);
+      const content = renderStatus(update, slot.index);
       if (content === null) return; // an update kind this adapter does not render
       if (update.kind === 'failed') {
-        await this.show(state, { content, components: [] });
-        this.rounds.delete(update.roundId);
+        await this.show(slot, { content, components: [] });
+        this.rounds.done(update.roundId);
         return;
       }
-      if (arrival < state.latest) return; // a newer status is queued behind this one
-      const final = update.kind === 'progress' && update.step >= update.totalSteps;
-      if (update.kind === 'progress' && !final && performance.now() - state.lastEditAt < this.config.DISCORD_PROGRESS_EDIT_MS) return;
-      await this.show(state, { content });
+      if (this.rounds.statusDue(slot, arrival, update)) await this.show(slot, { content });
     });
   }
 
@@ -107,7 +99,7 @@ export class DiscordRoundMessages {
   ): Promise<Message | null> {
     const channel = await this.channel(state.channelId);
     if (!channel) return null;
-    state.lastEditAt = performance.now();
+    this.rounds.markEdited(state);
     if (state.messageId) {
       try {
         return await channel.messages.edit(state.messageId, { ...payload, attachments: [] });
@@ -132,21 +124,6 @@ export class DiscordRoundMessages {
     }
     this.logger.warn(`thread ${id} is gone; round updates for it are dropped`);
     return null;
-  }
-
-  private state(roundId: string, channelId: string): RoundMessage {
-    let state = this.rounds.get(roundId);
-    if (!state) {
-      state = { channelId, chain: Promise.resolve(), latest: 0, lastEditAt: 0 };
-      this.rounds.set(roundId, state);
-    }
-    return state;
-  }
-
-  private enqueue(roundId: string, state: RoundMessage, task: () => Promise<void>): Promise<void> {
-    const next = state.chain.then(task).catch((err: Error) => this.logger.error(`round ${roundId}: ${err.message}`));
-    state.chain = next;
-    return next;
   }
 }
 

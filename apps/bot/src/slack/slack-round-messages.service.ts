@@ -1,23 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { WebClient } from '@slack/web-api';
 import { DiskImageStorage } from '@vca/shared';
-import { performance } from 'node:perf_hooks';
 import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
 import { parseFeedbackCustomId } from '../discord/discord-custom-id.util';
+import { RoundUpdateQueue, type RoundSlot } from '../discord/shared/round-update-queue.util';
 import { SLACK_CONFIG, type SlackConfig } from './slack-config.schema';
 import { SlackConnection } from './slack-connection.service';
 import { SLACK_NUMBER_REACTIONS, renderSlackResult, renderSlackStatus } from './slack-round.renderer';
 import { parseSlackThreadId } from './slack-thread.util';
 
-interface RoundMessage {
+interface RoundMessage extends RoundSlot {
   channel: string;
   threadTs: string;
-  index?: number;
   ts?: string;
-  chain: Promise<void>;
-  latest: number;
-  lastEditAt: number;
 }
 
 function slackError(err: unknown): string | undefined {
@@ -33,45 +29,42 @@ function slackError(err: unknown): string | undefined {
 @Injectable()
 export class SlackRoundMessages {
   private readonly logger = new Logger('SlackAdapter');
-  private readonly rounds = new Map<string, RoundMessage>();
+  private readonly rounds: RoundUpdateQueue<RoundMessage>;
   /** `channel:ts` of a result message → image ids by candidate (for number reactions). */
   private readonly resultImages = new Map<string, string[]>();
 
   constructor(
     private readonly connection: SlackConnection,
     private readonly storage: DiskImageStorage,
-    @Inject(SLACK_CONFIG) private readonly config: SlackConfig,
-  ) {}
+    @Inject(SLACK_CONFIG) config: SlackConfig,
+  ) {
+    this.rounds = new RoundUpdateQueue(config.SLACK_PROGRESS_EDIT_MS, (roundId, err) => this.logger.error(`round ${roundId}: ${err.message}`));
+  }
 
   begin(channel: string, threadTs: string, roundId: string, index: number): Promise<void> {
-    const state = this.state(roundId, channel, threadTs);
-    state.index = index;
-    return this.enqueue(roundId, state, async () => {
-      if (!state.ts) await this.show(state, renderSlackStatus({ kind: 'queued', dialogueId: '', roundId, position: null }, index)!);
+    const slot = this.rounds.slot(roundId, () => ({ channel, threadTs }));
+    slot.index = index;
+    return this.rounds.run(roundId, slot, async () => {
+      if (!slot.ts) await this.show(slot, renderSlackStatus({ kind: 'queued', dialogueId: '', roundId, position: null }, index)!);
     });
   }
 
   deliver(thread: ThreadRef, update: RoundUpdate): Promise<void> {
-    const { channel, threadTs } = parseSlackThreadId(thread.threadId);
-    const state = this.state(update.roundId, channel, threadTs);
-    const arrival = ++state.latest;
-    return this.enqueue(update.roundId, state, async () => {
+    const slot = this.rounds.slot(update.roundId, () => parseSlackThreadId(thread.threadId));
+    return this.rounds.run(update.roundId, slot, async (arrival) => {
       if (update.kind === 'completed') {
-        await this.postResult(state, update.round);
-        this.rounds.delete(update.roundId);
+        await this.postResult(slot, update.round);
+        this.rounds.done(update.roundId);
         return;
       }
-      const text = renderSlackStatus(update, state.index);
+      const text = renderSlackStatus(update, slot.index);
       if (text === null) return;
       if (update.kind === 'failed') {
-        await this.show(state, text);
-        this.rounds.delete(update.roundId);
+        await this.show(slot, text);
+        this.rounds.done(update.roundId);
         return;
       }
-      if (arrival < state.latest) return;
-      const final = update.kind === 'progress' && update.step >= update.totalSteps;
-      if (update.kind === 'progress' && !final && performance.now() - state.lastEditAt < this.config.SLACK_PROGRESS_EDIT_MS) return;
-      await this.show(state, text);
+      if (this.rounds.statusDue(slot, arrival, update)) await this.show(slot, text);
     });
   }
 
@@ -119,7 +112,7 @@ export class SlackRoundMessages {
   /** Edits the working message, or posts a new one in the thread when there is none or it was deleted. */
   private async show(state: RoundMessage, text: string, blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text } }]): Promise<string> {
     const client = this.client();
-    state.lastEditAt = performance.now();
+    this.rounds.markEdited(state);
     if (state.ts) {
       try {
         await client.chat.update({ channel: state.channel, ts: state.ts, text, blocks: blocks as never });
@@ -132,20 +125,5 @@ export class SlackRoundMessages {
     const posted = await client.chat.postMessage({ channel: state.channel, thread_ts: state.threadTs, text, blocks: blocks as never });
     state.ts = posted.ts!;
     return state.ts;
-  }
-
-  private state(roundId: string, channel: string, threadTs: string): RoundMessage {
-    let state = this.rounds.get(roundId);
-    if (!state) {
-      state = { channel, threadTs, chain: Promise.resolve(), latest: 0, lastEditAt: 0 };
-      this.rounds.set(roundId, state);
-    }
-    return state;
-  }
-
-  private enqueue(roundId: string, state: RoundMessage, task: () => Promise<void>): Promise<void> {
-    const next = state.chain.then(task).catch((err: Error) => this.logger.error(`round ${roundId}: ${err.message}`));
-    state.chain = next;
-    return next;
   }
 }

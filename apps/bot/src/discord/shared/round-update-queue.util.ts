@@ -1,0 +1,60 @@
+import { performance } from 'node:perf_hooks';
+import type { RoundUpdate } from '../../chat/chat-adapter.interface';
+
+/** What every platform remembers about a round's working message. */
+export interface RoundSlot {
+  index?: number;
+  /** Updates of one round run one after another, in arrival order. */
+  chain: Promise<void>;
+  /** Arrival number of the newest update. */
+  latest: number;
+  lastEditAt: number;
+}
+
+/**
+ * Orders the edits of each round's working message (Discord and Slack): one round's updates run
+ * one after another; a status edit overtaken by a newer update is skipped; progress edits come
+ * at most every `minEditGapMs` (both platforms rate-limit message edits), except the last step.
+ */
+export class RoundUpdateQueue<S extends RoundSlot> {
+  private readonly slots = new Map<string, S>();
+
+  constructor(
+    private readonly minEditGapMs: number,
+    private readonly onError: (roundId: string, err: Error) => void,
+  ) {}
+
+  /** The round's slot, created from `init` on first sight (e.g. after a restart). */
+  slot(roundId: string, init: () => Omit<S, keyof RoundSlot>): S {
+    let slot = this.slots.get(roundId);
+    if (!slot) {
+      slot = { ...init(), chain: Promise.resolve(), latest: 0, lastEditAt: Number.NEGATIVE_INFINITY } as S;
+      this.slots.set(roundId, slot);
+    }
+    return slot;
+  }
+
+  /** Runs `task` after the round's earlier updates; failures are reported, never thrown. */
+  run(roundId: string, slot: S, task: (arrival: number) => Promise<void>): Promise<void> {
+    const arrival = ++slot.latest;
+    const next = slot.chain.then(() => task(arrival)).catch((err: Error) => this.onError(roundId, err));
+    slot.chain = next;
+    return next;
+  }
+
+  /** Whether a status update (queued/started/progress/retrying) is still worth an edit. */
+  statusDue(slot: S, arrival: number, update: RoundUpdate): boolean {
+    if (arrival < slot.latest) return false;
+    if (update.kind !== 'progress' || update.step >= update.totalSteps) return true;
+    return performance.now() - slot.lastEditAt >= this.minEditGapMs;
+  }
+
+  markEdited(slot: S): void {
+    slot.lastEditAt = performance.now();
+  }
+
+  /** The round reached its end (result posted or failed): forget it. */
+  done(roundId: string): void {
+    this.slots.delete(roundId);
+  }
+}
