@@ -1,4 +1,4 @@
-import { FeedbackEventEntity, ModerationActionEntity, RoundEntity } from '@vca/core';
+import { FeedbackEventEntity, FeedbackService, ModerationActionEntity, RaterEntity, RoundEntity } from '@vca/core';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordConnection } from '../../src/discord/discord-connection.service';
@@ -162,5 +162,21 @@ describe('Discord adapter end to end', () => {
     expect(exported.original!.content).toMatch(/Exported \d+ preference pair/);
     for (const line of fake.file(file).toString().trim().split('\n').filter(Boolean)) expect(JSON.parse(line)).toHaveProperty('label_0');
     expect(await ds.getRepository(ModerationActionEntity).count()).toBeGreaterThan(0);
+
+    const modRoles = { roles: [fake.moderatorRoleId] };
+    const ban = fake.invokeCommand(alice, 'vca-mod', [{ name: 'ban', type: 1, options: [{ name: 'user', type: 6, value: bob.id }, { name: 'reason', type: 3, value: 'spam' }] }], modRoles);
+    await until(async () => ban.original?.content.startsWith('Banned rater'), 'ban');
+    const raterId = bot.app.get(FeedbackService).raterIdOf('discord', bob.id);
+    expect((await ds.getRepository(RaterEntity).findOneByOrFail({ id: raterId })).banned).toBe(true);
+    // A banned rater's clicks are refused with the core's message, ephemerally.
+    const r1 = results(fake.threads()[0]!.id)[0]!;
+    const refusedClick = fake.clickButton(bob, r1.id, `vca:up:${imageIds(r1)[0]}`);
+    await until(async () => refusedClick.original?.content.startsWith('⚠️'), 'banned click answered');
+    const unban = fake.invokeCommand(alice, 'vca-mod', [{ name: 'unban', type: 1, options: [{ name: 'user', type: 6, value: bob.id }] }], modRoles);
+    await until(async () => unban.original?.content.startsWith('Unbanned'), 'unban');
+    expect((await ds.getRepository(RaterEntity).findOneByOrFail({ id: raterId })).banned).toBe(false);
+
+    const retrain = fake.invokeCommand(alice, 'vca-mod', [{ name: 'retrain', type: 1, options: [] }], modRoles);
+    await until(async () => retrain.original?.content.startsWith('Training run requested'), 'retrain');
   });
 });
