@@ -93,14 +93,16 @@ export class SlackRoundMessages {
 
   private async postResult(state: RoundMessage, round: RoundView): Promise<void> {
     const client = this.client();
-    const fileIds: string[] = [];
-    for (const img of round.images) {
-      // No channel: the file stays private to the app and is shown by the message's image blocks.
-      const uploaded = (await client.filesUploadV2({ file: await this.storage.get(img.storageKey), filename: `round${round.index}-${img.candidateIndex + 1}.png` })) as {
-        files?: Array<{ files?: Array<{ id?: string }> }>;
-      };
-      fileIds.push(uploaded.files?.[0]?.files?.[0]?.id ?? '');
-    }
+    // One files.uploadV2 per candidate, concurrently: each is three calls (URL, upload, complete).
+    const fileIds = await Promise.all(
+      round.images.map(async (img) => {
+        // No channel: the file stays private to the app and is shown by the message's image blocks.
+        const uploaded = (await client.filesUploadV2({ file: await this.storage.get(img.storageKey), filename: `round${round.index}-${img.candidateIndex + 1}.png` })) as {
+          files?: Array<{ files?: Array<{ id?: string }> }>;
+        };
+        return uploaded.files?.[0]?.files?.[0]?.id ?? '';
+      }),
+    );
     const { text, blocks } = renderSlackResult(round, fileIds);
     const ts = await this.show(state, text, blocks);
     this.resultImages.set(`${state.channel}:${ts}`, round.images.map((i) => i.id));
