@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
-import type { TypedArray } from '../onnx/dtype';
+import type { TypedArray } from '../onnx/dtype.util';
 import type { Graph } from '../onnx/graph.model';
 import { createSession } from '../runtime/session.factory';
 import { Rng } from '../util/random.util';
-import { buildGradientGraph } from './gradient-builder';
+import { buildGradientGraph } from './gradient-graph.builder';
 
 export interface GradCheckResult {
   name: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph.builder';
 import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
 import { Rng } from '../util/random.util';
 

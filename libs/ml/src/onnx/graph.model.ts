@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from './dtype';
+import type { DType, TypedArray } from './dtype.util';
 
 /** A tensor with its data in memory (initializers, constants, safetensors entries). */
 export interface TensorData {

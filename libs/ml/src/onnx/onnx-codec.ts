@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { bytesOf, DTYPES, dtypeFromOnnx, typedArrayFromBytes, type TypedArray } from './dtype';
+import { bytesOf, DTYPES, dtypeFromOnnx, typedArrayFromBytes, type TypedArray } from './dtype.util';
 import {
   DEFAULT_IR_VERSION,
   type AttrValue,

@@ -1,6 +1,6 @@
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph.builder';
 import { cloneGraph, type Graph } from '../onnx/graph.model';
-import type { GradientGraph } from '../autodiff/gradient-builder';
+import type { GradientGraph } from '../autodiff/gradient-graph.builder';
 
 /** Scalar inputs of the in-graph AdamW update, recomputed per step by the caller (see adamWGraphScalars). */
 export const ADAMW_GRAPH_INPUTS = { stepSize: 'adamw.step_size', invSqrtBc2: 'adamw.inv_sqrt_bc2', decay: 'adamw.decay' } as const;

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { bytesOf, DTYPES, dtypeFromSafetensors, numel, typedArrayFromBytes } from '../onnx/dtype';
+import { bytesOf, DTYPES, dtypeFromSafetensors, numel, typedArrayFromBytes } from '../onnx/dtype.util';
 import type { TensorData } from '../onnx/graph.model';
 
 /**

@@ -1,4 +1,4 @@
-import { type GradContext, type GradRule } from '../grad-context';
+import { type GradContext, type GradRule } from '../grad-context.util';
 import type { GraphNode } from '../../onnx/graph.model';
 
 /** Rules for element-wise ops. Binary ops broadcast, so each input gradient is summed back to its shape. */

@@ -1,6 +1,6 @@
-import { numel } from '../../onnx/dtype';
+import { numel } from '../../onnx/dtype.util';
 import type { GraphNode } from '../../onnx/graph.model';
-import { attrFloat, attrInt, attrInts, attrString, UnsupportedGradientError, type GradContext, type GradRule } from '../grad-context';
+import { attrFloat, attrInt, attrInts, attrString, UnsupportedGradientError, type GradContext, type GradRule } from '../grad-context.util';
 
 /** Rules for MatMul, Gemm, Conv and ConvTranspose. ORT's CPU EP has no *Grad kernels, so backward passes are ordinary ops. */
 

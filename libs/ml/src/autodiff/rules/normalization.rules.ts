@@ -1,5 +1,5 @@
 import type { GraphNode } from '../../onnx/graph.model';
-import { attrFloat, attrInt, attrInts, normAxis, type GradContext, type GradRule } from '../grad-context';
+import { attrFloat, attrInt, attrInts, normAxis, type GradContext, type GradRule } from '../grad-context.util';
 
 /** Rules for softmax, normalizations and reductions. */
 

@@ -1,5 +1,5 @@
-import { numel } from '../../onnx/dtype';
-import { attrInt, attrInts, attrString, normAxis, UnsupportedGradientError, type GradRule } from '../grad-context';
+import { numel } from '../../onnx/dtype.util';
+import { attrInt, attrInts, attrString, normAxis, UnsupportedGradientError, type GradRule } from '../grad-context.util';
 
 /** Rules for ops that move data without arithmetic: their gradients route g back to where it came from. */
 

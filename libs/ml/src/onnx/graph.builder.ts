@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from './dtype';
+import type { DType, TypedArray } from './dtype.util';
 import {
   DEFAULT_IR_VERSION,
   DEFAULT_OPSET,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph.builder';
 import type { Graph } from '../onnx/graph.model';
 import { Rng } from '../util/random.util';
-import { attentionBlock, resBlock } from './blocks';
-import { Layers } from './layers';
+import { attentionBlock, resBlock } from './unet-blocks.factory';
+import { Layers } from './layers.factory';
 
 export const unetConfigSchema = z.object({
   inChannels: z.number().int().positive().default(4),

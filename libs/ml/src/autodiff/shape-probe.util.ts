@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { allocate, dtypeOfArrayName, numel, type DType, type TypedArray } from '../onnx/dtype';
+import { allocate, dtypeOfArrayName, numel, type DType, type TypedArray } from '../onnx/dtype.util';
 import type { Graph } from '../onnx/graph.model';
 import { graphToProto } from '../onnx/onnx-codec';
 

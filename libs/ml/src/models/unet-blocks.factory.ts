@@ -1,4 +1,4 @@
-import type { Layers } from './layers';
+import type { Layers } from './layers.factory';
 
 /** UNet building blocks (Stable-Diffusion style) over fixed NCHW shapes. */
 

@@ -1,4 +1,4 @@
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph.builder';
 import { Rng } from '../util/random.util';
 
 /**

@@ -1,13 +1,13 @@
 import type * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph.builder';
 import { cloneGraph, type Graph, type GraphNode, type TensorData } from '../onnx/graph.model';
 import { pruneGraph } from '../onnx/prune.util';
-import { GradContext, UnsupportedGradientError, type GradRule } from './grad-context';
+import { GradContext, UnsupportedGradientError, type GradRule } from './grad-context.util';
 import { elementwiseRules } from './rules/elementwise.rules';
 import { linearRules } from './rules/linear.rules';
 import { normalizationRules } from './rules/normalization.rules';
 import { shapeRules } from './rules/shape.rules';
-import { probeShapes, type ShapeMap } from './shape-probe';
+import { probeShapes, type ShapeMap } from './shape-probe.util';
 
 export const GRADIENT_RULES: Record<string, GradRule> = { ...elementwiseRules, ...linearRules, ...shapeRules, ...normalizationRules };
 

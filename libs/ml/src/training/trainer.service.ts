@@ -1,10 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { buildGradientGraph, type GradientGraph } from '../autodiff/gradient-builder';
+import { buildGradientGraph, type GradientGraph } from '../autodiff/gradient-graph.builder';
 import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
 import { adamWConfigSchema, AdamW, clipScale } from '../optim/adamw.optimizer';
-import { WeightEma } from '../optim/ema';
-import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule';
+import { WeightEma } from '../optim/weight-ema.util';
+import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule.util';
 import { createSession, runtimeOptionsSchema, type SessionHandle } from '../runtime/session.factory';
 import { Rng } from '../util/random.util';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.store';

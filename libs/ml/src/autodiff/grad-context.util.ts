@@ -1,7 +1,7 @@
-import type { DType } from '../onnx/dtype';
-import { CAST_CODES, GraphBuilder } from '../onnx/graph-builder';
+import type { DType } from '../onnx/dtype.util';
+import { CAST_CODES, GraphBuilder } from '../onnx/graph.builder';
 import type { GraphNode, TensorData } from '../onnx/graph.model';
-import type { ShapeMap, TensorInfo } from './shape-probe';
+import type { ShapeMap, TensorInfo } from './shape-probe.util';
 
 /** Raised for ops (or op configurations) that have no gradient rule; names the op and node. */
 export class UnsupportedGradientError extends Error {
