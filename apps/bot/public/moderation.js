@@ -121,6 +121,12 @@ async function loadRaters() {
           el('td', {}, el('code', {}, r.id.slice(0, 16))),
           el('td', {}, r.platform),
           el('td', {}, String(r.activeLabels)),
+          el('td', {}, String(r.labelsLast24h ?? '')),
+          el(
+            'td',
+            { title: r.comparedLabels ? `${r.comparedLabels} thumbs compared` : 'nothing to compare yet' },
+            r.agreement === null || r.agreement === undefined ? '–' : Math.round(r.agreement * 100) + '%',
+          ),
           el('td', {}, new Date(r.createdAt).toLocaleString()),
           el('td', {}, r.banned ? el('span', { class: 'badge rejected', title: r.bannedReason || '' }, 'banned: ' + (r.bannedReason || '')) : 'ok'),
           el(

@@ -5,15 +5,13 @@ import {
   ConversationService,
   DialogueEntity,
   DialogueQueryService,
-  FeedbackEventEntity,
   FeedbackService,
-  ImageEntity,
   type DeletionResult,
   type DialogueView,
   type FeedbackSignal,
 } from '@vca/core';
 import { performance } from 'node:perf_hooks';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ThreadRef } from '../chat/chat-adapter.interface';
 import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
 import { toRoundView, toThreadDetail, toThreadSummary } from '../chat/round-view.mapper';
@@ -126,11 +124,10 @@ export class WebChatService {
 
   /** Clicking an active rating again takes it back (revoked, never deleted). */
   async revoke(userId: string, imageId: string, signal: FeedbackSignal): Promise<RoundView> {
-    const image = await this.dataSource.getRepository(ImageEntity).findOne({ where: { id: imageId }, select: { id: true, roundId: true } });
-    if (!image) throw new NotFoundException('This image no longer exists.');
     const revoked = await this.feedback.revokeFeedback({ platform: 'web', userId, imageId, signal, source: 'web' });
-    if (revoked.revokedEventIds.length) await this.broadcastRatings(image.roundId);
-    return this.roundFor(userId, image.roundId);
+    if (!revoked.roundId) throw new NotFoundException('This image no longer exists.');
+    if (revoked.revokedEventIds.length) await this.broadcastRatings(revoked.roundId);
+    return this.roundFor(userId, revoked.roundId);
   }
 
   /** Other viewers of the thread see counts and the kept image change without reloading. */
@@ -145,15 +142,8 @@ export class WebChatService {
   }
 
   /** Signals the viewer has given on these images and not revoked (to light up their buttons). */
-  private async activeSignals(userId: string, imageIds: string[]): Promise<Map<string, FeedbackSignal[]>> {
-    const mine = new Map<string, FeedbackSignal[]>();
-    if (imageIds.length === 0) return mine;
-    const events = await this.dataSource.getRepository(FeedbackEventEntity).find({
-      where: { raterId: this.feedback.raterIdOf('web', userId), imageId: In(imageIds), revokedAt: IsNull(), source: 'web' },
-      select: { imageId: true, signal: true },
-    });
-    for (const e of events) mine.set(e.imageId, [...(mine.get(e.imageId) ?? []), e.signal]);
-    return mine;
+  private activeSignals(userId: string, imageIds: string[]): Promise<Map<string, FeedbackSignal[]>> {
+    return this.feedback.activeSignalsOf({ platform: 'web', userId }, imageIds, 'web');
   }
 
   private async webDialogue(dialogueId: string): Promise<DialogueView> {
