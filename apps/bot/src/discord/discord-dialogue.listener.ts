@@ -1,10 +1,10 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { isCoreError } from '@vca/core';
-import { type ChatInputCommandInteraction, Events, type Message, type ThreadChannel } from 'discord.js';
+import { type ChatInputCommandInteraction, Events, type Message, RESTJSONErrorCodes, type ThreadChannel } from 'discord.js';
 import { IMAGINE_COMMAND } from './discord-commands';
 import { DiscordConnection } from './discord-connection.service';
 import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
-import { DiscordRoundMessages } from './discord-round-messages.service';
+import { DiscordRoundMessages, isDiscordError } from './discord-round-messages.service';
 import { ThreadChatService } from './shared/thread-chat.service';
 
 /** Discord caps thread names at 100 characters. */
@@ -71,7 +71,14 @@ export class DiscordDialogueListener implements OnModuleInit {
     const intro = `🎨 <@${interaction.user.id}> started a dialogue: **${prompt.slice(0, 1800)}**`;
     // The thread hangs on the command's answer; with an expired token the bot posts normally.
     const starter = (deferred ? await editReplyOrNull(interaction, intro) : null) ?? (await channel.send(intro));
-    const thread = await starter.startThread({ name: threadName(prompt) });
+    let thread: ThreadChannel;
+    try {
+      thread = await starter.startThread({ name: threadName(prompt) });
+    } catch (err) {
+      if (!isDiscordError(err, RESTJSONErrorCodes.MissingPermissions, RESTJSONErrorCodes.MissingAccess)) throw err;
+      await starter.reply('⚠️ I need the *Create Public Threads* and *Send Messages in Threads* permissions here.').catch(() => undefined);
+      return;
+    }
     await this.round(thread, interaction.user.id, prompt);
   }
 

@@ -42,7 +42,16 @@ export class SlackDialogueListener implements OnModuleInit {
       await ack();
       const prompt = command.text.trim();
       if (!prompt) return void (await respond({ response_type: 'ephemeral', text: 'Usage: `/imagine a red fox in the snow`' }));
-      const starter = await client.chat.postMessage({ channel: command.channel_id, text: `:art: <@${command.user_id}> started a dialogue: *${prompt}*` });
+      let starterTs: string;
+      try {
+        starterTs = (await client.chat.postMessage({ channel: command.channel_id, text: `:art: <@${command.user_id}> started a dialogue: *${prompt}*` })).ts!;
+      } catch (err) {
+        // Typically not_in_channel: the command works anywhere, posting only where the bot was invited.
+        const reason = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+        await respond({ response_type: 'ephemeral', text: `:warning: I cannot post here (${reason}). Invite me with \`/invite @vca\` and try again.` });
+        return;
+      }
+      const starter = { ts: starterTs };
       await this.round({ client, team: command.team_id, channel: command.channel_id, threadTs: starter.ts!, user: command.user_id, text: prompt });
     });
 

@@ -147,6 +147,12 @@ describe('Slack adapter end to end', () => {
     expect(await events.countBy({ imageId: second, signal: 'down' })).toBe(1);
   });
 
+  it('tells the user to invite the bot when /imagine comes from a channel it is not in', async () => {
+    await fake.command(alice, '/imagine', 'a green triangle', 'C0ELSEWHERE');
+    const answer = await until(async () => fake.responses.find((r) => String(r['text']).includes('not_in_channel')), 'ephemeral answer');
+    expect(answer['response_type']).toBe('ephemeral');
+  });
+
   it('answers forged and stale signatures with 401 and acts on neither', async () => {
     const before = fake.messages.length;
     const forged = fake.eventDelivery({ type: 'app_mention', user: alice.id, text: `<@${fake.botUserId}> forged`, ts: '1.000001', channel: fake.channel, event_ts: '1.000001' });

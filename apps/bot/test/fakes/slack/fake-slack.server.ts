@@ -65,6 +65,8 @@ export class FakeSlack {
   readonly channel = 'C0ART001';
   readonly moderatorGroup = 'S0MODS01';
   readonly moderators = new Set<string>();
+  /** Channels the bot was invited to; posting elsewhere fails with not_in_channel. */
+  readonly joined = new Set<string>([this.channel]);
   readonly messages: FakeSlackMessage[] = [];
   readonly files = new Map<string, FakeSlackFile>();
   readonly ephemerals: Array<{ channel: string; user: string; text: string }> = [];
@@ -152,12 +154,12 @@ export class FakeSlack {
   }
 
   /** A slash command (form-encoded, as Slack posts it). */
-  command(user: SlackUser, command: string, text: string): Promise<Response> {
+  command(user: SlackUser, command: string, text: string, channel = this.channel): Promise<Response> {
     const id = (++this.counter).toString();
     const form = new URLSearchParams({
       token: 'verification-token-unused',
       team_id: this.teamId,
-      channel_id: this.channel,
+      channel_id: channel,
       channel_name: 'art',
       user_id: user.id,
       user_name: user.name,
@@ -292,6 +294,7 @@ export class FakeSlack {
       case 'auth.test':
         return { url: 'https://fake.slack.com/', team: 'Fake', user: 'vca', team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId, is_enterprise_install: false };
       case 'chat.postMessage': {
+        if (!this.joined.has(String(a['channel'])) && !String(a['channel']).startsWith('D')) throw new Error('not_in_channel');
         const message: FakeSlackMessage = {
           channel: String(a['channel']),
           ts: nextTs(),
