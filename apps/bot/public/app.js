@@ -346,7 +346,9 @@ function statusNode(round) {
     );
   }
   const text =
-    live.position === undefined || live.position === null
+    round.status === 'running' && !live.position
+      ? 'Generating…'
+      : live.position === undefined || live.position === null
       ? 'Waiting for a GPU worker…'
       : live.position === 0
         ? 'Starting…'
