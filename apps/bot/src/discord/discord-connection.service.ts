@@ -54,6 +54,9 @@ export class DiscordConnection {
           client.off(Events.ClientReady, onReady);
           // A failed login leaves a half-built session behind; clear it before the next try.
           await client.destroy().catch(() => undefined);
+          if (/disallowed intents/i.test((err as Error).message)) {
+            throw new Error(`${(err as Error).message}: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal`);
+          }
           throw err;
         }
         await readyEvent;

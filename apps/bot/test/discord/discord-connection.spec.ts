@@ -39,6 +39,19 @@ describe(DiscordConnection.name, () => {
     await connection.disconnect();
   });
 
+  it('names the missing Message Content intent and keeps retrying', async () => {
+    fake.messageContentIntent = false;
+    const logs: string[] = [];
+    const connection = new DiscordConnection(config(fake.token));
+    (connection as unknown as { logger: { error: (m: string) => void } }).logger.error = (m: string) => void logs.push(m);
+    connection.connect();
+    await fake.gateway.waitFor(() => false, 1500).catch(() => undefined);
+    fake.messageContentIntent = true;
+    expect(logs.some((l) => /disallowed intents.*Message Content Intent/i.test(l))).toBe(true);
+    await connection.whenReady();
+    await connection.disconnect();
+  });
+
   it('connects once an unreachable Discord comes back', async () => {
     fake.down = true;
     const connection = new DiscordConnection(config(fake.token));

@@ -15,6 +15,8 @@ interface Frame {
 export interface GatewayHooks {
   /** Valid bot token (IDENTIFY/RESUME with another one closes with 4004 Authentication failed). */
   token: string;
+  /** Intents the application may use; asking for more closes with 4014 Disallowed intents. */
+  allowedIntents(): number;
   /** READY payload minus session_id (with resume_gateway_url). */
   ready(): Record<string, unknown>;
   /** Dispatches sent right after READY (GUILD_CREATE). */
@@ -113,8 +115,9 @@ export class FakeDiscordGateway {
         this.stats.acks++;
         break;
       case Op.Identify: {
-        const d = frame.d as { token: string };
+        const d = frame.d as { token: string; intents: number };
         if (d.token !== this.hooks.token) return void ws.close(4004, 'Authentication failed');
+        if ((d.intents & ~this.hooks.allowedIntents()) !== 0) return void ws.close(4014, 'Disallowed intent(s)');
         this.stats.identifies++;
         this.sessionId = randomUUID();
         this.seq = 0;

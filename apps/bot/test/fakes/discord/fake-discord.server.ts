@@ -116,6 +116,8 @@ export class FakeDiscord {
   interactionDeadlineMs = 3000;
   /** When true, every REST call answers 503 (Discord unreachable). */
   down = false;
+  /** The privileged MESSAGE_CONTENT intent is switched on in the developer portal. */
+  messageContentIntent = true;
   gateway!: FakeDiscordGateway;
   private server!: Server;
   private baseUrl = '';
@@ -131,6 +133,8 @@ export class FakeDiscord {
       fake.server,
       {
         token: fake.token,
+        // All intents but MESSAGE_CONTENT (1 << 15) unless the portal switch is on.
+        allowedIntents: () => (fake.messageContentIntent ? 0x3ffffff : 0x3ffffff & ~(1 << 15)),
         ready: () => ({
           v: 10,
           user: { ...fake.bot, discriminator: '0000', global_name: null, avatar: null, flags: 0 },
