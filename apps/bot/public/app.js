@@ -369,6 +369,7 @@ const SIGNALS = [
   { signal: 'up', label: '▲', title: 'Thumbs up' },
   { signal: 'down', label: '▼', title: 'Thumbs down' },
   { signal: 'pick', label: '★', title: 'Pick: keep this one for the next round' },
+  { signal: 'tie', label: '=', title: 'Tie: as good as the other candidates you mark with =' },
 ];
 
 function imageCard(round, img) {

@@ -114,6 +114,12 @@ describe('web chat API', () => {
     expect(rows).toHaveLength(2); // revoked, never deleted
     expect(rows[0].revoked_at).not.toBeNull();
 
+    // Ties: the candidates a rater marks as equally good (Pick-a-Pic 0.5/0.5 pairs).
+    await call('POST', `/api/images/${round1.images[2]!.id}/feedback`, bob, { signal: 'tie', eventId: randomUUID() });
+    const tie = await call<RoundView>('POST', `/api/images/${round1.images[3]!.id}/feedback`, bob, { signal: 'tie', eventId: randomUUID() });
+    expect(tie.body.images.map((i) => i.counts.tie)).toEqual([0, 0, 1, 1]);
+    expect(tie.body.images[3]!.mine).toEqual(['tie']);
+
     const pick = await call<RoundView>('POST', `/api/images/${second!.id}/feedback`, alice, { signal: 'pick', eventId: randomUUID() });
     expect(pick.body.images[1]).toMatchObject({ kept: true, mine: ['pick'] });
     // Other viewers of the thread get the new counts and kept image live, without anyone's `mine`.
