@@ -56,7 +56,8 @@ export class DiscordRoundMessages {
         this.rounds.done(update.roundId);
         return;
       }
-      const content = renderStatus(update, slot.index);
+      const eta = update.kind === 'progress' ? this.rounds.etaSeconds(slot, update) : null;
+      const content = renderStatus(update, slot.index, eta);
       if (content === null) return; // an update kind this adapter does not render
       if (update.kind === 'failed') {
         await this.show(slot, { content, components: [] });

@@ -16,7 +16,7 @@ function bar(step: number, total: number): string {
 }
 
 /** The working message while a round waits or runs: one line, edited in place. */
-export function renderStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>, index?: number): string | null {
+export function renderStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>, index?: number, etaSeconds: number | null = null): string | null {
   const title = `**${roundTitle(index)}**`;
   switch (update.kind) {
     case 'queued':
@@ -24,7 +24,7 @@ export function renderStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>
     case 'started':
       return `⚙️ ${title} — generating…`;
     case 'progress':
-      return `⚙️ ${title} — ${bar(update.step, update.totalSteps)} step ${update.step}/${update.totalSteps}`;
+      return `⚙️ ${title} — ${bar(update.step, update.totalSteps)} step ${update.step}/${update.totalSteps}${etaSeconds === null ? '' : ` · ~${etaSeconds} s left`}`;
     case 'retrying':
       return `⚠️ ${title} — an attempt failed (${update.reason}); retrying…`;
     case 'failed':

@@ -57,7 +57,8 @@ export class SlackRoundMessages {
         this.rounds.done(update.roundId);
         return;
       }
-      const text = renderSlackStatus(update, slot.index);
+      const eta = update.kind === 'progress' ? this.rounds.etaSeconds(slot, update) : null;
+      const text = renderSlackStatus(update, slot.index, eta);
       if (text === null) return;
       if (update.kind === 'failed') {
         await this.show(slot, text);

@@ -13,7 +13,7 @@ export function candidateOfSlackReaction(name: string): number | null {
 }
 
 /** The working message while a round waits or runs (mrkdwn), or null for kinds not shown. */
-export function renderSlackStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>, index?: number): string | null {
+export function renderSlackStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>, index?: number, etaSeconds: number | null = null): string | null {
   const title = `*${index === undefined ? 'Round' : `Round ${index}`}*`;
   switch (update.kind) {
     case 'queued':
@@ -22,7 +22,7 @@ export function renderSlackStatus(update: Exclude<RoundUpdate, { kind: 'complete
       return `:gear: ${title} — generating…`;
     case 'progress': {
       const filled = update.totalSteps > 0 ? Math.round((10 * update.step) / update.totalSteps) : 0;
-      return `:gear: ${title} — ${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)} step ${update.step}/${update.totalSteps}`;
+      return `:gear: ${title} — ${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)} step ${update.step}/${update.totalSteps}${etaSeconds === null ? '' : ` · ~${etaSeconds} s left`}`;
     }
     case 'retrying':
       return `:warning: ${title} — an attempt failed (${update.reason}); retrying…`;

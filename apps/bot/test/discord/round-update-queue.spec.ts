@@ -42,4 +42,13 @@ describe(RoundUpdateQueue.name, () => {
     expect(errors).toEqual(['Unknown Message']);
     expect(slot.edits).toEqual(['started']);
   });
+
+  it('estimates the time left from the pace since the first progress report', () => {
+    const q = new RoundUpdateQueue<Slot>(0, () => undefined);
+    const slot = q.slot('r', () => ({ edits: [] }));
+    const p = (step: number) => progress(step) as Extract<RoundUpdate, { kind: 'progress' }>;
+    expect(q.etaSeconds(slot, p(2), 1000)).toBeNull();
+    // 4 steps in 2 s → 0.5 s a step; 4 steps left → 2 s.
+    expect(q.etaSeconds(slot, p(6), 3000)).toBe(2);
+  });
 });

@@ -9,6 +9,8 @@ export interface RoundSlot {
   /** Arrival number of the newest update. */
   latest: number;
   lastEditAt: number;
+  /** First progress report seen (time, step): the base of the ETA. */
+  progressFrom?: { at: number; step: number };
 }
 
 /**
@@ -47,6 +49,20 @@ export class RoundUpdateQueue<S extends RoundSlot> {
     if (arrival < slot.latest) return false;
     if (update.kind !== 'progress' || update.step >= update.totalSteps) return true;
     return performance.now() - slot.lastEditAt >= this.minEditGapMs;
+  }
+
+  /**
+   * Seconds left for a running round, from the pace since the first progress report seen
+   * (remaining steps × mean step time); null until two reports give a pace.
+   */
+  etaSeconds(slot: S, update: Extract<RoundUpdate, { kind: 'progress' }>, now = performance.now()): number | null {
+    if (!slot.progressFrom || update.step < slot.progressFrom.step) {
+      slot.progressFrom = { at: now, step: update.step };
+      return null;
+    }
+    const steps = update.step - slot.progressFrom.step;
+    if (steps <= 0) return null;
+    return Math.ceil((((now - slot.progressFrom.at) / steps) * (update.totalSteps - update.step)) / 1000);
   }
 
   markEdited(slot: S): void {
