@@ -6,6 +6,7 @@ import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
 import { NUMBER_REACTIONS, parseFeedbackCustomId } from './discord-custom-id.util';
 import { renderButtons, renderResultText, renderStatus } from './discord-round.renderer';
+import { BoundedMap } from './shared/bounded-map.util';
 import { RoundUpdateQueue, type RoundSlot } from './shared/round-update-queue.util';
 
 interface RoundMessage extends RoundSlot {
@@ -28,7 +29,7 @@ export class DiscordRoundMessages {
   private readonly logger = new Logger('DiscordAdapter');
   private readonly rounds: RoundUpdateQueue<RoundMessage>;
   /** Result message id → image ids by candidate (for number reactions); refilled from buttons. */
-  private readonly resultImages = new Map<string, string[]>();
+  private readonly resultImages = new BoundedMap<string, string[]>(10_000);
 
   constructor(
     private readonly connection: DiscordConnection,

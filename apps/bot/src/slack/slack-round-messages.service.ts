@@ -4,6 +4,7 @@ import { DiskImageStorage } from '@vca/shared';
 import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
 import { parseFeedbackCustomId } from '../discord/discord-custom-id.util';
+import { BoundedMap } from '../discord/shared/bounded-map.util';
 import { RoundUpdateQueue, type RoundSlot } from '../discord/shared/round-update-queue.util';
 import { SLACK_CONFIG, type SlackConfig } from './slack-config.schema';
 import { SlackConnection } from './slack-connection.service';
@@ -31,7 +32,7 @@ export class SlackRoundMessages {
   private readonly logger = new Logger('SlackAdapter');
   private readonly rounds: RoundUpdateQueue<RoundMessage>;
   /** `channel:ts` of a result message → image ids by candidate (for number reactions). */
-  private readonly resultImages = new Map<string, string[]>();
+  private readonly resultImages = new BoundedMap<string, string[]>(10_000);
 
   constructor(
     private readonly connection: SlackConnection,

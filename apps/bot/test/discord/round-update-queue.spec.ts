@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RoundUpdate } from '../../src/chat/chat-adapter.interface';
+import { BoundedMap } from '../../src/discord/shared/bounded-map.util';
 import { RoundUpdateQueue, type RoundSlot } from '../../src/discord/shared/round-update-queue.util';
 
 type Slot = RoundSlot & { edits: string[] };
@@ -50,5 +51,15 @@ describe(RoundUpdateQueue.name, () => {
     expect(q.etaSeconds(slot, p(2), 1000)).toBeNull();
     // 4 steps in 2 s → 0.5 s a step; 4 steps left → 2 s.
     expect(q.etaSeconds(slot, p(6), 3000)).toBe(2);
+  });
+});
+
+describe(BoundedMap.name, () => {
+  it('forgets the oldest entry past its capacity; updating a key does not evict', () => {
+    const m = new BoundedMap<string, number>(2);
+    m.set('a', 1).set('b', 2).set('a', 3);
+    expect([...m.entries()]).toEqual([['a', 3], ['b', 2]]);
+    m.set('c', 4);
+    expect([...m.keys()]).toEqual(['b', 'c']);
   });
 });

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { ThreadRef } from '../../chat/chat-adapter.interface';
 import { OverheadRecorder } from '../../results/overhead.recorder';
 import { RoundEventsRelay } from '../../results/round-events.relay';
+import { BoundedMap } from './bounded-map.util';
 
 /** The chat platforms served by this folder's adapters. */
 export type ThreadPlatform = 'discord' | 'slack';
@@ -41,7 +42,7 @@ export type ToggleOutcome = 'recorded' | 'revoked' | 'duplicate';
 @Injectable()
 export class ThreadChatService {
   /** Threads known to hold a dialogue: skips a query for every later message in them. */
-  private readonly knownThreads = new Set<string>();
+  private readonly knownThreads = new BoundedMap<string, true>(50_000);
 
   constructor(
     private readonly conversation: ConversationService,
@@ -56,7 +57,7 @@ export class ThreadChatService {
     const received = performance.now();
     const started = await this.conversation.handleMessage(message);
     this.overhead.record('enqueue', performance.now() - received);
-    this.knownThreads.add(`${message.platform}:${message.threadId}`);
+    this.knownThreads.set(`${message.platform}:${message.threadId}`, true);
     const thread: ThreadRef = {
       platform: message.platform,
       dialogueId: started.dialogueId,
@@ -76,7 +77,7 @@ export class ThreadChatService {
     const key = `${platform}:${threadId}`;
     if (this.knownThreads.has(key)) return true;
     const found = await this.dataSource.getRepository(DialogueEntity).exists({ where: { platform, threadId } });
-    if (found) this.knownThreads.add(key);
+    if (found) this.knownThreads.set(key, true);
     return found;
   }
 
