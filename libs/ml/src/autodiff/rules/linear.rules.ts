@@ -46,7 +46,7 @@ const matmul: GradRule = (ctx, node, [g], needs) => {
 function sumTo(ctx: GradContext, g: string, gShape: number[], target: string, promoted: number[]): string {
   const lead = gShape.length - promoted.length;
   const axes = gShape.map((d, i) => i).filter((i) => i < lead || (promoted[i - lead] === 1 && gShape[i] !== 1));
-  const summed = axes.length ? ctx.b.reduceSum(g, axes, 1) : g;
+  const summed = axes.length ? ctx.sum(g, axes, 1) : g;
   return ctx.reshape(summed, ctx.shape(target));
 }
 
@@ -170,27 +170,19 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
 }
 
 /**
- * ∂L/∂x of a 2-D convolution as a stride-1 convolution of the (zero-interleaved, for stride > 1)
- * output gradient with the spatially flipped, channel-swapped kernel. ORT runs this through
- * its fast forward Conv; its ConvTranspose kernel is much slower on CPU. Returns null when the
- * geometry would need negative padding (the caller then uses ConvTranspose).
+ * ∂L/∂x of a stride-1 2-D convolution as another forward convolution: of the output gradient
+ * with the spatially flipped, channel-swapped kernel. ORT runs it through its fast forward Conv;
+ * its ConvTranspose kernel is slower on CPU. Returns null when the geometry would need negative
+ * padding (the caller then uses ConvTranspose).
  */
 export function convInputGradFlipped(ctx: GradContext, w: string, xs: number[], g: string, gs: number[], geo: ConvGeometry): string | null {
   const b = ctx.b;
   const [kh, kw] = geo.kernel;
-  const [sh, sw] = geo.strides;
   const pl = [kh - 1 - geo.pads[0], kw - 1 - geo.pads[1]];
-  const pr = [xs[2] - gs[2] * sh - pl[0] + kh - 1, xs[3] - gs[3] * sw - pl[1] + kw - 1];
+  const pr = [xs[2] - gs[2] - pl[0] + kh - 1, xs[3] - gs[3] - pl[1] + kw - 1];
   if ([...pl, ...pr].some((p) => p < 0)) return null;
-  let gd = g;
-  if (sh > 1 || sw > 1) {
-    // Interleave s−1 zeros after every element: [N,C,Ho,1,Wo,1] → pad → [N,C,Ho·s,Wo·s].
-    const [n, c, ho, wo] = gs;
-    const six = ctx.reshape(g, [n, c, ho, 1, wo, 1]);
-    gd = ctx.reshape(b.op('Pad', [six, b.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1])], { mode: 'constant' }), [n, c, ho * sh, wo * sw]);
-  }
   const flipped = kh * kw === 1 ? b.transpose(w, [1, 0, 2, 3]) : b.slice(b.transpose(w, [1, 0, 2, 3]), [-1, -1], [-kh - 1, -kw - 1], [2, 3], [-1, -1]);
-  return b.op('Conv', [gd, flipped], { pads: [pl[0], pl[1], pr[0], pr[1]], kernel_shape: geo.kernel });
+  return b.op('Conv', [g, flipped], { pads: [pl[0], pl[1], pr[0], pr[1]], kernel_shape: geo.kernel });
 }
 
 const conv: GradRule = (ctx, node, [g], needs) => {
@@ -202,7 +194,10 @@ const conv: GradRule = (ctx, node, [g], needs) => {
   const spatial = xs.length - 2;
   let gx: string | null = null;
   if (needs[0]) {
-    gx = spatial === 2 ? convInputGradFlipped(ctx, w, xs, g, gs, geo) : null;
+    // Strided convolutions use ConvTranspose: zero-interleaving g with Pad cost more than the
+    // whole transposed convolution (ORT's Pad is slow on 6-D tensors with unit inner dims).
+    const strided = geo.strides.some((s) => s !== 1);
+    gx = spatial === 2 && !strided ? convInputGradFlipped(ctx, w, xs, g, gs, geo) : null;
     if (!gx) {
       // The adjoint of a strided convolution is the transposed convolution with the same kernel;
       // output_padding restores rows the forward stride skipped.
