@@ -2,7 +2,7 @@ import type { FeedbackSignal } from '@vca/core';
 
 /** Button custom ids: `vca:<signal>:<image id>` (Discord allows 100 characters). */
 const PREFIX = 'vca';
-const SIGNALS = ['up', 'down', 'pick'] as const satisfies readonly FeedbackSignal[];
+const SIGNALS = ['up', 'down', 'pick', 'tie'] as const satisfies readonly FeedbackSignal[];
 export type ButtonSignal = (typeof SIGNALS)[number];
 
 export function feedbackCustomId(signal: ButtonSignal, imageId: string): string {

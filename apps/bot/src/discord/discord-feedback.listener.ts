@@ -7,7 +7,7 @@ import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
 import { DiscordRoundMessages } from './discord-round-messages.service';
 import { ThreadChatService, type ToggleOutcome } from './shared/thread-chat.service';
 
-const SIGNAL_EMOJI = { up: '👍', down: '👎', pick: '⭐' } as const;
+const SIGNAL_EMOJI = { up: '👍', down: '👎', pick: '⭐', tie: '=' } as const;
 
 /**
  * Ratings (issue 6): the 👍/👎/⭐ buttons under a round toggle a label (answered ephemerally);

@@ -51,7 +51,7 @@ export function renderResultText(view: RoundView): string {
   return lines.join('\n');
 }
 
-/** One row per candidate: 👍, 👎 and ⭐ pick (kept for the next round). */
+/** One row per candidate: 👍, 👎, ⭐ pick (kept for the next round) and = tie. */
 export function renderButtons(round: RoundView): ActionRowBuilder<ButtonBuilder>[] {
   return round.images.slice(0, MAX_BUTTON_CANDIDATES).map((img) => {
     const n = img.candidateIndex + 1;
@@ -59,6 +59,8 @@ export function renderButtons(round: RoundView): ActionRowBuilder<ButtonBuilder>
       new ButtonBuilder().setCustomId(feedbackCustomId('up', img.id)).setLabel(`#${n}`).setEmoji('👍').setStyle(ButtonStyle.Secondary),
       new ButtonBuilder().setCustomId(feedbackCustomId('down', img.id)).setLabel(`#${n}`).setEmoji('👎').setStyle(ButtonStyle.Secondary),
       new ButtonBuilder().setCustomId(feedbackCustomId('pick', img.id)).setLabel(`Pick #${n}`).setEmoji('⭐').setStyle(ButtonStyle.Primary),
+      // Tie: as good as the other candidates marked =, so they pair at 0.5/0.5 in exports.
+      new ButtonBuilder().setCustomId(feedbackCustomId('tie', img.id)).setLabel(`= #${n}`).setStyle(ButtonStyle.Secondary),
     );
   });
 }

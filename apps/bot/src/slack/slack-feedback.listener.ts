@@ -6,7 +6,7 @@ import { SlackConnection } from './slack-connection.service';
 import { SlackRoundMessages } from './slack-round-messages.service';
 import { candidateOfSlackReaction } from './slack-round.renderer';
 
-const SIGNAL_TEXT = { up: ':+1:', down: ':-1:', pick: ':star:' } as const;
+const SIGNAL_TEXT = { up: ':+1:', down: ':-1:', pick: ':star:', tie: '= (tie)' } as const;
 
 /**
  * Ratings (issue 6). Triggers and scopes:
@@ -29,7 +29,7 @@ export class SlackFeedbackListener implements OnModuleInit {
     const app = this.connection.app;
     if (!app) return;
 
-    app.action(/^vca:(up|down|pick):/, async ({ ack, body, action, client }) => {
+    app.action(/^vca:(up|down|pick|tie):/, async ({ ack, body, action, client }) => {
       await ack();
       const parsed = parseFeedbackCustomId((action as { action_id: string }).action_id);
       if (!parsed || body.type !== 'block_actions') return;

@@ -54,6 +54,7 @@ export function renderSlackResult(view: RoundView, fileIds: string[]): { text: s
         { type: 'button', action_id: feedbackCustomId('up', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `👍 #${n}` } },
         { type: 'button', action_id: feedbackCustomId('down', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `👎 #${n}` } },
         { type: 'button', action_id: feedbackCustomId('pick', img.id), value: img.id, style: 'primary', text: { type: 'plain_text', emoji: true, text: `⭐ Pick #${n}` } },
+        { type: 'button', action_id: feedbackCustomId('tie', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `= #${n}` } },
       ],
     });
   });

@@ -125,6 +125,9 @@ describe('Discord adapter end to end', () => {
     await until(async () => down.original?.content.includes('recorded'), 'down answered');
     const again = fake.clickButton(alice, r1.id, `vca:down:${second}`);
     await until(async () => again.original?.content.includes('taken back'), 'down taken back');
+    const tie = fake.clickButton(alice, r1.id, `vca:tie:${first}`);
+    await until(async () => tie.original?.content.includes('recorded'), 'tie answered');
+    expect(await events.countBy({ imageId: first, signal: 'tie', source: 'button' })).toBe(1);
     const downs = await events.findBy({ imageId: second, signal: 'down' });
     expect(downs).toHaveLength(1);
     expect(downs[0]!.revokedAt).not.toBeNull();

@@ -145,6 +145,8 @@ describe('Slack adapter end to end', () => {
     await fake.clickButton(alice, r1, `vca:down:${second}`);
     await until(() => events.findOneBy({ imageId: second, signal: 'down', revokedAt: Not(IsNull()) }), 'down revoked');
     expect(await events.countBy({ imageId: second, signal: 'down' })).toBe(1);
+    await fake.clickButton(alice, r1, `vca:tie:${first}`);
+    await until(() => events.findOneBy({ imageId: first, signal: 'tie', source: 'button' }), 'tie');
   });
 
   it('tells the user to invite the bot when /imagine comes from a channel it is not in', async () => {
