@@ -9,6 +9,16 @@ export const ModelFamilyConfigSchema = z.object({
   imageSize: z.number().int().min(16).multipleOf(8).default(64),
   /** Pixel-unshuffle factor of the VAE: latent side = imageSize / vaeFactor, channels = 3·f². */
   vaeFactor: z.number().int().min(1).default(4),
+  /**
+   * Where the diffusion text encoder comes from: `dual` = the dual encoder's text tower (token
+   * states before pooling), trained contrastively first and frozen while the UNet trains; `joint`
+   * = its own transformer trained through the UNet. Measured here: trained jointly, the encoder +
+   * UNet still ignored the prompt after 2,500 steps (loss with the right prompt = with a shuffled
+   * one), while the contrastive tower reached 95% retrieval in 700 steps.
+   */
+  textEncoder: z.enum(['dual', 'joint']).default('dual'),
+  /** Share of training samples drawn from the noisiest 20% of timesteps, where only the prompt can say what to draw. */
+  highNoiseShare: z.number().min(0).max(1).default(0.5),
   text: z
     .object({
       /** Width of the token states, also the UNet's cross-attention context width. */

@@ -26,6 +26,17 @@ describe('text encoder + UNet training stage (tiny config)', () => {
     expect(losses[7]!).toBeLessThan(0.8 * losses[0]!);
   });
 
+  it('keeps a given text encoder frozen: only UNet tensors train, the text weights stay as given', async () => {
+    const probe = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1));
+    const text = new Map([...probe.weights()].filter(([k]) => k.startsWith('dual_text.')).map(([k, t]) => [k, { ...t, data: (t.data as Float32Array).map((v) => v + 0.5) }]));
+    await probe.release();
+    const trainer = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1), text);
+    expect(text.size).toBeGreaterThan(0);
+    expect([...trainer.params.keys()].some((k) => k.startsWith('dual_text.'))).toBe(false);
+    expect([...trainer.params.keys()]).toContain('text_proj.weight');
+    await trainer.release();
+  });
+
   it('resumed from a checkpoint ends with exactly the weights of an uninterrupted run', async () => {
     const batch = diffusionBatcher({ config, seed: 3, batch: BATCH, tokenizer });
     const straight = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(4));

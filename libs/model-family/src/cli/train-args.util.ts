@@ -22,12 +22,14 @@ export const TrainArgsSchema = z.object({
   checkpointEvery: z.coerce.number().int().positive().default(100),
   /** Which weights `export` writes: the EMA shadow (default) or the current ones. */
   weights: z.enum(['ema', 'current']).default('ema'),
+  /** A previous run's unet checkpoint folder to warm-start from when `work` has none (see warmStart). */
+  initFrom: z.string().optional(),
 });
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 6000] [--dual-steps 1500] [--batch 32] [--dual-batch 64] [--lr 1e-3] [--dual-lr 2e-3]
-  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current]
+  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir>]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -50,6 +52,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       weights: { type: 'string' },
+      'init-from': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -74,6 +77,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     threads: values.threads,
     checkpointEvery: values['checkpoint-every'],
     weights: values.weights,
+    initFrom: values['init-from'],
   });
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   return { ...parsed.data, work: parsed.data.work ?? join(tmpdir(), `vca-model-train-${parsed.data.preset}-seed${parsed.data.seed}`) };

@@ -8,7 +8,7 @@ import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '../graphs/pixel-shuf
 import { buildTextEncoderGraph } from '../graphs/text-encoder.graph';
 import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { dualDims } from '../training/dual.stage';
-import { textDims, unetDims } from '../training/diffusion.stage';
+import { textDims, textPrefix, unetDims } from '../training/diffusion.stage';
 import { schedulerConfigOf } from '../training/noise-schedule.util';
 
 /** Writes trained weights into a freshly built graph; every parameter of the graph must be given. */
@@ -74,9 +74,10 @@ export function exportModelFamily(dir: string, x: ExportInput): void {
   json(join(sub('scheduler'), 'scheduler_config.json'), schedulerConfigOf(c));
 
   const td = textDims(c, x.vocabSize, x.maxLength);
-  json(join(sub('text_encoder'), 'config.json'), { _class_name: 'VcaTextEncoder', hidden_size: td.hidden, num_hidden_layers: td.layers, num_attention_heads: td.heads, max_position_embeddings: td.maxLength, vocab_size: td.vocabSize });
-  const te = buildTextEncoderGraph(td);
-  saveModel(join(dir, 'text_encoder', 'model.onnx'), x.diffusionWeights ? withWeights(te, x.diffusionWeights) : te);
+  json(join(sub('text_encoder'), 'config.json'), { _class_name: 'VcaTextEncoder', source: c.textEncoder === 'dual' ? 'dual encoder text tower (clip_text_encoder/ before pooling)' : 'trained with the UNet', hidden_size: td.hidden, num_hidden_layers: td.layers, num_attention_heads: td.heads, max_position_embeddings: td.maxLength, vocab_size: td.vocabSize });
+  const te = buildTextEncoderGraph(td, textPrefix(c));
+  const textWeights = c.textEncoder === 'dual' ? x.dualWeights : x.diffusionWeights;
+  saveModel(join(dir, 'text_encoder', 'model.onnx'), textWeights ? withWeights(te, textWeights) : te);
 
   const ud = unetDims(c, x.maxLength);
   json(join(sub('unet'), 'config.json'), {
@@ -84,7 +85,7 @@ export function exportModelFamily(dir: string, x: ExportInput): void {
     sample_size: S,
     in_channels: C,
     out_channels: C,
-    cross_attention_dim: td.hidden,
+    cross_attention_dim: ud.contextDim,
     block_out_channels: ud.channels,
     attention_head_dim: ud.channels[1] / ud.heads,
     norm_num_groups: ud.groups,

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, Layers, Rng, Trainer, type Graph } from '@vca/ml';
+import { GraphBuilder, Layers, Rng, Trainer, type Graph, type TensorData } from '@vca/ml';
 import { createRng, deriveSeed, SceneRenderer } from '@vca/world';
 import type { ClipTokenizer } from '@vca/diffusion';
 import { condUNetLayers, type CondUNetDims } from '../graphs/cond-unet.graph';
@@ -9,13 +9,21 @@ import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
 import { trainingAlphasCumprod } from './noise-schedule.util';
 
+/** Dimensions of the diffusion text encoder (the dual encoder's text tower when `textEncoder` is `dual`). */
 export function textDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): TextEncoderDims {
+  if (c.textEncoder === 'dual') return { vocabSize, maxLength, hidden: c.dual.textHidden, layers: c.dual.textLayers, heads: c.dual.heads, mlpRatio: 2 };
   return { vocabSize, maxLength, ...c.text };
+}
+
+/** Weight-name prefix of the diffusion text encoder. */
+export function textPrefix(c: ModelFamilyConfig): string {
+  return c.textEncoder === 'dual' ? 'dual_text' : 'text';
 }
 
 export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims {
   const { channels, size } = latentShape(c);
-  return { latentChannels: channels, latentSize: size, ...c.unet, contextLen: maxLength, contextDim: c.text.hidden };
+  const contextDim = c.textEncoder === 'dual' ? c.dual.textHidden : c.text.hidden;
+  return { latentChannels: channels, latentSize: size, ...c.unet, contextLen: maxLength, contextDim };
 }
 
 /**
@@ -33,7 +41,7 @@ export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: num
   const timestep = g.input('timestep', 'float32', [batch]);
   const target = g.input('target', 'float32', [batch, u.latentChannels, S, S]);
   const weight = g.input('weight', 'float32', [batch, 1, 1, 1]);
-  const context = textEncoderLayers(l, 'text', ids, textDims(c, vocabSize, maxLength));
+  const context = textEncoderLayers(l, textPrefix(c), ids, textDims(c, vocabSize, maxLength));
   const pred = condUNetLayers(l, sample, timestep, context, u);
   const d = g.sub(pred, target);
   g.op('ReduceMean', [g.mul(g.mul(d, d), weight)], { keepdims: 0 }, 'loss');
@@ -86,8 +94,11 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
     const target = new Float32Array(o.batch * per);
     const ts = new Float32Array(o.batch);
     const w = new Float32Array(o.batch);
+    const highFrom = Math.floor(0.8 * T);
     for (let i = 0; i < o.batch; i++) {
-      const t = rng.int(T);
+      // Flat regions make the image recoverable from x_t down to very low SNR, so only the
+      // noisiest steps teach the prompt; half the samples are drawn there (our design decision).
+      const t = rng.next() < c.highNoiseShare ? highFrom + rng.int(T - highFrom) : rng.int(T);
       ts[i] = t;
       const snr = abar[t]! / Math.max(1 - abar[t]!, 1e-12);
       const lambda = Math.min(snr, MIN_SNR_GAMMA) + 1;
@@ -120,13 +131,19 @@ export interface TrainerHyper {
   seed: number;
 }
 
-export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: ClipTokenizer, vocabSize: number, batch: number, h: TrainerHyper): Promise<Trainer> {
+/**
+ * `frozenText`: weights of a trained text encoder (the dual tower) written into the graph and kept
+ * frozen; without it (or with `textEncoder: joint`) the text encoder trains with the UNet.
+ */
+export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: ClipTokenizer, vocabSize: number, batch: number, h: TrainerHyper, frozenText?: ReadonlyMap<string, TensorData>): Promise<Trainer> {
   const { graph, loss } = buildDiffusionTrainingGraph(c, vocabSize, tokenizer.maxLength, batch, h.seed);
+  const prefix = `${textPrefix(c)}.`;
+  if (frozenText) for (const [k, t] of frozenText) if (k.startsWith(prefix) && graph.initializers.has(k)) graph.initializers.set(k, t);
   const { channels: C, size: S } = latentShape(c);
   return Trainer.create({
     graph,
     loss,
-    trainable: /\.(weight|bias)$/,
+    trainable: frozenText ? new RegExp(`^(?!${prefix.replace('.', '\\.')}).*\\.(weight|bias)$`) : /\.(weight|bias)$/,
     inputShapes: { input_ids: [batch, tokenizer.maxLength], sample: [batch, C, S, S], timestep: [batch], target: [batch, C, S, S], weight: [batch, 1, 1, 1] },
     config: {
       optimizer: { lr: h.lr, weightDecay: 0.01 },

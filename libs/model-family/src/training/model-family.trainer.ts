@@ -6,7 +6,7 @@ import { ModelFamilyConfigSchema, TINY_CONFIG, type ModelFamilyConfig } from '..
 import { worldTokenizer } from '../data/scene-data.util';
 import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
 import { createDualTrainer, dualBatcher } from './dual.stage';
-import { runStage, type StageResult } from './stage-runner';
+import { runStage, warmStart, type StageResult } from './stage-runner';
 import type { TrainArgs } from '../cli/train-args.util';
 
 /** A preset, with an optional JSON override merged one level deep (sections such as `unet` merge their fields). */
@@ -69,9 +69,18 @@ export class ModelFamilyTrainer {
     const tokenizer = worldTokenizer();
     const vocab = buildTokenizer().vocabSize;
     const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed };
-    const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h);
-    this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (text encoder + UNet)`);
+    let frozenText: Map<string, TensorData> | undefined;
+    if (this.config.textEncoder === 'dual') {
+      if (!hasCheckpoint(this.dirs().dual)) throw new Error(`[unet] textEncoder "dual" needs the dual stage first (no checkpoint in ${this.dirs().dual})`);
+      frozenText = checkpointWeights(this.dirs().dual, 'ema');
+    }
+    const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h, frozenText);
+    this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? 'UNet; text encoder = frozen dual text tower' : 'text encoder + UNet'})`);
     try {
+      if (a.initFrom && !hasCheckpoint(this.dirs().unet)) {
+        const fresh = warmStart(trainer, a.initFrom);
+        this.log(`[unet] warm start from ${a.initFrom} at step ${trainer.step}; new tensors: ${fresh.join(', ') || 'none'}`);
+      }
       const batch = diffusionBatcher({ config: this.config, seed: a.seed, batch: a.batch, tokenizer });
       return await runStage(trainer, { name: 'unet', steps: a.unetSteps, batch, workDir: this.dirs().unet, checkpointEvery: a.checkpointEvery, maxMinutes: a.maxMinutes, log: this.log });
     } finally {

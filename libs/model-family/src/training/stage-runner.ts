@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { hasCheckpoint, type Rng, type Trainer } from '@vca/ml';
+import { hasCheckpoint, loadCheckpoint, Rng, type Trainer } from '@vca/ml';
 import { z } from 'zod';
 
 export interface StageOptions {
@@ -77,4 +77,26 @@ export async function runStage(trainer: Trainer, o: StageOptions): Promise<Stage
   if (window.length) recentLoss = window.reduce((a, b) => a + b, 0) / window.length;
   save();
   return { step: trainer.step, steps: o.steps, wallSeconds: wall(), recentLoss, finished: trainer.step >= o.steps };
+}
+
+/**
+ * Starts a trainer from another run's checkpoint when the graph has gained parameters since
+ * (the ml Trainer's own loadCheckpoint requires every trainable tensor): known tensors, their
+ * AdamW moments and EMA shadows, step and RNG state are taken over; new tensors keep their
+ * initial values, zero moments, and an EMA equal to themselves. Returns the names that were new.
+ */
+export function warmStart(trainer: Trainer, dir: string): string[] {
+  const c = loadCheckpoint(dir);
+  const fresh: string[] = [];
+  for (const [name, p] of trainer.params) {
+    const w = c.weights.get(name);
+    if (w) p.set(w.data as Float32Array);
+    else fresh.push(name);
+    const shadow = c.weights.get(`ema.${name}`);
+    trainer.ema?.shadow.set(name, Float32Array.from(shadow ? (shadow.data as Float32Array) : p));
+  }
+  trainer.optimizer.loadState(c.optimizer, c.meta.optimizerStep);
+  trainer.step = c.meta.step;
+  trainer.rng = Rng.fromState(c.meta.rngState);
+  return fresh;
 }
