@@ -4,9 +4,11 @@ import { ChatModule } from './chat/chat.module';
 import { BotConfigModule } from './config/bot-config.module';
 import type { BotConfig } from './config/bot-config.schema';
 import { ConversationCoreModule } from './core/conversation-core.module';
+import { DiscordModule } from './discord/discord.module';
 import { HealthController } from './http/health.controller';
 import { BotMetricsModule } from './metrics/bot-metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
+import { SlackModule } from './slack/slack.module';
 import { WebChatModule } from './web/web-chat.module';
 
 /** Root module of apps/bot, built from the configuration validated at boot. */
@@ -30,6 +32,8 @@ export class BotAppModule {
         ChatModule,
         WebChatModule,
         ModerationModule,
+        DiscordModule,
+        SlackModule,
       ],
       controllers: [HealthController],
     };

@@ -3,10 +3,11 @@ import type { ChatAdapter, Platform, RoundUpdate, ThreadRef } from '../src/chat/
 import { ChatAdapterRegistry } from '../src/chat/chat-adapter.registry';
 
 /** A recording adapter: what the registry hands to a platform. */
-function adapter(platform: Platform, opts: { failStart?: boolean } = {}) {
+function adapter(platform: Platform, opts: { failStart?: boolean; enabled?: boolean } = {}) {
   const delivered: Array<[ThreadRef, RoundUpdate]> = [];
   const self: ChatAdapter & { delivered: typeof delivered; started: boolean; stopped: boolean } = {
     platform,
+    enabled: opts.enabled ?? true,
     delivered,
     started: false,
     stopped: false,
@@ -54,5 +55,10 @@ describe(ChatAdapterRegistry.name, () => {
     sut.register(adapter('slack'));
     expect(sut.platforms).toEqual(['web', 'slack']);
     expect(() => sut.register(adapter('slack'))).toThrow(/slack/);
+  });
+
+  it('lists only configured adapters as served platforms', () => {
+    const registry = new ChatAdapterRegistry([adapter('web'), adapter('discord', { enabled: false }), adapter('slack')]);
+    expect(registry.platforms).toEqual(['web', 'slack']);
   });
 });

@@ -34,6 +34,8 @@ export type RoundUpdate =
  */
 export interface ChatAdapter {
   readonly platform: Platform;
+  /** Whether this adapter is configured to run (its credentials are set); health lists only these. */
+  readonly enabled: boolean;
   /** Connects to the platform; called once at application start. Must not throw for a bad token. */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -28,8 +28,9 @@ export class ChatAdapterRegistry implements OnApplicationBootstrap, OnApplicatio
     this.byPlatform.set(adapter.platform, adapter);
   }
 
+  /** Platforms served by a configured adapter. */
   get platforms(): string[] {
-    return [...this.byPlatform.keys()];
+    return [...this.byPlatform.values()].filter((a) => a.enabled).map((a) => a.platform);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -16,6 +16,10 @@ export class DiscordChatAdapter implements ChatAdapter {
     private readonly messages: DiscordRoundMessages,
   ) {}
 
+  get enabled(): boolean {
+    return this.connection.enabled;
+  }
+
   async start(): Promise<void> {
     this.connection.connect();
   }

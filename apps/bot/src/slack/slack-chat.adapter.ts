@@ -16,6 +16,10 @@ export class SlackChatAdapter implements ChatAdapter {
     private readonly messages: SlackRoundMessages,
   ) {}
 
+  get enabled(): boolean {
+    return this.connection.enabled;
+  }
+
   async start(): Promise<void> {
     this.connection.connect();
   }

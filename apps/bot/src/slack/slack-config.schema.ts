@@ -16,7 +16,7 @@ export const SlackEnvSchema = z
     /** Members of this user group (S…) may run /vca-mod; unset means nobody may. */
     SLACK_MODERATOR_GROUP_ID: z.string().regex(/^S[A-Z0-9]+$/, 'must be a user group id (S…)').optional(),
     /** Port and interface of the Events API receiver (HTTP mode only). */
-    SLACK_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    SLACK_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
     SLACK_HOST: z.string().min(1).default('0.0.0.0'),
     SLACK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
     SLACK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(300_000),

@@ -10,6 +10,7 @@ import { WebEventsHub } from './web-events.hub';
 @Injectable()
 export class WebChatAdapter implements ChatAdapter {
   readonly platform = 'web' as const;
+  readonly enabled = true;
 
   constructor(private readonly hub: WebEventsHub) {}
 
