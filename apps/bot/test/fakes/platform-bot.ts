@@ -1,4 +1,3 @@
-import { Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { createTestDatabase } from '@vca/core';
@@ -9,50 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BotAppModule } from '../../src/bot-app.module';
-import { CHAT_ADAPTERS, type ChatAdapter } from '../../src/chat/chat-adapter.interface';
-import { ChatAdapterRegistry } from '../../src/chat/chat-adapter.registry';
-import { ChatModule } from '../../src/chat/chat.module';
 import { loadBotConfig } from '../../src/config/bot-config.util';
-import { ConversationCoreModule } from '../../src/core/conversation-core.module';
-import { DiscordAdapterModule } from '../../src/discord/discord-adapter.module';
-import { DiscordChatAdapter } from '../../src/discord/discord-chat.adapter';
 import { DISCORD_CONFIG, loadDiscordConfig } from '../../src/discord/discord-config.schema';
-import { DiscordModule } from '../../src/discord/discord.module';
-import { OverheadRecorder } from '../../src/results/overhead.recorder';
-import { RoundEventsRelay } from '../../src/results/round-events.relay';
-import { SlackAdapterModule } from '../../src/slack/slack-adapter.module';
-import { SlackChatAdapter } from '../../src/slack/slack-chat.adapter';
 import { SLACK_CONFIG, loadSlackConfig } from '../../src/slack/slack-config.schema';
-import { SlackModule } from '../../src/slack/slack.module';
-import { WebAdapterModule } from '../../src/web/web-adapter.module';
-import { WebChatAdapter } from '../../src/web/web-chat.adapter';
 import type { BotTestEnv } from '../support/bot-test-env';
 
 export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /**
- * ChatModule as it reads once Discord and Slack are registered (the lead's change to
- * apps/bot/src/chat/chat.module.ts): the same providers, with both platform adapters in the
- * CHAT_ADAPTERS factory.
- */
-@Module({
-  imports: [ConversationCoreModule, WebAdapterModule, DiscordAdapterModule, SlackAdapterModule],
-  providers: [
-    {
-      provide: CHAT_ADAPTERS,
-      inject: [WebChatAdapter, DiscordChatAdapter, SlackChatAdapter],
-      useFactory: (...adapters: ChatAdapter[]): ChatAdapter[] => adapters,
-    },
-    ChatAdapterRegistry,
-    OverheadRecorder,
-    RoundEventsRelay,
-  ],
-  exports: [ChatAdapterRegistry, OverheadRecorder, RoundEventsRelay],
-})
-class PlatformsChatModule {}
-
-/**
- * The whole bot app (BOT's modules plus DiscordModule and SlackModule) for one test file, on its
+ * The whole bot app (with its Discord and Slack modules) for one test file, on its
  * own Postgres schema, BullMQ prefix and image directory. `platformEnv` configures the adapters
  * (DISCORD_* / SLACK_*), as the process environment would.
  */
@@ -73,9 +37,7 @@ export async function startPlatformBot(tag: string, overrides: Record<string, st
     JOB_BACKOFF_MS: '50',
     ...overrides,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [BotAppModule.forRoot(config), DiscordModule, SlackModule] })
-    .overrideModule(ChatModule)
-    .useModule(PlatformsChatModule)
+  const moduleRef = await Test.createTestingModule({ imports: [BotAppModule.forRoot(config)] })
     .overrideProvider(DISCORD_CONFIG)
     .useValue(loadDiscordConfig(platformEnv))
     .overrideProvider(SLACK_CONFIG)
