@@ -19,15 +19,20 @@ import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
 import { pseudonymousId } from '../feedback/pseudonymous-id.util';
 import { PROMPT_REFINER, type PromptRefiner, type RefinedPrompt } from '../refiner/prompt-refiner.port';
-import { planCandidates } from './candidate-plan.util';
+import { planCandidates, seedFor } from './candidate-plan.util';
 import {
   CONVERSATION_OPTIONS,
   ConversationOptionsSchema,
   IncomingMessageSchema,
+  RerollRequestSchema,
+  VaryRequestSchema,
   type ConversationOptions,
   type IncomingMessage,
+  type RerollRequest,
+  type RoundRequested,
   type RoundStarted,
   type RoundView,
+  type VaryRequest,
 } from './conversation.types';
 import { DialogueQueryService } from './dialogue-query.service';
 import { chooseKeptImage, type CandidateStanding } from './kept-image.util';
@@ -58,6 +63,9 @@ export class ConversationService {
     if (this.options.strengthMin > this.options.strengthMax) {
       throw new Error('ConversationOptions: strengthMin must not exceed strengthMax');
     }
+    if (this.options.varyStrengthMin > this.options.varyStrengthMax) {
+      throw new Error('ConversationOptions: varyStrengthMin must not exceed varyStrengthMax');
+    }
     this.queries = new DialogueQueryService(dataSource);
   }
 
@@ -79,11 +87,7 @@ export class ConversationService {
       .getRepository(RoundEntity)
       .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
     const last = rounds[rounds.length - 1] ?? null;
-    if (last && (last.status === 'queued' || last.status === 'running')) {
-      if (Date.now() - last.createdAt.getTime() < this.options.staleRoundAfterMs) throw roundInProgress(dialogue.id);
-      await this.markRoundFailed(last.id, `no result after ${Math.round(this.options.staleRoundAfterMs / 60_000)} min`);
-      last.status = 'failed';
-    }
+    await this.assertNoRoundInFlight(dialogue.id, last);
 
     const plan = await this.planNextRound(rounds, text);
     const roundId = randomUUID();
@@ -107,14 +111,73 @@ export class ConversationService {
       guidanceScale: this.options.guidanceScale,
       scheduler: this.options.scheduler,
       loras: this.options.loras,
+      origin: 'message',
+      sourceRoundId: null,
+      requestKey: null,
       postedAt: null,
       postedMessageId: null,
       completedAt: null,
     } satisfies Omit<RoundEntity, 'createdAt'>);
-    round.createdAt = await this.insertRound(round);
+    const inserted = await this.insertRound(round);
+    if ('duplicate' in inserted) throw roundInProgress(dialogue.id); // messages carry no request key
+    round.createdAt = inserted.createdAt;
 
     const jobId = await this.enqueue(round, plan.parent?.storageKey ?? null);
     return { dialogueId: dialogue.id, started: dialogue.created, round: toRoundView(round, []), jobId };
+  }
+
+  /**
+   * Reroll button: a new round with the same refined prompt, negative prompt and parent image
+   * (img2img source) as `roundId`, the same strengths, and fresh seeds (seeds derive from the new
+   * round's id). Same rules as a message: one round in flight per thread, banned raters refused,
+   * enqueued through the port. A redelivered click (same `requestId`) returns the first round.
+   */
+  async reroll(input: RerollRequest): Promise<RoundRequested> {
+    const req = parseInput(RerollRequestSchema, input);
+    const source = isUuid(req.roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: req.roundId }) : null;
+    const dialogue = source ? await this.dialogueOn(source.dialogueId, req.platform) : null;
+    if (!source || !dialogue) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId: req.roundId });
+    // The parent may have been deleted by a moderator since (FK SET NULL): then it is txt2img again.
+    const img2img = source.parentImageId !== null;
+    return this.startButtonRound(req, `reroll:${req.requestId}`, dialogue.id, (roundId) => ({
+      origin: 'reroll',
+      sourceRoundId: source.id,
+      userText: '(reroll)',
+      refinedPrompt: source.refinedPrompt,
+      negativePrompt: source.negativePrompt,
+      refinement: { source: source.refinement.source, edits: [] },
+      mode: img2img ? 'img2img' : 'txt2img',
+      parentImageId: source.parentImageId,
+      candidates: source.candidates.map((c, i) => ({
+        seed: seedFor(roundId, i),
+        strength: img2img ? c.strength : 1,
+      })),
+    }));
+  }
+
+  /**
+   * Vary button: a new round img2img from the chosen candidate with its round's prompt, at the
+   * lower `varyStrengthMin/Max` strengths, so the candidates stay close to the chosen image.
+   */
+  async vary(input: VaryRequest): Promise<RoundRequested> {
+    const req = parseInput(VaryRequestSchema, input);
+    const image = isUuid(req.imageId)
+      ? await this.dataSource.getRepository(ImageEntity).findOne({ where: { id: req.imageId }, select: { id: true, roundId: true, candidateIndex: true } })
+      : null;
+    const source = image ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: image.roundId }) : null;
+    const dialogue = source ? await this.dialogueOn(source.dialogueId, req.platform) : null;
+    if (!image || !source || !dialogue) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image does not exist.', { imageId: req.imageId });
+    return this.startButtonRound(req, `vary:${req.requestId}`, dialogue.id, (roundId) => ({
+      origin: 'vary',
+      sourceRoundId: source.id,
+      userText: `(vary #${image.candidateIndex + 1})`,
+      refinedPrompt: source.refinedPrompt,
+      negativePrompt: source.negativePrompt,
+      refinement: { source: source.refinement.source, edits: [] },
+      mode: 'img2img',
+      parentImageId: image.id,
+      candidates: planCandidates(roundId, this.options.candidates, true, this.options.varyStrengthMin, this.options.varyStrengthMax),
+    }));
   }
 
   /** The job payload for a stored round (used to enqueue and to re-enqueue after a restart). */
@@ -247,6 +310,87 @@ export class ConversationService {
     return jobIds;
   }
 
+  /**
+   * The shared path of button rounds. Idempotency: the request key is unique per dialogue, so a
+   * redelivery is answered from the stored round — looked up before the in-flight check (the
+   * first delivery's round is usually still running) and again if two deliveries race the insert.
+   */
+  private async startButtonRound(
+    req: { platform: IncomingMessage['platform']; userId: string },
+    requestKey: string,
+    dialogueId: string,
+    plan: (roundId: string) => Pick<
+      RoundEntity,
+      'origin' | 'sourceRoundId' | 'userText' | 'refinedPrompt' | 'negativePrompt' | 'refinement' | 'mode' | 'parentImageId' | 'candidates'
+    >,
+  ): Promise<RoundRequested> {
+    const requesterId = pseudonymousId(req.platform, req.userId, this.options.raterIdSalt);
+    await this.admitRequester(requesterId, req.platform);
+    const earlier = await this.roundByRequestKey(dialogueId, requestKey);
+    if (earlier) return earlier;
+
+    const last = await this.dataSource.getRepository(RoundEntity).findOne({ where: { dialogueId }, order: { index: 'DESC' } });
+    try {
+      await this.assertNoRoundInFlight(dialogueId, last);
+    } catch (error) {
+      // A concurrent delivery of this click may be the round in flight: answer with it.
+      const winner = last?.requestKey === requestKey ? await this.roundByRequestKey(dialogueId, requestKey) : null;
+      if (winner) return winner;
+      throw error;
+    }
+    const roundId = randomUUID();
+    const round: RoundEntity = Object.assign(new RoundEntity(), {
+      id: roundId,
+      dialogueId,
+      index: (last?.index ?? 0) + 1,
+      requesterId,
+      ...plan(roundId),
+      keptImageId: null,
+      status: 'queued',
+      failureReason: null,
+      steps: this.options.steps,
+      guidanceScale: this.options.guidanceScale,
+      scheduler: this.options.scheduler,
+      loras: this.options.loras,
+      requestKey,
+      postedAt: null,
+      postedMessageId: null,
+      completedAt: null,
+    } satisfies Omit<RoundEntity, 'createdAt'>);
+    const inserted = await this.insertRound(round);
+    if ('duplicate' in inserted) {
+      const winner = await this.roundByRequestKey(dialogueId, requestKey);
+      if (winner) return winner;
+      throw roundInProgress(dialogueId);
+    }
+    round.createdAt = inserted.createdAt;
+    const jobId = await this.enqueue(round, await this.parentKeyOf(round));
+    return { dialogueId, round: toRoundView(round, []), jobId, duplicate: false };
+  }
+
+  private async roundByRequestKey(dialogueId: string, requestKey: string): Promise<RoundRequested | null> {
+    const existing = await this.dataSource.getRepository(RoundEntity).findOne({ where: { dialogueId, requestKey }, select: { id: true } });
+    if (!existing) return null;
+    const round = await this.queries.getRound(existing.id);
+    return { dialogueId, round, jobId: generationJobId(round.id), duplicate: true };
+  }
+
+  /** A dialogue, if it exists on that platform (a Slack user cannot reroll a web round). */
+  private async dialogueOn(dialogueId: string, platform: IncomingMessage['platform']): Promise<DialogueEntity | null> {
+    return this.dataSource.getRepository(DialogueEntity).findOneBy({ id: dialogueId, platform });
+  }
+
+  /**
+   * One round in flight per thread. A round queued or running for longer than
+   * `staleRoundAfterMs` no longer blocks: it is marked failed (its failure report was lost).
+   */
+  private async assertNoRoundInFlight(dialogueId: string, last: RoundEntity | null): Promise<void> {
+    if (!last || (last.status !== 'queued' && last.status !== 'running')) return;
+    if (Date.now() - last.createdAt.getTime() < this.options.staleRoundAfterMs) throw roundInProgress(dialogueId);
+    await this.markRoundFailed(last.id, `no result after ${Math.round(this.options.staleRoundAfterMs / 60_000)} min`);
+    last.status = 'failed';
+  }
+
   /** Record the rater on first sight; a banned one may not start rounds. */
   private async admitRequester(raterId: string, platform: IncomingMessage['platform']): Promise<void> {
     const sql = `WITH created AS (
@@ -287,13 +431,17 @@ export class ConversationService {
     return rows[0]!;
   }
 
-  /** Insert the round; returns its created_at. A unique violation means another message won the race. */
-  private async insertRound(round: RoundEntity): Promise<Date> {
+  /**
+   * Insert the round; returns its created_at. A unique violation means another request won the
+   * race: a message gets `ROUND_IN_PROGRESS`; a button round gets `duplicate` to check its key.
+   */
+  private async insertRound(round: RoundEntity): Promise<{ createdAt: Date } | { duplicate: true }> {
     try {
       const rows: Array<{ created_at: Date }> = await this.dataSource.query(
         `INSERT INTO rounds (id, dialogue_id, index, requester_id, user_text, refined_prompt, negative_prompt, refinement,
-                             mode, parent_image_id, status, candidates, steps, guidance_scale, scheduler, loras)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, 'queued', $11::jsonb, $12, $13, $14, $15::jsonb)
+                             mode, parent_image_id, status, candidates, steps, guidance_scale, scheduler, loras,
+                             origin, source_round_id, request_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, 'queued', $11::jsonb, $12, $13, $14, $15::jsonb, $16, $17, $18)
          RETURNING created_at`,
         [
           round.id,
@@ -311,11 +459,19 @@ export class ConversationService {
           round.guidanceScale,
           round.scheduler,
           JSON.stringify(round.loras),
+          round.origin,
+          round.sourceRoundId,
+          round.requestKey,
         ],
       );
-      return rows[0]!.created_at;
+      return { createdAt: rows[0]!.created_at };
     } catch (error) {
-      if (pgErrorCode(error) === PG_UNIQUE_VIOLATION) throw roundInProgress(round.dialogueId);
+      // Two deliveries of one click collide on either unique index (both take the same next index):
+      // the caller tells them apart by looking the request key up.
+      if (pgErrorCode(error) === PG_UNIQUE_VIOLATION) {
+        if (round.requestKey !== null) return { duplicate: true };
+        throw roundInProgress(round.dialogueId);
+      }
       // The parent image was deleted by a moderator between planning and inserting.
       if (pgErrorCode(error) === PG_FOREIGN_KEY_VIOLATION) throw roundInProgress(round.dialogueId);
       throw error;

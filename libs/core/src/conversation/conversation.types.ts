@@ -4,6 +4,7 @@ import {
   type FeedbackSignal,
   type Platform,
   type RoundMode,
+  type RoundOrigin,
   type RoundStatus,
 } from '../entities/enums';
 import type { PromptEdit } from '../refiner/prompt-refiner.port';
@@ -22,6 +23,26 @@ export const IncomingMessageSchema = z.object({
 });
 export type IncomingMessage = z.input<typeof IncomingMessageSchema>;
 
+/**
+ * A button click that asks for a new round. `requestId` is the platform's id of the click (Discord
+ * interaction id, Slack action trigger, web client event id): a redelivery with the same id
+ * returns the round the first delivery made instead of starting another.
+ */
+const ButtonRequestFields = {
+  platform: z.enum(PLATFORMS),
+  /** Platform user id of whoever clicked; stored only as a pseudonymous hash. */
+  userId: id,
+  requestId: id,
+};
+
+/** Reroll: the same refined prompt and parent image as `roundId`, fresh seeds. */
+export const RerollRequestSchema = z.object({ ...ButtonRequestFields, roundId: id });
+export type RerollRequest = z.input<typeof RerollRequestSchema>;
+
+/** Vary: img2img from one candidate with its round's prompt, at low strengths (subtle changes). */
+export const VaryRequestSchema = z.object({ ...ButtonRequestFields, imageId: id });
+export type VaryRequest = z.input<typeof VaryRequestSchema>;
+
 export const ConversationOptionsSchema = z.object({
   /** N candidates per round. */
   candidates: z.number().int().min(1).max(16).default(4),
@@ -38,6 +59,12 @@ export const ConversationOptionsSchema = z.object({
    * marks it failed and goes on. Guards against a round whose failure report was lost.
    */
   staleRoundAfterMs: z.number().int().min(1).default(30 * 60_000),
+  /**
+   * Strengths of a variation round, spread like `strengthMin/Max` but lower: a variation keeps
+   * the composition of the chosen candidate (Midjourney's V buttons are subtle by default).
+   */
+  varyStrengthMin: z.number().min(0).max(1).default(0.2),
+  varyStrengthMax: z.number().min(0).max(1).default(0.4),
   /** Salt for pseudonymous ids; keep it stable or rater ids change. */
   raterIdSalt: z.string().default(''),
 });
@@ -81,6 +108,9 @@ export interface RoundView {
   edits: PromptEdit[];
   refinerSource: 'initial' | 'rules' | 'llm';
   mode: RoundMode;
+  /** `message` (prompt or feedback), `reroll` of `sourceRoundId`, or `vary` of `parentImageId`. */
+  origin: RoundOrigin;
+  sourceRoundId: string | null;
   parentImageId: string | null;
   keptImageId: string | null;
   status: RoundStatus;
@@ -130,6 +160,14 @@ export interface RoundStarted {
   started: boolean;
   round: RoundView;
   jobId: string;
+}
+
+/** What `reroll` / `vary` did: the new round, or (`duplicate`) the one an earlier delivery made. */
+export interface RoundRequested {
+  dialogueId: string;
+  round: RoundView;
+  jobId: string;
+  duplicate: boolean;
 }
 
 export type { FeedbackSignal };

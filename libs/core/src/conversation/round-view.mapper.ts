@@ -37,6 +37,8 @@ export function toRoundView(round: RoundEntity, images: ImageView[]): RoundView 
     edits: round.refinement.edits.map((e) => ({ ...e })) as RoundView['edits'],
     refinerSource: round.refinement.source,
     mode: round.mode,
+    origin: round.origin,
+    sourceRoundId: round.sourceRoundId,
     parentImageId: round.parentImageId,
     keptImageId: round.keptImageId,
     status: round.status,

@@ -12,6 +12,10 @@ export type RoundStatus = (typeof ROUND_STATUSES)[number];
 export const ROUND_MODES = ['txt2img', 'img2img'] as const;
 export type RoundMode = (typeof ROUND_MODES)[number];
 
+/** How a round was asked for: a message in the thread, a reroll button, a vary button. */
+export const ROUND_ORIGINS = ['message', 'reroll', 'vary'] as const;
+export type RoundOrigin = (typeof ROUND_ORIGINS)[number];
+
 export const FEEDBACK_SIGNALS = ['up', 'down', 'pick', 'tie'] as const;
 export type FeedbackSignal = (typeof FEEDBACK_SIGNALS)[number];
 

@@ -1,5 +1,5 @@
 import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, OneToMany, PrimaryColumn } from 'typeorm';
-import { ROUND_MODES, ROUND_STATUSES, checkIn, type RoundMode, type RoundStatus } from './enums';
+import { ROUND_MODES, ROUND_ORIGINS, ROUND_STATUSES, checkIn, type RoundMode, type RoundOrigin, type RoundStatus } from './enums';
 import type { DialogueEntity } from './dialogue.entity';
 import type { ImageEntity } from './image.entity';
 
@@ -21,6 +21,9 @@ export interface RefinementRecord {
 @Index('UQ_rounds_dialogue_index', ['dialogueId', 'index'], { unique: true })
 @Check('CHK_rounds_status', checkIn('status', ROUND_STATUSES))
 @Check('CHK_rounds_mode', checkIn('mode', ROUND_MODES))
+@Check('CHK_rounds_origin', checkIn('origin', ROUND_ORIGINS))
+// A retried button click carries the same platform interaction id: at most one round per key.
+@Index('UQ_rounds_dialogue_request_key', ['dialogueId', 'requestKey'], { unique: true })
 export class RoundEntity {
   @PrimaryColumn('uuid')
   id!: string;
@@ -55,6 +58,25 @@ export class RoundEntity {
 
   @Column('varchar', { length: 16 })
   mode!: RoundMode;
+
+  /** A message (feedback or the prompt), a reroll of `sourceRoundId`, or a variation of `parentImageId`. */
+  @Column('varchar', { length: 16, default: 'message' })
+  origin!: RoundOrigin;
+
+  /** The round a reroll repeats (or whose candidate a variation starts from); null for messages. */
+  @Column('uuid', { nullable: true })
+  sourceRoundId!: string | null;
+
+  @ManyToOne('RoundEntity', { onDelete: 'SET NULL', nullable: true })
+  @JoinColumn({ name: 'source_round_id' })
+  sourceRound?: RoundEntity | null;
+
+  /**
+   * Idempotency key of a button request (`<kind>:<platform interaction id>`), unique per dialogue:
+   * a redelivered click finds the round it already made. Null for messages.
+   */
+  @Column('varchar', { length: 240, nullable: true })
+  requestKey!: string | null;
 
   /** Image kept from round t-1 that this round starts from (img2img); null in round 1. */
   @Column('uuid', { nullable: true })
