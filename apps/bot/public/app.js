@@ -253,6 +253,8 @@ function time(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+const ORIGIN_LABEL = { reroll: 'Reroll', vary: 'Vary' };
+
 function roundNode(round) {
   const thread = state.current;
   const parent = round.parentImageId && findImage(round.parentImageId);
@@ -266,7 +268,7 @@ function roundNode(round) {
       el(
         'div',
         { class: 'body' },
-        el('div', { class: 'who' }, round.index === 1 ? 'Prompt' : 'Feedback',
+        el('div', { class: 'who' }, ORIGIN_LABEL[round.origin] || (round.index === 1 ? 'Prompt' : 'Feedback'),
           el('small', {}, time(round.createdAt))),
         el('div', { class: 'text' }, round.userText),
       ),
@@ -291,6 +293,22 @@ function roundNode(round) {
           : null,
         statusNode(round),
         round.images.length ? el('div', { class: 'grid' }, round.images.map((img) => imageCard(round, img))) : null,
+        round.status === 'completed' || round.status === 'failed'
+          ? el(
+              'div',
+              { class: 'round-actions' },
+              el(
+                'button',
+                {
+                  class: 'action',
+                  title: 'Same prompt and starting image, new seeds',
+                  dataset: { testid: 'reroll' },
+                  onclick: (ev) => requestRound(ev.currentTarget, `/api/rounds/${round.id}/reroll`),
+                },
+                '↻ Reroll',
+              ),
+            )
+          : null,
       ),
     ),
   );
@@ -386,6 +404,16 @@ function imageCard(round, img) {
       'div',
       { class: 'bar' },
       el('span', { class: 'idx' }, '#' + (img.candidateIndex + 1) + (img.kept ? ' · kept' : '')),
+      el(
+        'button',
+        {
+          class: 'rate vary',
+          title: 'Vary: subtle variations of this candidate (same prompt)',
+          dataset: { testid: 'vary' },
+          onclick: (ev) => requestRound(ev.currentTarget, `/api/images/${img.id}/vary`),
+        },
+        'V',
+      ),
       SIGNALS.map(({ signal, label, title }) => {
         const on = img.mine.includes(signal);
         const n = img.counts[signal] || 0;
@@ -419,6 +447,22 @@ async function rate(button, round, img, signal, on) {
   } catch (err) {
     button.disabled = false;
     showComposerError('Rating failed: ' + err.message);
+  }
+}
+
+/** Reroll / vary: one request id per click, so a retried request cannot start a second round. */
+async function requestRound(button, path) {
+  button.disabled = true;
+  hideComposerError();
+  try {
+    const round = await api('POST', path, { requestId: crypto.randomUUID() });
+    if (!state.current.rounds.some((r) => r.id === round.id)) state.current.rounds.push(round);
+    renderRound(round.id);
+    loadThreads();
+  } catch (err) {
+    showComposerError(err.message);
+  } finally {
+    button.disabled = false;
   }
 }
 

@@ -152,6 +152,37 @@ describe('web chat API', () => {
     sse.close();
   });
 
+  it('rerolls a round and varies a candidate; a retried click adds no round', async () => {
+    const { body: thread } = await call<ThreadDetail>('POST', '/api/threads', alice, { prompt: 'a green kite over a beach' });
+    const r1 = (await completedThread(thread.id, 1)).rounds[0]!;
+
+    const invalid = await call<{ message: string }>('POST', `/api/rounds/${r1.id}/reroll`, bob, { requestId: 'x' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.message).toContain('requestId');
+
+    const requestId = randomUUID();
+    const rerolled = await call<RoundView>('POST', `/api/rounds/${r1.id}/reroll`, bob, { requestId });
+    expect(rerolled.status).toBe(201);
+    expect(rerolled.body).toMatchObject({ index: 2, origin: 'reroll', sourceRoundId: r1.id, userText: '(reroll)', refinedPrompt: r1.refinedPrompt, mode: 'txt2img' });
+    const retried = await call<RoundView>('POST', `/api/rounds/${r1.id}/reroll`, bob, { requestId });
+    expect(retried.body.id).toBe(rerolled.body.id);
+    // Another click while it runs: the same conflict as a message.
+    const busy = await call<{ code: string }>('POST', `/api/rounds/${r1.id}/reroll`, bob, { requestId: randomUUID() });
+    expect(busy).toMatchObject({ status: 409, body: { code: 'ROUND_IN_PROGRESS' } });
+
+    const r2 = (await completedThread(thread.id, 2)).rounds[1]!;
+    expect(r2.images.map((i) => i.seed)).not.toEqual(r1.images.map((i) => i.seed));
+    const chosen = r2.images[3]!;
+    const varied = await call<RoundView>('POST', `/api/images/${chosen.id}/vary`, alice, { requestId: randomUUID() });
+    expect(varied.status).toBe(201);
+    expect(varied.body).toMatchObject({ index: 3, origin: 'vary', mode: 'img2img', parentImageId: chosen.id, userText: '(vary #4)' });
+    const r3 = (await completedThread(thread.id, 3)).rounds[2]!;
+    expect(r3.images.every((i) => i.strength !== null && i.strength <= 0.4)).toBe(true);
+
+    const missing = await call('POST', `/api/images/${randomUUID()}/vary`, alice, { requestId: randomUUID() });
+    expect(missing.status).toBe(404);
+  });
+
   it('reports a job that failed for good in the thread', async () => {
     const started = await call<ThreadDetail>('POST', '/api/threads', alice, { prompt: 'explode the teapot' });
     const sse = await openSse(`${bot.baseUrl}/api/threads/${started.body.id}/events`);

@@ -133,6 +133,35 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', () => {
     expect(await page.getByTestId('round-error').textContent()).toContain('ran out of memory');
   });
 
+  it('rerolls a round and varies a candidate from their buttons', async () => {
+    // The GPU-worker test double from the previous test runs these rounds.
+    await page.getByTestId('new-thread').click();
+    await page.getByTestId('composer-input').fill('a teapot on a table');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 20_000 }).toBe(4);
+
+    await page.getByTestId('round').nth(0).getByTestId('reroll').click();
+    await expect.poll(() => page.getByTestId('round').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('round').nth(1).textContent()).toContain('(reroll)');
+    await expect.poll(() => page.getByTestId('refined-prompt').nth(1).textContent()).toContain('a teapot on a table');
+    await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 20_000 }).toBe(8);
+
+    await page.getByTestId('round').nth(1).getByTestId('candidate').nth(0).getByTestId('vary').click();
+    await expect.poll(() => page.getByTestId('round').count()).toBe(3);
+    await expect.poll(() => page.getByTestId('round').nth(2).textContent()).toContain('Starting from candidate 1 of round 2');
+    await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 20_000 }).toBe(12);
+    const threadId = await page.evaluate<string>('location.hash.split("/").pop()');
+    const rounds: Array<{ origin: string; user_text: string }> = await bot.db.dataSource.query(
+      'SELECT origin, user_text FROM rounds WHERE dialogue_id = $1 ORDER BY index',
+      [threadId],
+    );
+    expect(rounds).toEqual([
+      { origin: 'message', user_text: 'a teapot on a table' },
+      { origin: 'reroll', user_text: '(reroll)' },
+      { origin: 'vary', user_text: '(vary #1)' },
+    ]);
+  });
+
   it('moderates from the moderation page: token gate, approve a label, ban a rater', async () => {
     await page.goto(bot.baseUrl + '/moderation.html');
     await page.getByTestId('admin-token').fill('not-the-admin-token-at-all');

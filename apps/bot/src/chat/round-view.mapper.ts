@@ -35,6 +35,8 @@ export function toRoundView(round: CoreRoundView, mine: ReadonlyMap<string, read
     edits: round.edits.map((e) => ({ ...e })),
     negativePrompt: round.negativePrompt,
     mode: round.mode,
+    origin: round.origin,
+    sourceRoundId: round.sourceRoundId,
     status: round.status,
     error: round.failureReason,
     parentImageId: round.parentImageId,

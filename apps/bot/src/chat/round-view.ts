@@ -33,6 +33,9 @@ export interface RoundView {
   edits: Array<{ kind: string; from?: string; to?: string }>;
   negativePrompt: string;
   mode: 'txt2img' | 'img2img';
+  /** How the round was asked for: a message, the reroll button (of `sourceRoundId`), a vary button. */
+  origin: 'message' | 'reroll' | 'vary';
+  sourceRoundId: string | null;
   status: RoundStatus;
   error: string | null;
   /** img2img source image id, null in round 1 (text-to-image). */

@@ -2,7 +2,19 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Sse } fr
 import type { DeletionResult, FeedbackSignal } from '@vca/core';
 import type { Observable } from 'rxjs';
 import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
-import { WebUserIdSchema, PostMessageSchema, RateSchema, SignalParamSchema, StartThreadSchema, UuidParamSchema, type PostMessageBody, type RateBody, type StartThreadBody } from './web-chat.dto';
+import {
+  WebUserIdSchema,
+  PostMessageSchema,
+  RateSchema,
+  RoundRequestSchema,
+  SignalParamSchema,
+  StartThreadSchema,
+  UuidParamSchema,
+  type PostMessageBody,
+  type RateBody,
+  type RoundRequestBody,
+  type StartThreadBody,
+} from './web-chat.dto';
 import { WebChatService } from './web-chat.service';
 import { WebEventsHub, type SseFrame } from './web-events.hub';
 import { ReceivedAt } from './received-at.decorator';
@@ -46,6 +58,28 @@ export class WebChatController {
     @ReceivedAt() receivedAt: number,
   ): Promise<RoundView> {
     return this.chat.postMessage(userId, id, body.text, receivedAt);
+  }
+
+  /** Reroll: a new round with this round's prompt and parent image, fresh seeds. */
+  @Post('rounds/:id/reroll')
+  reroll(
+    @WebUser() userId: string,
+    @Param('id', new ZodPipe(UuidParamSchema)) roundId: string,
+    @Body(new ZodPipe(RoundRequestSchema)) body: RoundRequestBody,
+    @ReceivedAt() receivedAt: number,
+  ): Promise<RoundView> {
+    return this.chat.reroll(userId, roundId, body.requestId, receivedAt);
+  }
+
+  /** Vary: a new round img2img from this candidate, same prompt, low strengths. */
+  @Post('images/:id/vary')
+  vary(
+    @WebUser() userId: string,
+    @Param('id', new ZodPipe(UuidParamSchema)) imageId: string,
+    @Body(new ZodPipe(RoundRequestSchema)) body: RoundRequestBody,
+    @ReceivedAt() receivedAt: number,
+  ): Promise<RoundView> {
+    return this.chat.vary(userId, imageId, body.requestId, receivedAt);
   }
 
   /** The thread's owner deletes it (403 FORBIDDEN for anyone else). */

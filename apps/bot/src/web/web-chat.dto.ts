@@ -23,5 +23,11 @@ export const RateSchema = z.object({
 });
 export type RateBody = z.infer<typeof RateSchema>;
 
+/** Reroll / vary click; `requestId` is generated once per click, so a retried request adds no round. */
+export const RoundRequestSchema = z.object({
+  requestId: z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, 'requestId must be 8-100 letters, digits, _ or -'),
+});
+export type RoundRequestBody = z.infer<typeof RoundRequestSchema>;
+
 export const SignalParamSchema = z.enum(FEEDBACK_SIGNALS);
 export const UuidParamSchema = z.string().uuid('expected a uuid');

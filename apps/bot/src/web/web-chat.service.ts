@@ -9,6 +9,7 @@ import {
   type DeletionResult,
   type DialogueView,
   type FeedbackSignal,
+  type RoundRequested,
 } from '@vca/core';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
@@ -99,6 +100,26 @@ export class WebChatService {
     this.overhead.record('enqueue', performance.now() - received);
     void this.relay.trackRound(dialogue, started.round.id);
     return toRoundView(started.round);
+  }
+
+  /** Reroll button of a round; a repeated `requestId` returns the round the first click made. */
+  async reroll(userId: string, roundId: string, requestId: string, received = performance.now()): Promise<RoundView> {
+    const res = await this.conversation.reroll({ platform: 'web', userId, roundId, requestId: `web:${requestId}` });
+    return this.afterButtonRound(res, received);
+  }
+
+  /** Vary button of a candidate; a repeated `requestId` returns the round the first click made. */
+  async vary(userId: string, imageId: string, requestId: string, received = performance.now()): Promise<RoundView> {
+    const res = await this.conversation.vary({ platform: 'web', userId, imageId, requestId: `web:${requestId}` });
+    return this.afterButtonRound(res, received);
+  }
+
+  private async afterButtonRound(res: RoundRequested, received: number): Promise<RoundView> {
+    if (!res.duplicate) {
+      this.overhead.record('enqueue', performance.now() - received);
+      void this.relay.trackRound(await this.webDialogueRef(res.dialogueId), res.round.id);
+    }
+    return toRoundView(res.round);
   }
 
   /** Only the person who started a thread may delete it here (moderators use their page). */
