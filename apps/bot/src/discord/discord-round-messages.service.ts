@@ -5,7 +5,7 @@ import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
 import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
 import { NUMBER_REACTIONS, parseFeedbackCustomId } from './discord-custom-id.util';
-import { renderButtons, renderResultText, renderStatus } from './discord-round.renderer';
+import { renderButtons, renderRerollRow, renderResultText, renderStatus } from './discord-round.renderer';
 import { BoundedMap } from './shared/bounded-map.util';
 import { RoundUpdateQueue, type RoundSlot } from './shared/round-update-queue.util';
 
@@ -61,7 +61,7 @@ export class DiscordRoundMessages {
       const content = renderStatus(update, slot.index, eta);
       if (content === null) return; // an update kind this adapter does not render
       if (update.kind === 'failed') {
-        await this.show(slot, { content, components: [] });
+        await this.show(slot, { content, components: [renderRerollRow(update.roundId)] });
         this.rounds.done(update.roundId);
         return;
       }

@@ -1,10 +1,13 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageEditOptions } from 'discord.js';
 import type { RoundUpdate } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
-import { feedbackCustomId } from './discord-custom-id.util';
+import { feedbackCustomId, roundRequestCustomId } from './discord-custom-id.util';
 
-/** Discord allows 5 action rows; one per candidate keeps "which image" unambiguous. */
-export const MAX_BUTTON_CANDIDATES = 5;
+/**
+ * Discord allows 5 action rows of 5 buttons; one row per candidate keeps "which image"
+ * unambiguous, and the last row holds 🔁 Reroll. Candidates beyond these are rated by reactions.
+ */
+export const MAX_BUTTON_CANDIDATES = 4;
 
 function roundTitle(index: number | undefined): string {
   return index === undefined ? 'Round' : `Round ${index}`;
@@ -38,7 +41,8 @@ export function renderStatus(update: Exclude<RoundUpdate, { kind: 'completed' }>
 export function renderResultText(view: RoundView): string {
   // edits / negativePrompt arrive with the web side's newer RoundView; older ones lack them.
   const round = view as RoundView & { edits?: Array<{ kind: string; from?: string; to?: string }>; negativePrompt?: string };
-  const lines = [`**Round ${round.index}** · ${round.mode === 'txt2img' ? 'text to image' : 'img2img from the kept image'}`, `> ${round.refinedPrompt}`];
+  const how = round.origin === 'reroll' ? 'reroll' : round.origin === 'vary' ? `variation of ${round.userText.replace(/^\(vary (#\d+)\)$/, '$1')}` : round.mode === 'txt2img' ? 'text to image' : 'img2img from the kept image';
+  const lines = [`**Round ${round.index}** · ${how}`, `> ${round.refinedPrompt}`];
   const edits = round.edits ?? [];
   if (edits.length) lines.push(`Understood: ${edits.map((e) => [e.kind, e.from, e.to && `→ ${e.to}`].filter(Boolean).join(' ')).join('; ')}`);
   if (round.negativePrompt) lines.push(`Avoiding: ${round.negativePrompt}`);
@@ -47,13 +51,20 @@ export function renderResultText(view: RoundView): string {
       .map((img) => `#${img.candidateIndex + 1} seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`)
       .join('\n'),
   );
-  lines.push('Rate with the buttons or react 1️⃣–🔟 (👍 on that candidate); reply in this thread to refine.');
+  lines.push('Rate with the buttons or react 1️⃣–🔟 (👍 on that candidate); Vary or 🔁 Reroll for new candidates; reply in this thread to refine.');
   return lines.join('\n');
 }
 
-/** One row per candidate: 👍, 👎, ⭐ pick (kept for the next round) and = tie. */
+/** The 🔁 Reroll row: same prompt and starting image, new seeds (also offered on a failed round). */
+export function renderRerollRow(roundId: string): ActionRowBuilder<ButtonBuilder> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(roundRequestCustomId('reroll', roundId)).setLabel('Reroll').setEmoji('🔁').setStyle(ButtonStyle.Secondary),
+  );
+}
+
+/** One row per candidate: 👍, 👎, ⭐ pick (kept for the next round), = tie and Vary; then 🔁 Reroll. */
 export function renderButtons(round: RoundView): ActionRowBuilder<ButtonBuilder>[] {
-  return round.images.slice(0, MAX_BUTTON_CANDIDATES).map((img) => {
+  const rows = round.images.slice(0, MAX_BUTTON_CANDIDATES).map((img) => {
     const n = img.candidateIndex + 1;
     return new ActionRowBuilder<ButtonBuilder>().addComponents(
       new ButtonBuilder().setCustomId(feedbackCustomId('up', img.id)).setLabel(`#${n}`).setEmoji('👍').setStyle(ButtonStyle.Secondary),
@@ -61,8 +72,11 @@ export function renderButtons(round: RoundView): ActionRowBuilder<ButtonBuilder>
       new ButtonBuilder().setCustomId(feedbackCustomId('pick', img.id)).setLabel(`Pick #${n}`).setEmoji('⭐').setStyle(ButtonStyle.Primary),
       // Tie: as good as the other candidates marked =, so they pair at 0.5/0.5 in exports.
       new ButtonBuilder().setCustomId(feedbackCustomId('tie', img.id)).setLabel(`= #${n}`).setStyle(ButtonStyle.Secondary),
+      // Vary: img2img from this candidate at low strengths (subtle variations).
+      new ButtonBuilder().setCustomId(roundRequestCustomId('vary', img.id)).setLabel(`Vary #${n}`).setStyle(ButtonStyle.Secondary),
     );
   });
+  return [...rows, renderRerollRow(round.id)];
 }
 
 export function renderResult(round: RoundView, files: Array<{ attachment: Buffer; name: string }>): MessageEditOptions {

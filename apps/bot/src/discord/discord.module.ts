@@ -5,15 +5,16 @@ import { DiscordAdapterModule } from './discord-adapter.module';
 import { DiscordDialogueListener } from './discord-dialogue.listener';
 import { DiscordFeedbackListener } from './discord-feedback.listener';
 import { DiscordModerationListener } from './discord-moderation.listener';
+import { DiscordRoundRequestListener } from './discord-round-request.listener';
 import { ChatModerationService } from './shared/chat-moderation.service';
 import { ThreadChatService } from './shared/thread-chat.service';
 
 /**
- * The Discord bot's inbound half (issue 6): dialogue, feedback and moderation listeners on the
+ * The Discord bot's inbound half (issue 6): dialogue, feedback, reroll/vary and moderation listeners on the
  * client DiscordAdapterModule owns. Listeners attach only when DISCORD_TOKEN is set.
  */
 @Module({
   imports: [ConversationCoreModule, ChatModule, DiscordAdapterModule],
-  providers: [ThreadChatService, ChatModerationService, DiscordDialogueListener, DiscordFeedbackListener, DiscordModerationListener],
+  providers: [ThreadChatService, ChatModerationService, DiscordDialogueListener, DiscordFeedbackListener, DiscordRoundRequestListener, DiscordModerationListener],
 })
 export class DiscordModule {}

@@ -102,6 +102,42 @@ describe('Discord adapter end to end', () => {
     expect(fake.messagesIn(fake.channelId).filter((m) => m.author.id === fake.bot.id)).toHaveLength(1); // only the /imagine answer
   });
 
+  it('rerolls a round and varies a candidate from their buttons, in the same thread; a redelivered interaction adds no round', async () => {
+    const thread = fake.threads()[0]!;
+    const r3 = results(thread.id)[2]!;
+    expect(customIds(r3)).toContain(`vca:reroll:${(await ds.getRepository(RoundEntity).findOneByOrFail({ index: 3 })).id}`);
+    const round3 = await ds.getRepository(RoundEntity).findOneByOrFail({ index: 3 });
+
+    const reroll = fake.clickButton(bob, r3.id, `vca:reroll:${round3.id}`);
+    await until(async () => reroll.original?.content.includes('Rerolling as round 4'), 'reroll answered');
+    expect(reroll.ephemeral).toBe(true);
+    expect(reroll.callbackAt! - reroll.dispatchedAt).toBeLessThan(3000);
+    // The same interaction delivered again: acknowledged already, and no second round.
+    fake.redeliverInteraction(reroll);
+    const r4 = await resultCount(thread.id, 4);
+    expect(r4.content).toContain('**Round 4** · reroll');
+    expect(r4.content).toContain(round3.refinedPrompt);
+    const round4 = await ds.getRepository(RoundEntity).findOneByOrFail({ index: 4 });
+    expect(round4).toMatchObject({ origin: 'reroll', sourceRoundId: round3.id, parentImageId: round3.parentImageId, userText: '(reroll)' });
+    expect(round4.requesterId).toBe(bot.app.get(FeedbackService).raterIdOf('discord', bob.id));
+
+    // Vary candidate 2 of round 4: round 5 is img2img from it, at low strengths.
+    const chosen = imageIds(r4)[1]!;
+    const vary = fake.clickButton(alice, r4.id, `vca:vary:${chosen}`);
+    await until(async () => vary.original?.content.includes('as round 5'), 'vary answered');
+    fake.redeliverInteraction(vary);
+    const r5 = await resultCount(thread.id, 5);
+    expect(r5.content).toContain('variation of #2');
+    const round5 = await ds.getRepository(RoundEntity).findOneByOrFail({ index: 5 });
+    expect(round5).toMatchObject({ origin: 'vary', parentImageId: chosen, mode: 'img2img' });
+    expect(round5.candidates.every((c) => c.strength <= 0.4)).toBe(true);
+    // Give a stray second round time to appear, then count: one working message per round.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await ds.getRepository(RoundEntity).countBy({ dialogueId: round3.dialogueId })).toBe(5);
+    expect(results(thread.id)).toHaveLength(5);
+    expect(botMessages(thread.id).filter((m) => m.attachments.length === 0 && !fake.deleted.has(m.id))).toHaveLength(0);
+  });
+
   it('turns reactions and buttons into labels; removing a reaction or clicking again revokes', async () => {
     const thread = fake.threads()[0]!;
     const r1 = results(thread.id)[0]!;

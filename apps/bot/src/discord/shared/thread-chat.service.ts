@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConversationService, DialogueEntity, FeedbackService, type FeedbackSignal, type RoundStarted } from '@vca/core';
+import { ConversationService, DialogueEntity, FeedbackService, type FeedbackSignal, type RoundRequested, type RoundStarted } from '@vca/core';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import type { ThreadRef } from '../../chat/chat-adapter.interface';
@@ -27,6 +27,16 @@ export interface ThreadRating {
   signal: FeedbackSignal;
   source: 'reaction' | 'button';
   /** Platform event id (interaction id, event_id, reaction key): a repeat is a no-op. */
+  eventId: string;
+}
+
+/** A reroll (target: a round) or vary (target: a candidate image) button click. */
+export interface ThreadRoundRequest {
+  platform: ThreadPlatform;
+  userId: string;
+  kind: 'reroll' | 'vary';
+  targetId: string;
+  /** Platform id of the click (interaction id, action key): a redelivery returns the same round. */
   eventId: string;
 }
 
@@ -66,6 +76,24 @@ export class ThreadChatService {
       threadId: message.threadId,
     };
     return { started, thread };
+  }
+
+  /**
+   * Reroll / vary button: a new round in the thread of the target (CoreError as for messages).
+   * `requested.duplicate` means an earlier delivery of this click made the round already, so the
+   * adapter must not post a second working message.
+   */
+  async requestRound(req: ThreadRoundRequest): Promise<{ requested: RoundRequested; thread: ThreadRef }> {
+    const received = performance.now();
+    const base = { platform: req.platform, userId: req.userId, requestId: `${req.platform}:${req.eventId}` };
+    const requested =
+      req.kind === 'reroll'
+        ? await this.conversation.reroll({ ...base, roundId: req.targetId })
+        : await this.conversation.vary({ ...base, imageId: req.targetId });
+    if (!requested.duplicate) this.overhead.record('enqueue', performance.now() - received);
+    const d = await this.dataSource.getRepository(DialogueEntity).findOneByOrFail({ id: requested.dialogueId });
+    const thread: ThreadRef = { platform: req.platform, dialogueId: d.id, workspaceId: d.workspaceId, channelId: d.channelId, threadId: d.threadId };
+    return { requested, thread };
   }
 
   /** Starts pushing queue position and progress of a round into its thread. */

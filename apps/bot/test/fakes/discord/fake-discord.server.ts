@@ -109,6 +109,8 @@ export class FakeDiscord {
   readonly deleted = new Set<string>();
   readonly files = new Map<string, Buffer>();
   readonly interactions = new Map<string, InteractionRecord>();
+  /** INTERACTION_CREATE payloads by interaction id, for redelivery. */
+  private readonly dispatched = new Map<string, Record<string, unknown>>();
   readonly commands: { global: unknown[]; guild: unknown[] } = { global: [], guild: [] };
   /** Every REST call, "METHOD /path" (without /api/v10), for assertions on what the adapter did. */
   readonly calls: string[] = [];
@@ -425,7 +427,7 @@ export class FakeDiscord {
       channelId,
     };
     this.interactions.set(record.id, record);
-    this.gateway.dispatch('INTERACTION_CREATE', {
+    const payload = {
       id: record.id,
       application_id: this.appId,
       token: record.token,
@@ -441,8 +443,20 @@ export class FakeDiscord {
       authorizing_integration_owners: { '0': this.guildId },
       context: 0,
       ...body,
-    });
+    };
+    this.dispatched.set(record.id, payload);
+    this.gateway.dispatch('INTERACTION_CREATE', payload);
     return record;
+  }
+
+  /**
+   * Delivers an interaction again with the same id and token, as Discord may after a gateway
+   * hiccup: the second acknowledgement is refused (40060) like Discord's.
+   */
+  redeliverInteraction(record: InteractionRecord): void {
+    const payload = this.dispatched.get(record.id);
+    if (!payload) throw new Error(`no interaction ${record.id}`);
+    this.gateway.dispatch('INTERACTION_CREATE', payload);
   }
 
   private createThread(parent: FakeChannel, id: string, name: string): FakeChannel {
