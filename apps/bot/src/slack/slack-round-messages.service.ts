@@ -8,7 +8,7 @@ import { BoundedMap } from '../discord/shared/bounded-map.util';
 import { RoundUpdateQueue, type RoundSlot } from '../discord/shared/round-update-queue.util';
 import { SLACK_CONFIG, type SlackConfig } from './slack-config.schema';
 import { SlackConnection } from './slack-connection.service';
-import { SLACK_NUMBER_REACTIONS, renderSlackResult, renderSlackStatus } from './slack-round.renderer';
+import { SLACK_NUMBER_REACTIONS, renderSlackRerollBlock, renderSlackResult, renderSlackStatus } from './slack-round.renderer';
 import { parseSlackThreadId } from './slack-thread.util';
 
 interface RoundMessage extends RoundSlot {
@@ -62,7 +62,7 @@ export class SlackRoundMessages {
       const text = renderSlackStatus(update, slot.index, eta);
       if (text === null) return;
       if (update.kind === 'failed') {
-        await this.show(slot, text);
+        await this.show(slot, text, [{ type: 'section', text: { type: 'mrkdwn', text } }, renderSlackRerollBlock(update.roundId)]);
         this.rounds.done(update.roundId);
         return;
       }

@@ -1,6 +1,6 @@
 import type { RoundUpdate } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
-import { feedbackCustomId } from '../discord/discord-custom-id.util';
+import { feedbackCustomId, roundRequestCustomId } from '../discord/discord-custom-id.util';
 
 type Block = Record<string, unknown>;
 
@@ -33,13 +33,23 @@ export function renderSlackStatus(update: Exclude<RoundUpdate, { kind: 'complete
   }
 }
 
+/** The 🔁 Reroll button: same prompt and starting image, new seeds (also under a failed round). */
+export function renderSlackRerollBlock(roundId: string): Block {
+  return {
+    type: 'actions',
+    block_id: 'round-actions',
+    elements: [{ type: 'button', action_id: roundRequestCustomId('reroll', roundId), value: roundId, text: { type: 'plain_text', emoji: true, text: '🔁 Reroll' } }],
+  };
+}
+
 /**
  * One message per round: what the bot understood, then per candidate its image (uploaded with
- * files.uploadV2, shown through `slack_file`) and 👍 / 👎 / ⭐ buttons.
+ * files.uploadV2, shown through `slack_file`) and 👍 / 👎 / ⭐ / = / Vary buttons; then 🔁 Reroll.
  */
 export function renderSlackResult(view: RoundView, fileIds: string[]): { text: string; blocks: Block[] } {
   const round = view as RoundView & { edits?: Array<{ kind: string; from?: string; to?: string }>; negativePrompt?: string };
-  const header = [`*Round ${round.index}* · ${round.mode === 'txt2img' ? 'text to image' : 'img2img from the kept image'}`, `> ${round.refinedPrompt}`];
+  const how = round.origin === 'reroll' ? 'reroll' : round.origin === 'vary' ? `variation of ${round.userText.replace(/^\(vary (#\d+)\)$/, '$1')}` : round.mode === 'txt2img' ? 'text to image' : 'img2img from the kept image';
+  const header = [`*Round ${round.index}* · ${how}`, `> ${round.refinedPrompt}`];
   if (round.edits?.length) header.push(`Understood: ${round.edits.map((e) => [e.kind, e.from, e.to && `→ ${e.to}`].filter(Boolean).join(' ')).join('; ')}`);
   if (round.negativePrompt) header.push(`Avoiding: ${round.negativePrompt}`);
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: header.join('\n') } }];
@@ -55,9 +65,12 @@ export function renderSlackResult(view: RoundView, fileIds: string[]): { text: s
         { type: 'button', action_id: feedbackCustomId('down', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `👎 #${n}` } },
         { type: 'button', action_id: feedbackCustomId('pick', img.id), value: img.id, style: 'primary', text: { type: 'plain_text', emoji: true, text: `⭐ Pick #${n}` } },
         { type: 'button', action_id: feedbackCustomId('tie', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `= #${n}` } },
+        // Vary: img2img from this candidate at low strengths (subtle variations).
+        { type: 'button', action_id: roundRequestCustomId('vary', img.id), value: img.id, text: { type: 'plain_text', emoji: true, text: `Vary #${n}` } },
       ],
     });
   });
+  blocks.push(renderSlackRerollBlock(round.id));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'React :one: :two: … for a 👍 on that candidate; reply in this thread to refine.' }] });
   return { text: `Round ${round.index}: ${round.refinedPrompt}`, blocks };
 }

@@ -8,13 +8,14 @@ import { SlackDialogueListener } from './slack-dialogue.listener';
 import { SlackEventDedupe } from './slack-event-dedupe.service';
 import { SlackFeedbackListener } from './slack-feedback.listener';
 import { SlackModerationListener } from './slack-moderation.listener';
+import { SlackRoundRequestListener } from './slack-round-request.listener';
 
 /**
- * The Slack bot's inbound half (issue 6): retry de-duplication, dialogue, feedback and
- * moderation listeners on the Bolt app SlackAdapterModule owns; active only with SLACK_BOT_TOKEN.
+ * The Slack bot's inbound half (issue 6): retry de-duplication, dialogue, feedback,
+ * reroll/vary and moderation listeners on the Bolt app SlackAdapterModule owns; active only with SLACK_BOT_TOKEN.
  */
 @Module({
   imports: [ConversationCoreModule, ChatModule, SlackAdapterModule],
-  providers: [ThreadChatService, ChatModerationService, SlackEventDedupe, SlackDialogueListener, SlackFeedbackListener, SlackModerationListener],
+  providers: [ThreadChatService, ChatModerationService, SlackEventDedupe, SlackDialogueListener, SlackFeedbackListener, SlackRoundRequestListener, SlackModerationListener],
 })
 export class SlackModule {}

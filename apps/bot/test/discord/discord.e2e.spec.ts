@@ -1,6 +1,6 @@
-import { FeedbackEventEntity, FeedbackService, ModerationActionEntity, RaterEntity, RoundEntity } from '@vca/core';
+import { ConversationService, FeedbackEventEntity, FeedbackService, ModerationActionEntity, RaterEntity, RoundEntity } from '@vca/core';
 import { DataSource, IsNull, Not } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DiscordConnection } from '../../src/discord/discord-connection.service';
 import { DiscordRoundMessages } from '../../src/discord/discord-round-messages.service';
 import { until, type BotTestEnv } from '../support/bot-test-env';
@@ -108,12 +108,19 @@ describe('Discord adapter end to end', () => {
     expect(customIds(r3)).toContain(`vca:reroll:${(await ds.getRepository(RoundEntity).findOneByOrFail({ index: 3 })).id}`);
     const round3 = await ds.getRepository(RoundEntity).findOneByOrFail({ index: 3 });
 
+    const rerolls = vi.spyOn(bot.app.get(ConversationService), 'reroll');
     const reroll = fake.clickButton(bob, r3.id, `vca:reroll:${round3.id}`);
     await until(async () => reroll.original?.content.includes('Rerolling as round 4'), 'reroll answered');
     expect(reroll.ephemeral).toBe(true);
     expect(reroll.callbackAt! - reroll.dispatchedAt).toBeLessThan(3000);
     // The same interaction delivered again: acknowledged already, and no second round.
     fake.redeliverInteraction(reroll);
+    // The redelivery reached the core and was answered with the first round.
+    await until(async () => rerolls.mock.results.length === 2 && rerolls.mock.settledResults.every((r) => r.type === 'fulfilled'), 'redelivery handled');
+    const answers = await Promise.all(rerolls.mock.results.map((r) => r.value as ReturnType<ConversationService['reroll']>));
+    expect(answers.map((a) => a.duplicate)).toEqual([false, true]);
+    expect(answers[1]!.round.id).toBe(answers[0]!.round.id);
+    rerolls.mockRestore();
     const r4 = await resultCount(thread.id, 4);
     expect(r4.content).toContain('**Round 4** · reroll');
     expect(r4.content).toContain(round3.refinedPrompt);

@@ -149,6 +149,39 @@ describe('Slack adapter end to end', () => {
     await until(() => events.findOneBy({ imageId: first, signal: 'tie', source: 'button' }), 'tie');
   });
 
+  it('rerolls a round and varies a candidate from their buttons, in the same thread; a redelivered click adds no round', async () => {
+    const rounds = ds.getRepository(RoundEntity);
+    await until(async () => (await rounds.findOneBy({ index: 4 }))?.status === 'completed' && results(threadTs).length >= 4, 'round 4 posted', 60_000);
+    const r4 = results(threadTs)[3]!;
+    const round4 = await rounds.findOneByOrFail({ index: 4 });
+    expect(actionIds(r4)).toContain(`vca:reroll:${round4.id}`);
+
+    const click = fake.buttonDelivery(bob, r4, `vca:reroll:${round4.id}`);
+    expect((await fake.deliver(click)).status).toBe(200);
+    await until(async () => fake.ephemerals.find((e) => e.user === bob.id && e.text.includes('Rerolling as round 5')), 'reroll answered');
+    // The same payload delivered again: no second round, no second working message.
+    expect((await fake.deliver(click)).status).toBe(200);
+    // Both deliveries were answered, the second with the round the first one made.
+    await until(async () => fake.ephemerals.filter((e) => e.user === bob.id && e.text.includes('Rerolling as round 5')).length === 2, 'second delivery answered');
+    const r5 = await result(5);
+    expect(r5.thread_ts).toBe(threadTs);
+    expect(r5.text).toContain('Round 5');
+    expect(r5.blocks.some((b) => JSON.stringify(b).includes('reroll'))).toBe(true);
+    const round5 = await rounds.findOneByOrFail({ index: 5 });
+    expect(round5).toMatchObject({ origin: 'reroll', sourceRoundId: round4.id, parentImageId: round4.parentImageId, refinedPrompt: round4.refinedPrompt });
+
+    const chosen = imageIds(r5)[0]!;
+    const vary = fake.buttonDelivery(alice, r5, `vca:vary:${chosen}`);
+    expect((await fake.deliver(vary)).status).toBe(200);
+    expect((await fake.deliver(vary)).status).toBe(200);
+    await result(6);
+    expect(await rounds.findOneByOrFail({ index: 6 })).toMatchObject({ origin: 'vary', parentImageId: chosen, userText: '(vary #1)' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rounds.count()).toBe(6);
+    expect(results(threadTs)).toHaveLength(6);
+    expect(botReplies(threadTs).filter((m) => !m.blocks.some((b) => b['type'] === 'image'))).toHaveLength(0);
+  });
+
   it('tells the user to invite the bot when /imagine comes from a channel it is not in', async () => {
     await fake.command(alice, '/imagine', 'a green triangle', 'C0ELSEWHERE');
     const answer = await until(async () => fake.responses.find((r) => String(r['text']).includes('not_in_channel')), 'ephemeral answer');

@@ -174,6 +174,11 @@ export class FakeSlack {
 
   /** A click on a Block Kit button of a message. */
   clickButton(user: SlackUser, message: FakeSlackMessage, actionId: string): Promise<Response> {
+    return this.deliver(this.buttonDelivery(user, message, actionId));
+  }
+
+  /** The interactivity payload of a click, to deliver (and deliver again) with `deliver`. */
+  buttonDelivery(user: SlackUser, message: FakeSlackMessage, actionId: string): SignedDelivery {
     const id = (++this.counter).toString();
     const payload = {
       type: 'block_actions',
@@ -188,7 +193,7 @@ export class FakeSlack {
       response_url: `${this.baseUrl}/respond/${id}`,
       actions: [{ type: 'button', action_id: actionId, block_id: 'b', value: actionId.split(':')[2] ?? '', action_ts: nextTs() }],
     };
-    return this.deliver({ body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), contentType: 'application/x-www-form-urlencoded' });
+    return { body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), contentType: 'application/x-www-form-urlencoded' };
   }
 
   eventDelivery(event: Record<string, unknown>): SignedDelivery {
