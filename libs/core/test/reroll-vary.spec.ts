@@ -144,6 +144,18 @@ describe('ConversationService reroll and vary', () => {
     });
   });
 
+  it('exports button rounds with their origin and source round (a reroll links to its parent)', async () => {
+    const { r2 } = await twoRounds();
+    const rerolled = await conversation.reroll({ platform: 'discord', userId: 'alice', roundId: r2.id, requestId: 'exp-1' });
+    const exported = (await new ModerationService(db.dataSource).exportDialogues('mod', { imageDir: '/img' })).find((d) => d.dialogue_id === r2.dialogueId)!;
+    expect(exported.rounds.map((r) => [r.index, r.origin, r.source_round_id])).toEqual([
+      [1, 'message', null],
+      [2, 'message', null],
+      [3, 'reroll', r2.id],
+    ]);
+    expect(exported.rounds[2]!.round_id).toBe(rerolled.round.id);
+  });
+
   it('deletes a dialogue with its rerolls (the self-reference does not block the cascade)', async () => {
     const { r2 } = await twoRounds();
     await conversation.reroll({ platform: 'discord', userId: 'alice', roundId: r2.id, requestId: 'del-1' });

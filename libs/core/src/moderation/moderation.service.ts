@@ -5,7 +5,7 @@ import type { PreferencePair } from '../curation/curation.types';
 import { imagePathFor } from '../curation/image-path.util';
 import { buildPreferencePairs, toJsonl } from '../curation/preference-pairs.util';
 import { queryRows } from '../database/query-rows.util';
-import type { ModerationActionKind, ModerationStatus } from '../entities/enums';
+import type { ModerationActionKind, ModerationStatus, RoundOrigin } from '../entities/enums';
 import { ModerationActionEntity } from '../entities/moderation-action.entity';
 import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
@@ -206,7 +206,7 @@ export class ModerationService {
     const rounds: ExportRoundRow[] = await this.dataSource.query(
       `SELECT d.id AS dialogue_id, d.platform, d.created_at AS dialogue_created_at,
               rd.id AS round_id, rd.index, rd.requester_id, rd.user_text, rd.refined_prompt, rd.negative_prompt, rd.mode,
-              rd.status, rd.parent_image_id, rd.kept_image_id, coalesce(ra.banned, false) AS requester_banned
+              rd.status, rd.origin, rd.source_round_id, rd.parent_image_id, rd.kept_image_id, coalesce(ra.banned, false) AS requester_banned
          FROM dialogues d JOIN rounds rd ON rd.dialogue_id = d.id
          LEFT JOIN raters ra ON ra.id = rd.requester_id
         ORDER BY d.created_at, d.id, rd.index`,
@@ -236,6 +236,8 @@ export class ModerationService {
         negative_prompt: r.negative_prompt,
         mode: r.mode,
         status: r.status,
+        origin: r.origin,
+        source_round_id: r.source_round_id,
         parent_image_uid: r.parent_image_id,
         kept_image_uid: r.kept_image_id,
         images: (imagesByRound.get(r.round_id) ?? []).map((i) => ({
@@ -365,6 +367,8 @@ interface ExportRoundRow {
   negative_prompt: string;
   mode: string;
   status: string;
+  origin: RoundOrigin;
+  source_round_id: string | null;
   parent_image_id: string | null;
   kept_image_id: string | null;
 }

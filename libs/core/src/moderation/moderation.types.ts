@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODERATION_STATUSES, type FeedbackSignal, type FeedbackSource, type ModerationActionKind, type ModerationStatus, type Platform } from '../entities/enums';
+import { MODERATION_STATUSES, type FeedbackSignal, type FeedbackSource, type ModerationActionKind, type ModerationStatus, type Platform, type RoundOrigin } from '../entities/enums';
 
 export const ModeratorIdSchema = z.string().trim().min(1).max(200);
 
@@ -81,6 +81,9 @@ export interface DialogueExport {
     negative_prompt: string;
     mode: string;
     status: string;
+    /** `message`, or a `reroll` / `vary` button round (its source round in `source_round_id`). */
+    origin: RoundOrigin;
+    source_round_id: string | null;
     parent_image_uid: string | null;
     kept_image_uid: string | null;
     images: Array<{
