@@ -1,12 +1,14 @@
 // `npm run bench:core`: latency of the conversation core's own work against the local PostgreSQL
 // (no queue, no GPU): handleMessage (store + refine + enqueue through an in-process port),
-// recordGenerationResult and recordFeedback, with THREADS dialogues running concurrently.
+// recordGenerationResult and recordFeedback, with THREADS dialogues running concurrently; then, as a
+// second phase, one reroll and one vary per thread (`button`: the duplicate-safe button path).
 // Prints p50/p99 per operation; the last line is one JSON object.
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import type { GenerationJob } from '@vca/shared';
 import {
   ConversationService,
+  DialogueQueryService,
   FeedbackService,
   RuleBasedPromptRefiner,
   createTestDatabase,
@@ -43,11 +45,12 @@ async function main(): Promise<void> {
   const queue = new InProcessQueue();
   const conversation = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner());
   const feedback = new FeedbackService(db.dataSource);
-  const samples = { message: [] as number[], result: [] as number[], feedback: [] as number[] };
+  const samples = { message: [] as number[], result: [] as number[], feedback: [] as number[], button: [] as number[] };
   const feedbackTexts = ['make it red', 'add a dog', 'remove the trees', 'more light', 'no, blue'];
   let events = 0;
 
   const started = performance.now();
+  let seconds = NaN;
   try {
     await Promise.all(
       Array.from({ length: THREADS }, async (_, t) => {
@@ -73,10 +76,21 @@ async function main(): Promise<void> {
         }
       }),
     );
+    seconds = (performance.now() - started) / 1000;
+    // Phase 2 (not in rounds_per_s): reroll the last round, then vary its first candidate.
+    await Promise.all(
+      Array.from({ length: THREADS }, async (_, t) => {
+        const dialogue = await new DialogueQueryService(db.dataSource).findDialogueByThread('web', `t${t}`);
+        const last = dialogue!.rounds.at(-1)!;
+        const rerolled = await timed(samples.button, () => conversation.reroll({ platform: 'web', userId: `u${t}`, roundId: last.id, requestId: `reroll-${t}` }));
+        const done = await conversation.recordGenerationResult(fakeResult(queue.jobs.get(rerolled.round.id)!));
+        const varied = await timed(samples.button, () => conversation.vary({ platform: 'web', userId: `u${t}`, imageId: done!.images[0]!.id, requestId: `vary-${t}` }));
+        await conversation.recordGenerationResult(fakeResult(queue.jobs.get(varied.round.id)!));
+      }),
+    );
   } finally {
     await db.drop();
   }
-  const seconds = (performance.now() - started) / 1000;
   const summary: Record<string, number> = { threads: THREADS, rounds: THREADS * ROUNDS, rounds_per_s: Number(((THREADS * ROUNDS) / seconds).toFixed(1)) };
   for (const [name, list] of Object.entries(samples)) {
     const sorted = [...list].sort((a, b) => a - b);

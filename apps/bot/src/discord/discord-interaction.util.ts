@@ -17,7 +17,9 @@ export async function deferOrFalse(interaction: RepliableInteraction, ephemeral:
     return true;
   } catch (err) {
     if (!isDiscordError(err, ...EXPIRED)) throw err;
-    logger.warn(`interaction ${interaction.id} expired before it was acknowledged; continuing without it`);
+    // 40060: the same interaction delivered again (the first delivery acknowledged it).
+    const why = isDiscordError(err, RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged) ? 'was acknowledged already (a redelivery)' : 'expired before it was acknowledged';
+    logger.warn(`interaction ${interaction.id} ${why}; continuing without it`);
     return false;
   }
 }
