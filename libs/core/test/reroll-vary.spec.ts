@@ -98,7 +98,9 @@ describe('ConversationService reroll and vary', () => {
     const again = await conversation.reroll({ platform: 'discord', userId: 'bob', roundId: r2.id, requestId: 'dup-1' });
     expect(again).toMatchObject({ duplicate: true, jobId: first.jobId });
     expect(again.round.id).toBe(first.round.id);
-    expect(queue.calls).toEqual([...queue.calls.slice(0, 2), first.jobId]);
+    // One job for the round (the duplicate may enqueue again, idempotent per job id).
+    expect([...queue.jobs.keys()].filter((id) => id === first.jobId)).toHaveLength(1);
+    expect(queue.jobs.size).toBe(3);
 
     // A different click while that round runs is refused like a message.
     await expect(conversation.reroll({ platform: 'discord', userId: 'bob', roundId: r2.id, requestId: 'dup-2' })).rejects.toMatchObject({
@@ -119,6 +121,17 @@ describe('ConversationService reroll and vary', () => {
       [r2.dialogueId],
     );
     expect(Number(rows[0]!.n)).toBe(4);
+  });
+
+  it('stores a button round when the queue is down, and its retried click enqueues it', async () => {
+    const { r1, r2 } = await twoRounds();
+    queue.failing = true;
+    const down = conversation.reroll({ platform: 'discord', userId: 'bob', roundId: r2.id, requestId: 'q-1' });
+    await expect(down).rejects.toMatchObject({ code: CoreErrorCode.QueueUnavailable });
+    queue.failing = false;
+    const retried = await conversation.reroll({ platform: 'discord', userId: 'bob', roundId: r2.id, requestId: 'q-1' });
+    expect(retried).toMatchObject({ duplicate: true, round: { index: 3, status: 'queued' } });
+    expect(queue.jobs.get(generationJobId(retried.round.id))).toMatchObject({ roundId: retried.round.id, initImageKey: r1.images[0]!.storageKey });
   });
 
   it('refuses banned raters, rounds of another platform and malformed ids', async () => {

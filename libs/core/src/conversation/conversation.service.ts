@@ -327,7 +327,12 @@ export class ConversationService {
     const requesterId = pseudonymousId(req.platform, req.userId, this.options.raterIdSalt);
     await this.admitRequester(requesterId, req.platform);
     const earlier = await this.roundByRequestKey(dialogueId, requestKey);
-    if (earlier) return earlier;
+    if (earlier) {
+      // The first delivery may have met a queue outage (QUEUE_UNAVAILABLE, round stored): enqueue
+      // again. Idempotent: the job id derives from the round id.
+      if (earlier.round.status === 'queued') await this.enqueue(await this.roundEntity(earlier.round.id), await this.parentKeyOfId(earlier.round.parentImageId));
+      return earlier;
+    }
 
     const last = await this.dataSource.getRepository(RoundEntity).findOne({ where: { dialogueId }, order: { index: 'DESC' } });
     try {
@@ -544,10 +549,18 @@ export class ConversationService {
     });
   }
 
-  private async parentKeyOf(round: RoundEntity): Promise<string | null> {
-    if (!round.parentImageId) return null;
+  private async roundEntity(roundId: string): Promise<RoundEntity> {
+    return this.dataSource.getRepository(RoundEntity).findOneByOrFail({ id: roundId });
+  }
+
+  private parentKeyOf(round: RoundEntity): Promise<string | null> {
+    return this.parentKeyOfId(round.parentImageId);
+  }
+
+  private async parentKeyOfId(parentImageId: string | null): Promise<string | null> {
+    if (!parentImageId) return null;
     const parent = await this.dataSource.getRepository(ImageEntity).findOne({
-      where: { id: round.parentImageId },
+      where: { id: parentImageId },
       select: { id: true, storageKey: true },
     });
     return parent?.storageKey ?? null;
