@@ -9,11 +9,11 @@ export const TrainArgsSchema = z.object({
   preset: z.enum(['default', 'tiny']).default('default'),
   /** JSON merged over the preset (e.g. '{"unet":{"channels":[48,96]}}'), for experiments. */
   configJson: z.string().optional(),
-  unetSteps: z.coerce.number().int().positive().default(6000),
-  dualSteps: z.coerce.number().int().positive().default(1500),
-  batch: z.coerce.number().int().positive().default(32),
+  unetSteps: z.coerce.number().int().positive().default(13000),
+  dualSteps: z.coerce.number().int().positive().default(700),
+  batch: z.coerce.number().int().positive().default(16),
   dualBatch: z.coerce.number().int().positive().default(64),
-  lr: z.coerce.number().positive().default(1e-3),
+  lr: z.coerce.number().positive().default(8e-4),
   dualLr: z.coerce.number().positive().default(2e-3),
   out: z.string().default('models/default'),
   work: z.string().optional(),
@@ -28,7 +28,7 @@ export const TrainArgsSchema = z.object({
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
-  [--unet-steps 6000] [--dual-steps 1500] [--batch 32] [--dual-batch 64] [--lr 1e-3] [--dual-lr 2e-3]
+  [--unet-steps 13000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
   [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir>]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
