@@ -25,6 +25,18 @@ export interface BotTestEnv {
 }
 
 export async function startTestBot(tag: string, overrides: Record<string, string> = {}): Promise<BotTestEnv> {
+  return startBotWith(tag, overrides, createBotApp);
+}
+
+/**
+ * The isolation every bot test needs (schema, BullMQ prefix, image directory, cleanup), with the
+ * Nest application built by `build` — the platform tests build it with their fakes' credentials.
+ */
+export async function startBotWith(
+  tag: string,
+  overrides: Record<string, string>,
+  build: (config: BotConfig) => Promise<NestExpressApplication>,
+): Promise<BotTestEnv> {
   const db = await createTestDatabase({ prefix: `bot_${tag}` });
   const prefix = `vca-test-bot-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const imageDir = await mkdtemp(join(tmpdir(), `vca-bot-${tag}-`));
@@ -42,7 +54,7 @@ export async function startTestBot(tag: string, overrides: Record<string, string
     JOB_BACKOFF_MS: '50',
     ...overrides,
   });
-  const app = await createBotApp(config);
+  const app = await build(config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {
