@@ -6,3 +6,4 @@ export * from './fair-dispatcher';
 export * from './generation-events';
 export * from './generation-queue.producer';
 export * from './training-queue.scheduler';
+export * from './redis-prefix.util';

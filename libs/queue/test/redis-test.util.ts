@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import IORedis from 'ioredis';
+import { dropPrefix as dropPrefixAt } from '../src/redis-prefix.util';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -8,19 +8,9 @@ export function uniquePrefix(tag: string): string {
   return `vca-test-${tag}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under the prefix. */
-export async function dropPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
-  const redis = new IORedis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+/** Deletes every key under the prefix (test default: the test Redis). */
+export function dropPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+  return dropPrefixAt(prefix, redisUrl);
 }
 
 export function until(predicate: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@vca/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import IORedis from 'ioredis';
+import { dropPrefix } from '@vca/queue';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,23 +66,9 @@ export async function startBotWith(
       await app.close();
       await db.drop();
       await rm(imageDir, { recursive: true, force: true });
-      await deleteRedisPrefix(prefix);
+      await dropPrefix(prefix, TEST_REDIS_URL);
     },
   };
-}
-
-async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new IORedis(TEST_REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls until `predicate` holds (no fixed sleeps in tests). */
