@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ChatAdapter, RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
+import { ConnectedChatAdapter } from '../chat/connected-chat.adapter';
 import { DiscordConnection } from './discord-connection.service';
 import { DiscordRoundMessages } from './discord-round-messages.service';
 
@@ -8,28 +8,10 @@ import { DiscordRoundMessages } from './discord-round-messages.service';
  * each round's updates into the dialogue's thread. Inbound events are DiscordModule's listeners.
  */
 @Injectable()
-export class DiscordChatAdapter implements ChatAdapter {
+export class DiscordChatAdapter extends ConnectedChatAdapter {
   readonly platform = 'discord' as const;
 
-  constructor(
-    private readonly connection: DiscordConnection,
-    private readonly messages: DiscordRoundMessages,
-  ) {}
-
-  get enabled(): boolean {
-    return this.connection.enabled;
-  }
-
-  async start(): Promise<void> {
-    this.connection.connect();
-  }
-
-  async stop(): Promise<void> {
-    await this.connection.disconnect();
-  }
-
-  async deliver(thread: ThreadRef, update: RoundUpdate): Promise<void> {
-    if (!this.connection.enabled) return;
-    await this.messages.deliver(thread, update);
+  constructor(connection: DiscordConnection, messages: DiscordRoundMessages) {
+    super(connection, messages);
   }
 }
