@@ -25,7 +25,6 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
   let page: Page;
 
   beforeAll(async () => {
-    // Enough denoising steps that the round is still running when the page subscribes.
     bot = await startTestBot('browser', { GENERATION_STEPS: '24', CANDIDATES_PER_ROUND: '4' });
     gpu = await startRealGpuServer(bot);
     browser = await chromium.launch({
@@ -59,16 +58,15 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
     await bot?.close();
   });
 
-  it('starts a dialogue, shows progress and images, and stores a rating', async () => {
+  it('starts a dialogue, shows the images, and stores a rating', async () => {
     await page.goto(bot.baseUrl + '/');
     await page.getByTestId('composer-input').fill('a lighthouse at dusk');
     await page.getByTestId('composer-input').press('Enter');
 
-    // What the bot understood, then live progress over SSE, then the four candidates.
+    // What the bot understood, then the four candidates. (Live progress is asserted in the next
+    // test, whose paced worker double makes it observable: real generation of the fixture model
+    // on a fast CI box can finish before the page has subscribed.)
     await expect.poll(() => page.getByTestId('refined-prompt').first().textContent()).toContain('lighthouse at dusk');
-    await expect
-      .poll(() => page.evaluate<string>('window.__progress.join("|")'), { timeout: 60_000 })
-      .toMatch(/step \d+\/\d+/);
     const candidates = page.getByTestId('candidate');
     await expect.poll(() => candidates.count(), { timeout: 60_000 }).toBe(4);
     await expect
@@ -111,7 +109,7 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
     await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 60_000 }).toBe(8);
   });
 
-  it('shows errors clearly: a message while a round runs, and a failed job', async () => {
+  it('shows live progress and clear errors: a message while a round runs, and a failed job', async () => {
     // Swap the real GPU server for the test double that fails on demand.
     await gpu?.close();
     gpu = undefined;
@@ -120,16 +118,21 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
       prefix: bot.config.QUEUE_PREFIX,
       imageDir: bot.config.IMAGE_DIR,
       dataSource: bot.db.dataSource,
-      stepDelayMs: 150,
+      stepDelayMs: 300,
       failWith: (job) => (job.prompt.includes('explode') ? 'the GPU ran out of memory' : null),
     });
     await page.getByTestId('new-thread').click();
+    await page.evaluate('window.__progress = []');
     await page.getByTestId('composer-input').fill('explode the teapot');
     await page.getByTestId('send').click();
     await expect.poll(() => page.getByTestId('round').count()).toBe(1);
     await page.getByTestId('composer-input').fill('more steam');
     await page.getByTestId('send').click();
     await expect.poll(() => page.getByTestId('composer-error').textContent()).toMatch(/still|in progress|wait/i);
+    // The paced double reports four steps over 1.2 s: the page showed them live over SSE.
+    await expect
+      .poll(() => page.evaluate<string>('window.__progress.join("|")'), { timeout: 60_000 })
+      .toMatch(/step \d+\/\d+/);
     await page.getByTestId('round-error').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('round-error').textContent()).toContain('ran out of memory');
   });
