@@ -10,6 +10,7 @@ export * from './training/diffusion.stage';
 export * from './training/dual.stage';
 export * from './training/model-family.trainer';
 export * from './export/model-exporter';
+export * from './export/exported-dual-weights.util';
 export * from './cli/train-args.util';
 export * from './eval/generation.eval';
 export * from './eval/retrieval.eval';

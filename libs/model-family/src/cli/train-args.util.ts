@@ -24,12 +24,15 @@ export const TrainArgsSchema = z.object({
   weights: z.enum(['ema', 'current']).default('ema'),
   /** A previous run's unet checkpoint folder to warm-start from when `work` has none (see warmStart). */
   initFrom: z.string().optional(),
+  /** An exported model folder whose dual encoder stands in for the dual stage's checkpoint when `work` has none (see exportedDualWeights). */
+  dualFrom: z.string().optional(),
 });
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 13000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
   [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir>]
+  [--dual-from <exported model dir>]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -53,6 +56,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       'checkpoint-every': { type: 'string' },
       weights: { type: 'string' },
       'init-from': { type: 'string' },
+      'dual-from': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -78,6 +82,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     checkpointEvery: values['checkpoint-every'],
     weights: values.weights,
     initFrom: values['init-from'],
+    dualFrom: values['dual-from'],
   });
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   return { ...parsed.data, work: parsed.data.work ?? join(tmpdir(), `vca-model-train-${parsed.data.preset}-seed${parsed.data.seed}`) };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, type TensorData } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
 import { exportModelFamily } from '../export/model-exporter';
+import { exportedDualWeights } from '../export/exported-dual-weights.util';
 import { ModelFamilyConfigSchema, TINY_CONFIG, type ModelFamilyConfig } from '../model-family.config';
 import { worldTokenizer } from '../data/scene-data.util';
 import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
@@ -71,8 +72,8 @@ export class ModelFamilyTrainer {
     const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed };
     let frozenText: Map<string, TensorData> | undefined;
     if (this.config.textEncoder === 'dual') {
-      if (!hasCheckpoint(this.dirs().dual)) throw new Error(`[unet] textEncoder "dual" needs the dual stage first (no checkpoint in ${this.dirs().dual})`);
-      frozenText = checkpointWeights(this.dirs().dual, 'ema');
+      frozenText = this.dualWeights('ema');
+      if (!frozenText) throw new Error(`[unet] textEncoder "dual" needs the dual stage first (no checkpoint in ${this.dirs().dual}, no --dual-from)`);
     }
     const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h, frozenText);
     this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? 'UNet; text encoder = frozen dual text tower' : 'text encoder + UNet'})`);
@@ -88,6 +89,12 @@ export class ModelFamilyTrainer {
     }
   }
 
+  /** The dual encoder's weights: the dual stage's checkpoint, else the export named by --dual-from. */
+  private dualWeights(which: 'ema' | 'current'): Map<string, TensorData> | undefined {
+    if (hasCheckpoint(this.dirs().dual)) return checkpointWeights(this.dirs().dual, which);
+    return this.args.dualFrom ? exportedDualWeights(this.args.dualFrom) : undefined;
+  }
+
   /** Writes the export from the stages' EMA weights; a stage without a checkpoint exports its seeded init. */
   export(results: Record<string, StageResult | undefined> = {}): void {
     const d = this.dirs();
@@ -97,7 +104,7 @@ export class ModelFamilyTrainer {
       vocabSize: built.vocabSize,
       maxLength: built.maxLength,
       diffusionWeights: hasCheckpoint(d.unet) ? checkpointWeights(d.unet, this.args.weights) : undefined,
-      dualWeights: hasCheckpoint(d.dual) ? checkpointWeights(d.dual, this.args.weights) : undefined,
+      dualWeights: this.dualWeights(this.args.weights),
       training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages: results },
     });
     this.log(`exported to ${this.args.out}`);
