@@ -138,6 +138,32 @@ describe(ConversationService.name, () => {
     expect((await queries.findDialogueByThread('web', `thread-${thread}`))!.rounds).toHaveLength(2);
   });
 
+  it('refuses a banned rater: no round, and a new thread of theirs opens no dialogue', async () => {
+    const r1 = await conversation.handleMessage(message('a kite over a beach', 'mallory'));
+    await new ModerationService(db.dataSource).banRater('mod-1', pseudonymousId('web', 'mallory'), 'spam');
+    await conversation.markRoundFailed(r1.round.id, 'test');
+    const inThread = await conversation.handleMessage(message('make it red', 'mallory')).catch((e: unknown) => e);
+    expect(inThread).toMatchObject({ code: CoreErrorCode.RaterBanned });
+    thread += 1;
+    const fresh = await conversation.handleMessage(message('a new kite', 'mallory')).catch((e: unknown) => e);
+    expect(fresh).toMatchObject({ code: CoreErrorCode.RaterBanned, message: expect.stringMatching(/not allowed/) });
+    const [row] = await db.dataSource.query('SELECT count(*)::int AS n FROM dialogues WHERE thread_id = $1', [`thread-${thread}`]);
+    expect(row.n).toBe(0);
+    expect(queue.jobs.size).toBe(1);
+  });
+
+  it('opens one dialogue when the first messages of a new thread and of a new rater race', async () => {
+    const users = ['p1', 'p2', 'p3', 'p4'];
+    const results = await Promise.allSettled(users.map((u) => conversation.handleMessage(message(`a lamp number ${u}`, `racer-${thread}-${u}`))));
+    const started = results.filter((r) => r.status === 'fulfilled');
+    expect(started).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: CoreErrorCode.RoundInProgress });
+    const [row] = await db.dataSource.query('SELECT count(*)::int AS n FROM dialogues WHERE thread_id = $1', [`thread-${thread}`]);
+    expect(row.n).toBe(1);
+    const [raters] = await db.dataSource.query("SELECT count(*)::int AS n FROM raters WHERE id = ANY($1)", [users.map((u) => pseudonymousId('web', `racer-${thread}-${u}`))]);
+    expect(raters.n).toBe(4);
+  });
+
   it('does not let a round whose result never came block its thread for ever', async () => {
     const patient = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner(), { staleRoundAfterMs: 1 });
     const r1 = await patient.handleMessage(message('a lantern'));

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { ConversationService, CoreErrorCode, DialogueEntity, DialogueQueryService, isCoreError, RoundEntity } from '@vca/core';
+import { ConversationService, CoreErrorCode, DialogueQueryService, isCoreError } from '@vca/core';
 import { GenerationQueueProducer } from '@vca/queue';
 import type { GenerationProgress, GenerationResult } from '@vca/shared';
 import { performance } from 'node:perf_hooks';
-import { DataSource } from 'typeorm';
 import type { RoundUpdate, ThreadRef } from '../chat/chat-adapter.interface';
 import { ChatAdapterRegistry } from '../chat/chat-adapter.registry';
 import { toRoundView } from '../chat/round-view.mapper';
@@ -31,7 +30,6 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     private readonly producer: GenerationQueueProducer,
     private readonly conversation: ConversationService,
     private readonly queries: DialogueQueryService,
-    private readonly dataSource: DataSource,
     private readonly adapters: ChatAdapterRegistry,
     private readonly overhead: OverheadRecorder,
     @Inject(BOT_CONFIG) private readonly config: BotConfig,
@@ -92,20 +90,21 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     const received = performance.now();
     this.waiting.delete(roundId);
     void this.guard('completed', roundId, async () => {
-      const [stored, thread] = await Promise.all([
+      // One round trip in the usual case: the GPU worker stored the result before the job
+      // completed, so the post is claimed (one bot replica posts each result) beside the reads.
+      const [stored, thread, claimed] = await Promise.all([
         this.queries.getRound(roundId).catch((err: unknown) => (isCoreError(err, CoreErrorCode.RoundNotFound) ? null : Promise.reject(err))),
         this.threadOf(roundId),
+        this.conversation.markRoundPosted(roundId, undefined, { onlyIfCompleted: true }),
       ]);
       this.threads.delete(roundId);
       if (!stored || !thread) return; // dialogue deleted while the job ran: nothing to post
-      // The GPU worker stores the image rows; record here only if it has not (idempotent).
-      const round =
-        stored.status === 'completed' && stored.images.length === result.images.length
-          ? stored
-          : await this.conversation.recordGenerationResult(result);
+      const recorded = stored.status === 'completed' && stored.images.length === result.images.length;
+      if (!claimed && stored.status === 'completed') return; // another replica posts it
+      // A worker that did not store its result: record it here (idempotent), then claim the post.
+      const round = recorded ? stored : await this.conversation.recordGenerationResult(result);
       if (!round) return;
-      // Claim the post once the round is stored: with several bot replicas one posts each result.
-      if (!(await this.conversation.markRoundPosted(roundId))) return;
+      if (!claimed && !(await this.conversation.markRoundPosted(roundId))) return;
       await this.send(thread, { kind: 'completed', dialogueId: thread.dialogueId, roundId, round: toRoundView(round) });
       this.overhead.record('post', performance.now() - received);
     });
@@ -174,11 +173,9 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
   private async threadOf(roundId: string): Promise<ThreadRef | null> {
     const cached = this.threads.get(roundId);
     if (cached) return cached;
-    const round = await this.dataSource.getRepository(RoundEntity).findOne({ where: { id: roundId }, select: { id: true, dialogueId: true } });
-    if (!round) return null;
-    const d = await this.dataSource.getRepository(DialogueEntity).findOneBy({ id: round.dialogueId });
+    const d = await this.queries.threadOfRound(roundId);
     if (!d) return null;
-    const thread: ThreadRef = { platform: d.platform, dialogueId: d.id, workspaceId: d.workspaceId, channelId: d.channelId, threadId: d.threadId };
+    const thread: ThreadRef = { platform: d.platform, dialogueId: d.dialogueId, workspaceId: d.workspaceId, channelId: d.channelId, threadId: d.threadId };
     this.threads.set(roundId, thread);
     return thread;
   }

@@ -4,7 +4,8 @@
  *
  * Runs the real bot (HTTP API, conversation core on PostgreSQL, BullMQ producer on Redis, results
  * relay, SSE hub) against the GPU-worker test double in a child process, so the figures are the
- * bot + queue + database path, never image generation. Spans, measured inside the bot:
+ * bot + queue + database path, never image generation. The simulated users run on a worker
+ * thread, off the bot's event loop, like remote clients. Spans, measured inside the bot:
  *   enqueue = web message received by the service → round stored and job enqueued;
  *   post    = queue "completed" event received → update pushed to the thread's subscribers.
  *
@@ -23,16 +24,15 @@
 import 'reflect-metadata';
 import { GenerationQueueProducer } from '@vca/queue';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RoundUpdate } from '../../src/chat/chat-adapter.interface';
-import type { RoundView, ThreadDetail } from '../../src/chat/round-view';
+import { Worker } from 'node:worker_threads';
 import { OverheadRecorder, quantile } from '../../src/results/overhead.recorder';
 import { WebEventsHub } from '../../src/web/web-events.hub';
 import { TEST_REDIS_URL, startTestBot, type BotTestEnv } from '../support/bot-test-env';
+import type { ChatLoadData, FromChatLoad, ToChatLoad } from './chat-load.worker';
 
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 50);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -52,25 +52,25 @@ interface PhaseResult {
 const fmt = (ms: number) => ms.toFixed(2);
 const p = (xs: number[], q: number) => quantile(xs, q);
 
-/** Drives THREADS web-chat threads of ROUNDS rounds each through the bot's HTTP API. */
+/**
+ * The load: the users run on a worker thread (chat-load.worker.ts); this side forwards each
+ * round's completion to them and collects the bot's own overhead samples.
+ */
 class ChatLoad {
-  private readonly finished = new Map<string, RoundUpdate>();
-  private readonly waiting = new Map<string, (u: RoundUpdate) => void>();
-  private readonly http: number[] = [];
+  private readonly users: Worker;
   private readonly queueShare: number[] = [];
 
   constructor(private readonly bot: BotTestEnv) {
+    this.users = new Worker(resolve(__dirname, 'chat-load.worker.ts'), {
+      workerData: { baseUrl: bot.baseUrl, feedback: FEEDBACK } satisfies ChatLoadData,
+    });
     // One subscription to every thread: a result may arrive before the HTTP reply that names it.
     bot.app
       .get(WebEventsHub)
       .all()
       .subscribe((u) => {
         if (u.kind !== 'completed' && u.kind !== 'failed') return;
-        const done = this.waiting.get(u.roundId);
-        if (done) {
-          this.waiting.delete(u.roundId);
-          done(u);
-        } else this.finished.set(u.roundId, u);
+        this.users.postMessage({ type: 'finished', roundId: u.roundId, failure: u.kind === 'failed' ? u.reason : null } satisfies ToChatLoad);
       });
     // Split of the enqueue span: the BullMQ producer's share (the rest is the core's PostgreSQL work).
     const producer = bot.app.get(GenerationQueueProducer);
@@ -88,53 +88,24 @@ class ChatLoad {
   async run(threads: number, rounds: number): Promise<PhaseResult> {
     const overhead = this.bot.app.get(OverheadRecorder);
     overhead.reset();
-    this.http.length = 0;
     this.queueShare.length = 0;
     const t0 = performance.now();
-    const counts = await Promise.all(Array.from({ length: threads }, (_, n) => this.thread(n, rounds)));
+    const ran = new Promise<FromChatLoad>((done) => this.users.once('message', done));
+    this.users.postMessage({ type: 'run', threads, rounds } satisfies ToChatLoad);
+    const reply = await ran;
+    if (reply.type === 'error') throw new Error(reply.message);
     return {
-      rounds: counts.reduce((a, b) => a + b, 0),
+      rounds: reply.rounds,
       seconds: (performance.now() - t0) / 1000,
       enqueue: overhead.values('enqueue'),
       post: overhead.values('post'),
       queueShare: [...this.queueShare],
-      http: [...this.http],
+      http: reply.http,
     };
   }
 
-  private async thread(n: number, rounds: number): Promise<number> {
-    const user = `bench-user-${n}-${randomUUID()}`;
-    const started = await this.post<ThreadDetail>('/api/threads', user, { prompt: `a small house number ${n} by a lake` });
-    let roundId = started.rounds[0]!.id;
-    for (let r = 1; ; r++) {
-      const update = await this.completion(roundId);
-      if (update.kind === 'failed') throw new Error(`round ${roundId} failed: ${update.reason}`);
-      if (r === rounds) return r;
-      const next = await this.post<RoundView>(`/api/threads/${started.id}/messages`, user, { text: FEEDBACK[(n + r) % FEEDBACK.length] });
-      roundId = next.id;
-    }
-  }
-
-  private completion(roundId: string): Promise<RoundUpdate> {
-    return new Promise((done) => {
-      const early = this.finished.get(roundId);
-      if (early) {
-        this.finished.delete(roundId);
-        done(early);
-      } else this.waiting.set(roundId, done);
-    });
-  }
-
-  private async post<T>(path: string, user: string, body: unknown): Promise<T> {
-    const t0 = performance.now();
-    const res = await fetch(this.bot.baseUrl + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-vca-user': user },
-      body: JSON.stringify(body),
-    });
-    this.http.push(performance.now() - t0);
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+  close(): Promise<number> {
+    return this.users.terminate();
   }
 }
 
@@ -192,6 +163,7 @@ async function main(): Promise<void> {
   await stopWorker(worker);
   report('phase 2, throughput (instant generation)', saturated);
 
+  await load.close();
   await bot.close();
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2-core machine shared with other work)`);
   console.log(

@@ -79,17 +79,20 @@ export class ConversationService {
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
     const text = msg.text.replace(/\s+/g, ' ').trim();
 
-    // Few round trips on purpose: this is the bot's event → enqueue path. No lock is needed: the
-    // unique (dialogue_id, index) index makes the losing one of two racing messages fail below.
-    await this.admitRequester(requesterId, msg.platform);
-    const dialogue = await this.upsertDialogue(msg, requesterId);
-    const rounds = await this.dataSource
-      .getRepository(RoundEntity)
-      .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
+    // Few round trips on purpose: this is the bot's event → enqueue path (a new thread: one
+    // statement, the insert, the enqueue; feedback: one more, two reads side by side). No lock is
+    // needed: the unique (dialogue_id, index) index makes the losing one of two racing messages fail.
+    const dialogue = await this.admitAndOpenDialogue(msg, requesterId);
+    const [rounds, standings] = dialogue.created
+      ? [[], []]
+      : await Promise.all([
+          this.dataSource.getRepository(RoundEntity).find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } }),
+          this.lastCompletedStandings(dialogue.id),
+        ]);
     const last = rounds[rounds.length - 1] ?? null;
     await this.assertNoRoundInFlight(dialogue.id, last);
 
-    const plan = await this.planNextRound(rounds, text);
+    const plan = await this.planNextRound(rounds, standings, text);
     const roundId = randomUUID();
     const img2img = plan.parent !== null;
     const round: RoundEntity = Object.assign(new RoundEntity(), {
@@ -263,13 +266,13 @@ export class ConversationService {
    * Record that the adapter posted the round's result. Returns false if it was already marked,
    * so an adapter that restarts does not post twice.
    */
-  async markRoundPosted(roundId: string, postedMessageId?: string): Promise<boolean> {
+  async markRoundPosted(roundId: string, postedMessageId?: string, opts: { onlyIfCompleted?: boolean } = {}): Promise<boolean> {
     if (!isUuid(roundId)) return false;
     const res = await this.dataSource
       .createQueryBuilder()
       .update(RoundEntity)
       .set({ postedAt: () => 'now()', postedMessageId: postedMessageId ?? null })
-      .where('id = :roundId AND posted_at IS NULL', { roundId })
+      .where(`id = :roundId AND posted_at IS NULL${opts.onlyIfCompleted ? " AND status = 'completed'" : ''}`, { roundId })
       .execute();
     return (res.affected ?? 0) > 0;
   }
@@ -409,31 +412,45 @@ export class ConversationService {
     }
   }
 
-  private async upsertDialogue(
+  /**
+   * One statement for the start of a message: record the rater on first sight, refuse a banned
+   * one, and find or create the thread's dialogue (never created for a banned rater).
+   */
+  private async admitAndOpenDialogue(
     msg: ReturnType<typeof IncomingMessageSchema.parse>,
-    ownerId: string,
+    raterId: string,
   ): Promise<{ id: string; created: boolean }> {
-    const sql = `WITH created AS (
+    const sql = `WITH new_rater AS (
+                   INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned),
+                 rater AS (
+                   SELECT coalesce((SELECT banned FROM new_rater), (SELECT banned FROM raters WHERE id = $1)) AS banned),
+                 created AS (
                    INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
-                   VALUES ($1, $2, $3, $4, $5, $6)
+                   SELECT $3::uuid, $2, $4, $5, $6, $1 WHERE (SELECT banned FROM rater) IS NOT TRUE
                    ON CONFLICT (platform, thread_id) DO NOTHING RETURNING id)
-                 SELECT id, true AS created FROM created
-                 UNION ALL SELECT id, false AS created FROM dialogues WHERE platform = $2 AND thread_id = $5`;
-    let rows: Array<{ id: string; created: boolean }> = await this.dataSource.query(sql, [
-      randomUUID(),
-      msg.platform,
-      msg.workspaceId,
-      msg.channelId,
-      msg.threadId,
-      ownerId,
-    ]);
-    if (rows.length === 0) {
-      rows = await this.dataSource.query(
-        'SELECT id, false AS created FROM dialogues WHERE platform = $1 AND thread_id = $2',
+                 SELECT (SELECT banned FROM rater) AS banned,
+                        coalesce((SELECT id FROM created), (SELECT id FROM dialogues WHERE platform = $2 AND thread_id = $6)) AS id,
+                        EXISTS (SELECT 1 FROM created) AS created`;
+    const params = [raterId, msg.platform, randomUUID(), msg.workspaceId, msg.channelId, msg.threadId];
+    const [row] = (await this.dataSource.query(sql, params)) as Array<{ banned: boolean | null; id: string | null; created: boolean }>;
+    let banned = row?.banned ?? null;
+    let id = row?.id ?? null;
+    // A concurrent first insert of the rater or the dialogue commits after this statement's
+    // snapshot (ON CONFLICT waited for it but cannot see it): read what it committed.
+    if (banned === null) {
+      const rows: Array<{ banned: boolean }> = await this.dataSource.query('SELECT banned FROM raters WHERE id = $1', [raterId]);
+      banned = rows[0]?.banned ?? false;
+    }
+    if (banned) throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId });
+    if (id === null) {
+      const rows: Array<{ id: string }> = await this.dataSource.query(
+        'SELECT id FROM dialogues WHERE platform = $1 AND thread_id = $2',
         [msg.platform, msg.threadId],
       );
+      id = rows[0]?.id ?? null;
+      if (id === null) throw new Error(`dialogue of ${msg.platform} thread ${msg.threadId} is neither created nor found`);
     }
-    return rows[0]!;
+    return { id, created: row?.created ?? false };
   }
 
   /**
@@ -485,6 +502,7 @@ export class ConversationService {
 
   private async planNextRound(
     rounds: RoundEntity[],
+    lastCompletedStandings: CandidateStanding[],
     text: string,
   ): Promise<{ prompt: string; negativePrompt: string; refinement: RefinementRecord; parent: CandidateStanding | null }> {
     const last = rounds[rounds.length - 1];
@@ -506,12 +524,12 @@ export class ConversationService {
       prompt: prompt.slice(0, MAX_PROMPT_CHARS),
       negativePrompt: refined.negativePrompt.slice(0, MAX_PROMPT_CHARS),
       refinement: { source: refined.source, edits: refined.edits, ...(refined.fallbackReason ? { fallbackReason: refined.fallbackReason } : {}) },
-      parent: lastCompleted ? chooseKeptImage(lastCompleted.keptImageId, await this.standings(lastCompleted.id)) : null,
+      parent: lastCompleted ? chooseKeptImage(lastCompleted.keptImageId, lastCompletedStandings) : null,
     };
   }
 
-  /** Each candidate of a round with its distinct active ups and downs. */
-  private async standings(roundId: string): Promise<CandidateStanding[]> {
+  /** Each candidate of the dialogue's latest completed round with its distinct active ups and downs. */
+  private async lastCompletedStandings(dialogueId: string): Promise<CandidateStanding[]> {
     const rows: Array<{ id: string; candidate_index: number; storage_key: string; ups: string; downs: string }> =
       await this.dataSource.query(
         `SELECT i.id, i.candidate_index, i.storage_key,
@@ -520,9 +538,9 @@ export class ConversationService {
            FROM images i
            LEFT JOIN (feedback_events fe JOIN raters r ON r.id = fe.rater_id)
                   ON fe.image_id = i.id AND ${ACTIVE_LABEL_SQL}
-          WHERE i.round_id = $1
+          WHERE i.round_id = (SELECT id FROM rounds WHERE dialogue_id = $1 AND status = 'completed' ORDER BY index DESC LIMIT 1)
           GROUP BY i.id, i.candidate_index, i.storage_key`,
-        [roundId],
+        [dialogueId],
       );
     return rows.map((r) => ({
       imageId: r.id,

@@ -32,10 +32,15 @@ export class DialogueQueryService {
   }
 
   async getRound(roundId: string): Promise<RoundView> {
-    const round = isUuid(roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId }) : null;
+    if (!isUuid(roundId)) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
+    // The round, its images and their counts side by side: one round trip's latency (results path).
+    const [round, images, counts] = await Promise.all([
+      this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId }),
+      this.imagesOf([roundId]),
+      this.feedbackCountsOfRounds([roundId]),
+    ]);
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
-    const [view] = await this.roundViews([round]);
-    return view!;
+    return toRoundView(round, images.map((i) => toImageView(i, counts.get(i.id))));
   }
 
   /** Where a round's updates go: its dialogue's platform thread (one query; null if deleted). */
@@ -87,14 +92,27 @@ export class DialogueQueryService {
 
   /** Active label counts per image id (see ACTIVE_LABEL_SQL). */
   async feedbackCounts(imageIds: string[]): Promise<Map<string, FeedbackCounts>> {
+    if (imageIds.length === 0) return new Map();
+    return this.countsWhere('fe.image_id = ANY($1::uuid[])', imageIds);
+  }
+
+  /** Active label counts of every image of these rounds, without reading the images first. */
+  private feedbackCountsOfRounds(roundIds: string[]): Promise<Map<string, FeedbackCounts>> {
+    return this.countsWhere('fe.image_id IN (SELECT i.id FROM images i WHERE i.round_id = ANY($1::uuid[]))', roundIds);
+  }
+
+  private imagesOf(roundIds: string[]): Promise<ImageEntity[]> {
+    return this.dataSource.getRepository(ImageEntity).find({ where: { roundId: In(roundIds) }, order: { candidateIndex: 'ASC' } });
+  }
+
+  private async countsWhere(condition: string, ids: string[]): Promise<Map<string, FeedbackCounts>> {
     const counts = new Map<string, FeedbackCounts>();
-    if (imageIds.length === 0) return counts;
     const rows: Array<{ image_id: string; signal: keyof FeedbackCounts; n: string }> = await this.dataSource.query(
       `SELECT fe.image_id, fe.signal, count(DISTINCT fe.rater_id) AS n
          FROM feedback_events fe JOIN raters r ON r.id = fe.rater_id
-        WHERE fe.image_id = ANY($1::uuid[]) AND ${ACTIVE_LABEL_SQL}
+        WHERE ${condition} AND ${ACTIVE_LABEL_SQL}
         GROUP BY fe.image_id, fe.signal`,
-      [imageIds],
+      [ids],
     );
     for (const row of rows) {
       const c = counts.get(row.image_id) ?? { ...NO_FEEDBACK };
@@ -106,10 +124,8 @@ export class DialogueQueryService {
 
   async roundViews(rounds: RoundEntity[]): Promise<RoundView[]> {
     if (rounds.length === 0) return [];
-    const images = await this.dataSource
-      .getRepository(ImageEntity)
-      .find({ where: { roundId: In(rounds.map((r) => r.id)) }, order: { candidateIndex: 'ASC' } });
-    const counts = await this.feedbackCounts(images.map((i) => i.id));
+    const roundIds = rounds.map((r) => r.id);
+    const [images, counts] = await Promise.all([this.imagesOf(roundIds), this.feedbackCountsOfRounds(roundIds)]);
     return rounds.map((round) =>
       toRoundView(
         round,
