@@ -21,3 +21,4 @@ export * from './training/trainer.service';
 export * from './lora/lora.transform';
 export * from './lora/lora-weights.util';
 export * from './optim/adamw.graph';
+export * from './runtime/nchwc-conv.transform';

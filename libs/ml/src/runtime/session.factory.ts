@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { encodeModel } from '../onnx/onnx-codec';
 import type { Graph } from '../onnx/graph.model';
+import { useNchwcConvs } from './nchwc-conv.transform';
 
 export const runtimeOptionsSchema = z.object({
   /** 'cuda' needs onnxruntime-node installed with its CUDA binaries (ONNXRUNTIME_NODE_INSTALL=cuda12). */
@@ -19,6 +20,11 @@ export const runtimeOptionsSchema = z.object({
    * spinning threads burn cycles the others need; false makes them sleep.
    */
   spinning: z.boolean().default(true),
+  /**
+   * On CPU, run convolutions with run-time kernels (training graphs) in ORT's blocked NCHWc
+   * layout, as ORT already does for constant kernels (see runtime/nchwc-conv.transform.ts).
+   */
+  nchwc: z.boolean().default(true),
 });
 export type RuntimeOptions = z.input<typeof runtimeOptionsSchema>;
 
@@ -58,16 +64,17 @@ function sessionOptions(o: z.output<typeof runtimeOptionsSchema>, device: 'cpu' 
 /** Creates an ONNX Runtime session for a graph (or encoded model bytes) on the configured device. */
 export async function createSession(model: Graph | Uint8Array, options: RuntimeOptions = {}, warn: Warn = (m) => process.emitWarning(m)): Promise<SessionHandle> {
   const o = runtimeOptionsSchema.parse(options);
-  const bytes = model instanceof Uint8Array ? model : encodeModel(model).model;
+  const encode = (g: Graph | Uint8Array) => (g instanceof Uint8Array ? g : encodeModel(g).model);
   if (o.device === 'cuda') {
     try {
       if (!cudaAvailable()) throw new Error('this onnxruntime-node build has no CUDA execution provider');
-      return { session: await ort.InferenceSession.create(bytes, sessionOptions(o, 'cuda')), device: 'cuda' };
+      return { session: await ort.InferenceSession.create(encode(model), sessionOptions(o, 'cuda')), device: 'cuda' };
     } catch (err) {
       const msg = `CUDA execution provider unavailable (${(err as Error).message}); install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a host with CUDA 12 and cuDNN 9`;
       if (o.requireDevice) throw new Error(msg);
       warn(`${msg}. Falling back to CPU.`);
     }
   }
-  return { session: await ort.InferenceSession.create(bytes, sessionOptions(o, 'cpu')), device: 'cpu' };
+  const cpuModel = o.nchwc && !(model instanceof Uint8Array) ? await useNchwcConvs(model) : model;
+  return { session: await ort.InferenceSession.create(encode(cpuModel), sessionOptions(o, 'cpu')), device: 'cpu' };
 }

@@ -1,0 +1,139 @@
+/**
+ * `node -r @swc-node/register libs/ml/bench/train.profile.ts [full|lora|fwd]` — where the time of a
+ * UNet training step goes. Runs the step's graph with ORT's node profiler and prints the kernel
+ * time per op type, split into forward and backward nodes, and the costliest backward groups
+ * (backward nodes are named after the forward op whose rule emitted them).
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), PROFILE_RUNS (5), PROFILE_TOP (25).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { addMseLoss, applyLora, buildGradientGraph, buildUNet, encodeModel, GRADIENT_RULES, numel, Rng, useNchwcConvs, type Graph } from '../src/index';
+
+const BATCH = Number(process.env.BENCH_BATCH ?? 32);
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const RUNS = Number(process.env.PROFILE_RUNS ?? 5);
+const TOP = Number(process.env.PROFILE_TOP ?? 25);
+
+// Tag the nodes each rule emits with the forward op and node they differentiate.
+for (const [op, rule] of Object.entries(GRADIENT_RULES)) {
+  GRADIENT_RULES[op] = (ctx, node, g, needs) => {
+    const before = ctx.b.graph.nodes.length;
+    const out = rule(ctx, node, g, needs);
+    for (const n of ctx.b.graph.nodes.slice(before)) n.name = `bwd|${op}|${node.name}|${n.name}`;
+    return out;
+  };
+}
+
+function feeds(rng: Rng): Record<string, ort.Tensor> {
+  const t = (dims: number[]) => new ort.Tensor('float32', rng.normalArray(numel(dims)), dims);
+  const timestep = new ort.Tensor('float32', Float32Array.from({ length: BATCH }, () => rng.int(1000)), [BATCH]);
+  return { sample: t([BATCH, 4, 16, 16]), timestep, context: t([BATCH, 8, 64]), target: t([BATCH, 4, 16, 16]) };
+}
+
+async function graphFor(mode: string, f: Record<string, ort.Tensor>): Promise<{ graph: Graph; feeds: Record<string, ort.Tensor> }> {
+  const unet = buildUNet();
+  if (mode === 'fwd') {
+    const { target: _t, ...rest } = f;
+    return { graph: unet.graph, feeds: rest };
+  }
+  let forward = unet.graph;
+  let wrt = unet.parameters;
+  if (mode === 'lora') {
+    const lora = applyLora(unet.graph, { target: /attn\.(self|cross)\.(q|k|v|out)\.weight$/, rank: 4, alpha: 4 });
+    forward = lora.graph;
+    wrt = lora.adapters.flatMap((a) => [a.a, a.b]);
+  }
+  addMseLoss(forward, unet.output);
+  const gg = await buildGradientGraph(forward, { loss: 'loss', wrt, feeds: f });
+  const all = { ...f };
+  for (const [name, t] of gg.initialValues) all[name] = new ort.Tensor('float32', t.data as Float32Array, t.dims);
+  return { graph: gg.graph, feeds: all };
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] ?? 'full';
+  const built = await graphFor(mode, feeds(new Rng(1)));
+  // PROFILE_NCHWC=0 profiles the graph without the NCHWc rewrite createSession applies on CPU.
+  const graph = process.env.PROFILE_NCHWC === '0' ? built.graph : await useNchwcConvs(built.graph);
+  const all = built.feeds;
+  const dir = mkdtempSync(join(tmpdir(), 'ml-profile-'));
+  const session = await ort.InferenceSession.create(encodeModel(graph).model, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    enableProfiling: true,
+    profileFilePrefix: join(dir, 'p'),
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  for (let i = 0; i < 3; i++) await session.run(all);
+  const t0 = performance.now();
+  for (let i = 0; i < RUNS; i++) await session.run(all);
+  const wall = (performance.now() - t0) / RUNS;
+  session.endProfiling();
+  await session.release();
+  const file = readFileSync(join(dir, (await import('node:fs')).readdirSync(dir)[0]), 'utf8');
+  rmSync(dir, { recursive: true });
+  type Ev = { cat: string; name: string; dur: number; args?: { op_name?: string } };
+  const events = (JSON.parse(file) as Ev[]).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  if (process.env.PROFILE_DUMP) for (const e of events.slice(0, events.length / (RUNS + 3))) if (new RegExp(process.env.PROFILE_DUMP).test(e.args?.op_name ?? '')) console.log(e.args?.op_name, e.name, (e.dur / 1000).toFixed(2));
+  const runs = RUNS + 3;
+  const byOp = new Map<string, [number, number]>();
+  const byGroup = new Map<string, number>();
+  let total = 0;
+  // ORT renames nodes it rewrites (NCHWc convs are named after their output): map back by output.
+  const byOutput = new Map<string, string>();
+  for (const n of graph.nodes) for (const o of n.outputs) byOutput.set(o, n.name);
+  const nodeNames = new Set(graph.nodes.map((n) => n.name));
+  const detail = new Map<string, number>();
+  // Per node, every run's kernel time: the minimum is robust to preemption on a shared CPU.
+  const perNode = new Map<string, number[]>();
+  for (const e of events) {
+    const raw = e.name.slice(0, -'_kernel_time'.length);
+    const name = nodeNames.has(raw) ? raw : byOutput.get(raw.replace(/_nchwc$/, '')) ?? byOutput.get(raw) ?? raw;
+    const fwdNode = graph.nodes.find((n) => n.name === name);
+    const label = fwdNode && (fwdNode.op === 'Conv' || fwdNode.op === 'ConvTranspose') ? ` [${fwdNode.inputs[1]} ${raw}]` : '';
+    const dkey = `${e.args?.op_name} ${name}${label}`;
+    detail.set(dkey, (detail.get(dkey) ?? 0) + e.dur / 1000 / runs);
+    const times = perNode.get(dkey) ?? [];
+    times.push(e.dur / 1000);
+    perNode.set(dkey, times);
+    const bwd = name.startsWith('bwd|') || /(^|\/)(Sum|Identity|ConstantOfShape)/.test(name);
+    const op = e.args?.op_name ?? '?';
+    const slot = byOp.get(op) ?? [0, 0];
+    slot[bwd ? 1 : 0] += e.dur / 1000 / runs;
+    byOp.set(op, slot);
+    total += e.dur / 1000 / runs;
+    if (name.startsWith('bwd|')) {
+      const [, fop, fnode] = name.split('|');
+      const key = `${fop} ${fnode}`;
+      byGroup.set(key, (byGroup.get(key) ?? 0) + e.dur / 1000 / runs);
+    }
+  }
+  console.log(`${mode}: wall ${wall.toFixed(1)} ms/run (profiling on), kernel time ${total.toFixed(1)} ms/run, ${graph.nodes.length} nodes`);
+  const fwdTotal = [...byOp.values()].reduce((a, [f]) => a + f, 0);
+  console.log(`forward nodes ${fwdTotal.toFixed(1)} ms, backward nodes ${(total - fwdTotal).toFixed(1)} ms`);
+  console.log('op type                  fwd ms   bwd ms');
+  for (const [op, [f, b]] of [...byOp].sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1])) {
+    console.log(`${op.padEnd(22)} ${f.toFixed(2).padStart(8)} ${b.toFixed(2).padStart(8)}`);
+  }
+  console.log('costliest backward groups (forward op, node):');
+  for (const [k, v] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);
+  if (process.env.PROFILE_STAT === 'min') {
+    for (const [k, v] of perNode) detail.set(k, Math.min(...v));
+    const byType = new Map<string, number>();
+    for (const [k, v] of detail) byType.set(k.split(' ')[0], (byType.get(k.split(' ')[0]) ?? 0) + v);
+    console.log(`sum of per-node minimum kernel times: ${[...detail.values()].reduce((a, b) => a + b, 0).toFixed(1)} ms; by op: ${[...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  }
+  if (process.env.PROFILE_NODES) {
+    console.log('costliest nodes:');
+    for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_NODES))) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { createSession, GraphBuilder, nchwcBlockSize, numel, Rng, useNchwcConvs } from '@vca/ml';
+import { checkGradients } from './grad-check.helper';
+
+/** Convolutions whose kernels are graph inputs or computed, as in a training graph. */
+function convGraph() {
+  const g = new GraphBuilder('convs');
+  const x = g.input('x', 'float32', [2, 16, 7, 6]);
+  const rgb = g.input('rgb', 'float32', [2, 4, 6, 6]);
+  const w = g.input('w', 'float32', [32, 16, 3, 3]);
+  const w4 = g.input('w4', 'float32', [16, 4, 3, 3]);
+  const b = g.input('b', 'float32', [32]);
+  g.op('Conv', [x, w, b], { pads: [1, 1, 1, 1] }, 'same');
+  g.op('Conv', [x, w], { pads: [0, 1, 2, 1], strides: [2, 2] }, 'strided');
+  g.op('Conv', [x, g.slice(w, [0, 0], [1, 1], [2, 3])], {}, 'pointwise'); // computed 1×1 kernel
+  g.op('Conv', [rgb, w4], { auto_pad: 'SAME_UPPER' }, 'few_inputs');
+  g.op('Conv', [x, g.slice(w, [0], [8], [0])], { pads: [1, 1, 1, 1] }, 'unaligned'); // 8 outputs: not a whole block, stays NCHW
+  for (const o of ['same', 'strided', 'pointwise', 'few_inputs', 'unaligned']) g.output(o, 'float32');
+  return g.build();
+}
+
+describe('NCHWc convolutions with run-time kernels', () => {
+  it('knows the block size of this machine', async () => {
+    expect([0, 8, 16]).toContain(await nchwcBlockSize());
+  });
+
+  it('rewrites eligible convolutions and computes what NCHW convolutions compute', async () => {
+    const graph = convGraph();
+    const block = await nchwcBlockSize();
+    const rewritten = await useNchwcConvs(graph);
+    const nchwc = rewritten.nodes.filter((n) => n.domain === 'com.microsoft.nchwc' && n.op === 'Conv').length;
+    if (block === 16) expect(nchwc).toBe(4);
+    const rng = new Rng(3);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const i of graph.inputs) feeds[i.name] = new ort.Tensor('float32', rng.normalArray(numel(i.shape as number[])), i.shape as number[]);
+    const plain = await (await createSession(graph, { nchwc: false })).session.run(feeds);
+    const blocked = await (await createSession(graph, { nchwc: true })).session.run(feeds);
+    for (const o of graph.outputs) {
+      const a = plain[o.name].data as Float32Array;
+      const c = blocked[o.name].data as Float32Array;
+      expect(blocked[o.name].dims, o.name).toEqual(plain[o.name].dims);
+      const err = a.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
+      expect(err, o.name).toBeLessThan(1e-4);
+    }
+  });
+
+  describe('gradients with block-aligned channels (the NCHWc path when the CPU has it)', () => {
+    it('Conv 3×3, 16 → 16 channels, stride 1 and 2, with bias', () =>
+      checkGradients(
+        (g, p) => g.add(g.reduceSum(g.conv(p.x, p.w, p.b, { pads: [1, 1, 1, 1] }), [2, 3]), g.reduceSum(g.conv(p.x, p.w, undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }), [2, 3])),
+        { x: [2, 16, 5, 5], w: [16, 16, 3, 3], b: [16] },
+      ));
+    it('Conv 3×3, 4 → 16 → 4 channels', () =>
+      checkGradients((g, p) => g.conv(g.conv(p.x, p.w1, undefined, { pads: [1, 1, 1, 1] }), p.w2, undefined, { pads: [1, 1, 1, 1] }), { x: [2, 4, 4, 4], w1: [16, 4, 3, 3], w2: [4, 16, 3, 3] }));
+  });
+});
