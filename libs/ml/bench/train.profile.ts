@@ -46,7 +46,9 @@ async function graphFor(mode: string, f: Record<string, ort.Tensor>): Promise<{ 
     wrt = lora.adapters.flatMap((a) => [a.a, a.b]);
   }
   addMseLoss(forward, unet.output);
-  const gg = await buildGradientGraph(forward, { loss: 'loss', wrt, feeds: f });
+  // PROFILE_BLOCK=0 builds the gradients without the NCHWc-tuned formulations.
+  const nchwcBlock = process.env.PROFILE_BLOCK === undefined ? undefined : Number(process.env.PROFILE_BLOCK);
+  const gg = await buildGradientGraph(forward, { loss: 'loss', wrt, feeds: f, nchwcBlock });
   const all = { ...f };
   for (const [name, t] of gg.initialValues) all[name] = new ort.Tensor('float32', t.data as Float32Array, t.dims);
   return { graph: gg.graph, feeds: all };
@@ -126,6 +128,30 @@ async function main(): Promise<void> {
     const byType = new Map<string, number>();
     for (const [k, v] of detail) byType.set(k.split(' ')[0], (byType.get(k.split(' ')[0]) ?? 0) + v);
     console.log(`sum of per-node minimum kernel times: ${[...detail.values()].reduce((a, b) => a + b, 0).toFixed(1)} ms; by op: ${[...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    // By the forward op a backward node differentiates (forward nodes: 'forward'), then by kernel.
+    const byRule = new Map<string, Map<string, number>>();
+    for (const [k, v] of detail) {
+      const [kernel, name] = k.split(' ');
+      const rule = name.startsWith('bwd|') ? name.split('|')[1] : 'forward';
+      const m = byRule.get(rule) ?? new Map<string, number>();
+      m.set(kernel, (m.get(kernel) ?? 0) + v);
+      byRule.set(rule, m);
+    }
+    const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    byGroup.clear();
+    for (const [k, v] of detail) {
+      const name = k.split(' ')[1];
+      if (!name.startsWith('bwd|')) continue;
+      const [, fop, fnode] = name.split('|');
+      const w = graph.nodes.find((n) => n.name === fnode)?.inputs[1] ?? '';
+      const key = `${fop} ${fnode}${fop === 'Conv' ? ` (${w})` : ''}`;
+      byGroup.set(key, (byGroup.get(key) ?? 0) + v);
+    }
+    console.log('backward groups by per-node minimum:');
+    for (const [k, v] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);
+    for (const [rule, m] of [...byRule].sort((a, b) => total(b[1]) - total(a[1]))) {
+      console.log(`  ${rule.padEnd(22)} ${total(m).toFixed(1).padStart(6)} ms: ${[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    }
   }
   if (process.env.PROFILE_NODES) {
     console.log('costliest nodes:');

@@ -21,6 +21,11 @@ export class GradContext {
     private readonly info: ShapeMap,
     /** Frozen initializers, for rules that specialise on constant values. */
     private readonly constants: Map<string, TensorData> = new Map(),
+    /**
+     * ORT's NCHWc block size on the machine the graph is built for (0: none). Rules may pick
+     * formulations that run fast as NCHWc convolutions (see runtime/nchwc-conv.transform.ts).
+     */
+    readonly nchwcBlock = 0,
   ) {}
 
   /** True when `name` is a frozen constant whose every element equals `value`. */

@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/graph.builder';
 import { cloneGraph, type Graph, type GraphNode, type TensorData } from '../onnx/graph.model';
 import { pruneGraph } from '../onnx/prune.util';
+import { nchwcBlockSize } from '../runtime/nchwc-conv.transform';
 import { GradContext, UnsupportedGradientError, type GradRule } from './grad-context.util';
 import { elementwiseRules } from './rules/elementwise.rules';
 import { linearRules } from './rules/linear.rules';
@@ -23,6 +24,11 @@ export interface GradientGraphOptions {
   trainableAsInputs?: boolean;
   /** Forward tensors to keep as extra outputs (e.g. predictions for logging). */
   keepOutputs?: string[];
+  /**
+   * ORT's NCHWc block size to tune convolution gradients for; default: this machine's (0 where
+   * ORT has no NCHWc kernels). Only speed depends on it, never the values.
+   */
+  nchwcBlock?: number;
 }
 
 export interface GradientGraph {
@@ -75,7 +81,7 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
   if (opset < 17) graph.opsets[''] = 17;
   const b = new GraphBuilder(graph);
   const frozen = new Map([...forward.initializers].filter(([k]) => !opts.wrt.includes(k)));
-  const ctx = new GradContext(b, shapes, frozen);
+  const ctx = new GradContext(b, shapes, frozen, opts.nchwcBlock ?? (await nchwcBlockSize()));
 
   const inputNames = new Set(graph.inputs.map((i) => i.name));
   for (const w of opts.wrt) {

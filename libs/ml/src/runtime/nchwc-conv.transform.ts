@@ -59,8 +59,6 @@ export function nchwcCandidates(graph: Graph, block: number, weightShape: (name:
     if (n.op !== 'Conv' || n.domain !== '' || graph.initializers.has(n.inputs[1])) return false;
     const group = n.attrs['group'];
     if (group && !(group.type === 'int' && group.value === 1)) return false;
-    const dil = attrIntsOf(n, 'dilations');
-    if (dil && dil.some((d) => d !== 1)) return false;
     const w = weightShape(n.inputs[1]);
     if (!w || w.length !== 4) return false;
     const [o, i] = w;

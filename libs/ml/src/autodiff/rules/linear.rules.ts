@@ -185,6 +185,24 @@ export function convInputGradFlipped(ctx: GradContext, w: string, xs: number[], 
   return b.op('Conv', [g, flipped], { pads: [pl[0], pl[1], pr[0], pr[1]], kernel_shape: geo.kernel });
 }
 
+/**
+ * Whether ∂W of a 2-D convolution is cheaper as a convolution (convWeightGrad) than as GEMMs
+ * (convWeightGradIm2col). The convolution form has batch as its input channels and the output
+ * gradient as its kernel; run as an NCHWc convolution (batch and C_out whole blocks) it wins,
+ * per layer of the issue-2 UNet at batch 32 (1 thread, kernel times), where the GEMMs are short:
+ * strided layers (16×16 s2: 2.3 vs 2.6 ms, 8×8 s2: 1.7 vs 2.6 ms), outputs of ≤ 4×4
+ * (1.1 vs 1.7–3.0 ms) and few input channels (4 → 64: 1.0 vs 1.8 ms); the GEMMs win for 8×8 and
+ * 16×16 stride-1 layers (4.9 vs 6.6, 4.6 vs 12.9 ms) and 1×1 kernels.
+ */
+function weightGradAsConv(ctx: GradContext, xs: number[], gs: number[], geo: ConvGeometry): boolean {
+  const block = ctx.nchwcBlock;
+  if (!block || geo.kernel.every((k) => k === 1)) return false;
+  const [n, cin] = xs;
+  const cout = gs[1];
+  if (cout % block !== 0 || (n % block !== 0 && n >= block)) return false;
+  return geo.strides.some((s) => s !== 1) || gs[2] * gs[3] <= 16 || cin < block;
+}
+
 const conv: GradRule = (ctx, node, [g], needs) => {
   if (!g) return [null, null, null];
   const [x, w, bias] = node.inputs;
@@ -205,7 +223,7 @@ const conv: GradRule = (ctx, node, [g], needs) => {
       gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
     }
   }
-  const gw = !needs[1] ? null : spatial === 2 ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo);
+  const gw = !needs[1] ? null : spatial === 2 && !weightGradAsConv(ctx, xs, gs, geo) ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo);
   const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
   return [gx, gw, gb];
 };
