@@ -9,17 +9,19 @@
  *   enqueue = web message received by the service → round stored and job enqueued;
  *   post    = queue "completed" event received → update pushed to the thread's subscribers.
  *
- * Phase 1 (overhead): 50 threads, each waiting on its round like users do, with a simulated
- *   generation time per round (BENCH_GENERATION_MS, default 1500) on BENCH_WORKER_CONCURRENCY
- *   (default 8) worker slots — the bot is busy but not saturated.
- * Phase 2 (throughput): the same 50 threads with instant generation: the bot, Redis and
- *   PostgreSQL are the bottleneck, so rounds/s is what the queue path sustains (its overhead
+ * Phase 1 (overhead): 50 threads paced like people: their first messages spread over one
+ *   generation time, then a think time of 0–BENCH_THINK_MS (default 2000) between seeing a
+ *   round's images and answering; a simulated generation time per round (BENCH_GENERATION_MS,
+ *   default 1500) on BENCH_WORKER_CONCURRENCY (default 8) worker slots — busy, not saturated.
+ * Stress (printed, not in the last line): all 50 first messages sent at the same instant.
+ * Phase 2 (throughput): the same 50 threads in lockstep with instant generation: the bot, Redis
+ *   and PostgreSQL are the bottleneck, so rounds/s is what the queue path sustains (its overhead
  *   figures, mostly waiting behind the other 49 threads, are printed too).
  * Last line: {"overhead_p50_ms":…,"overhead_p99_ms":…,"rounds_per_s":…}; overhead = the worse of
  * the two spans at each quantile in phase 1, rounds_per_s from phase 2.
  *
  * Env: BENCH_THREADS (50), BENCH_ROUNDS (rounds per thread, 3), BENCH_GENERATION_MS (1500),
- * BENCH_WORKER_CONCURRENCY (8), TEST_DATABASE_URL / TEST_REDIS_URL.
+ * BENCH_THINK_MS (2000), BENCH_WORKER_CONCURRENCY (8), TEST_DATABASE_URL / TEST_REDIS_URL.
  */
 import 'reflect-metadata';
 import { GenerationQueueProducer } from '@vca/queue';
@@ -32,12 +34,14 @@ import { Worker } from 'node:worker_threads';
 import { OverheadRecorder, quantile } from '../../src/results/overhead.recorder';
 import { WebEventsHub } from '../../src/web/web-events.hub';
 import { TEST_REDIS_URL, startTestBot, type BotTestEnv } from '../support/bot-test-env';
-import type { ChatLoadData, FromChatLoad, ToChatLoad } from './chat-load.worker';
+import type { ChatLoadData, FromChatLoad, Pacing, ToChatLoad } from './chat-load.worker';
 
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 50);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const GENERATION_MS = Number(process.env['BENCH_GENERATION_MS'] ?? 1500);
 const WORKER_CONCURRENCY = Number(process.env['BENCH_WORKER_CONCURRENCY'] ?? 8);
+const THINK_MS = Number(process.env['BENCH_THINK_MS'] ?? 2000);
+const LOCKSTEP: Pacing = { rampMs: 0, thinkMs: 0, seed: 1 };
 const FEEDBACK = ['make it brighter', 'add a red balloon', 'no clouds', 'more contrast', 'replace the dog with a cat'];
 
 interface PhaseResult {
@@ -85,13 +89,13 @@ class ChatLoad {
     };
   }
 
-  async run(threads: number, rounds: number): Promise<PhaseResult> {
+  async run(threads: number, rounds: number, pacing: Pacing): Promise<PhaseResult> {
     const overhead = this.bot.app.get(OverheadRecorder);
     overhead.reset();
     this.queueShare.length = 0;
     const t0 = performance.now();
     const ran = new Promise<FromChatLoad>((done) => this.users.once('message', done));
-    this.users.postMessage({ type: 'run', threads, rounds } satisfies ToChatLoad);
+    this.users.postMessage({ type: 'run', threads, rounds, pacing } satisfies ToChatLoad);
     const reply = await ran;
     if (reply.type === 'error') throw new Error(reply.message);
     return {
@@ -153,13 +157,15 @@ async function main(): Promise<void> {
   );
 
   let worker = await spawnWorker(bot, GENERATION_MS);
-  await load.run(2, 1); // warm-up: JIT, pools, query plans
-  const paced = await load.run(THREADS, ROUNDS);
+  await load.run(2, 1, LOCKSTEP); // warm-up: JIT, pools, query plans
+  const paced = await load.run(THREADS, ROUNDS, { rampMs: GENERATION_MS, thinkMs: THINK_MS, seed: 7 });
+  report(`phase 1, overhead (users paced: starts over ${GENERATION_MS} ms, think 0–${THINK_MS} ms; ${GENERATION_MS} ms simulated generation)`, paced);
+  const burst = await load.run(THREADS, 1, LOCKSTEP);
   await stopWorker(worker);
-  report(`phase 1, overhead (${GENERATION_MS} ms simulated generation per round)`, paced);
+  report(`stress, ${THREADS} first messages at the same instant`, burst);
 
   worker = await spawnWorker(bot, 0);
-  const saturated = await load.run(THREADS, ROUNDS);
+  const saturated = await load.run(THREADS, ROUNDS, LOCKSTEP);
   await stopWorker(worker);
   report('phase 2, throughput (instant generation)', saturated);
 
