@@ -144,6 +144,10 @@ describe(ConversationService.name, () => {
     await conversation.markRoundFailed(r1.round.id, 'test');
     const inThread = await conversation.handleMessage(message('make it red', 'mallory')).catch((e: unknown) => e);
     expect(inThread).toMatchObject({ code: CoreErrorCode.RaterBanned });
+    const byId = await conversation
+      .continueDialogue({ platform: 'web', dialogueId: r1.dialogueId, userId: 'mallory', text: 'make it red' })
+      .catch((e: unknown) => e);
+    expect(byId).toMatchObject({ code: CoreErrorCode.RaterBanned });
     thread += 1;
     const fresh = await conversation.handleMessage(message('a new kite', 'mallory')).catch((e: unknown) => e);
     expect(fresh).toMatchObject({ code: CoreErrorCode.RaterBanned, message: expect.stringMatching(/not allowed/) });
@@ -162,6 +166,24 @@ describe(ConversationService.name, () => {
     expect(row.n).toBe(1);
     const [raters] = await db.dataSource.query("SELECT count(*)::int AS n FROM raters WHERE id = ANY($1)", [users.map((u) => pseudonymousId('web', `racer-${thread}-${u}`))]);
     expect(raters.n).toBe(4);
+  });
+
+  it('continues a dialogue addressed by its id, only on its own platform', async () => {
+    const r1 = await conversation.handleMessage(message('a red boat'));
+    await conversation.recordGenerationResult(fakeResult(queue.last()));
+    const r2 = await conversation.continueDialogue({ platform: 'web', dialogueId: r1.dialogueId, userId: 'alice', text: 'make it blue' });
+    expect(r2).toMatchObject({ dialogueId: r1.dialogueId, started: false, thread: { threadId: `thread-${thread}` }, round: { index: 2, mode: 'img2img' } });
+    expect(r2.round.refinedPrompt).toContain('blue');
+    const elsewhere = await conversation
+      .continueDialogue({ platform: 'slack', dialogueId: r1.dialogueId, userId: 'alice', text: 'more' })
+      .catch((e: unknown) => e);
+    expect(elsewhere).toMatchObject({ code: CoreErrorCode.DialogueNotFound });
+    const missing = await conversation
+      .continueDialogue({ platform: 'web', dialogueId: '00000000-0000-4000-8000-000000000000', userId: 'alice', text: 'more' })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: CoreErrorCode.DialogueNotFound });
+    const invalid = await conversation.continueDialogue({ platform: 'web', dialogueId: 'nope', userId: 'alice', text: 'x' }).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ code: CoreErrorCode.InvalidInput, message: expect.stringMatching(/dialogueId/) });
   });
 
   it('does not let a round whose result never came block its thread for ever', async () => {

@@ -88,17 +88,10 @@ export class WebChatService {
 
   /** A later message in the thread: feedback that starts the next round. */
   async postMessage(userId: string, dialogueId: string, text: string, received = performance.now()): Promise<RoundView> {
-    const dialogue = await this.webDialogueRef(dialogueId);
-    const started = await this.conversation.handleMessage({
-      platform: 'web',
-      workspaceId: dialogue.workspaceId,
-      channelId: dialogue.channelId,
-      threadId: dialogue.threadId,
-      userId,
-      text,
-    });
+    const started = await this.conversation.continueDialogue({ platform: 'web', dialogueId, userId, text });
     this.overhead.record('enqueue', performance.now() - received);
-    void this.relay.trackRound(dialogue, started.round.id);
+    const { threadId, workspaceId, channelId } = started.thread;
+    void this.relay.trackRound(this.threadRef(started.dialogueId, threadId, workspaceId, channelId), started.round.id);
     return toRoundView(started.round);
   }
 

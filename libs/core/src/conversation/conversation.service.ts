@@ -23,10 +23,12 @@ import { planCandidates, seedFor } from './candidate-plan.util';
 import {
   CONVERSATION_OPTIONS,
   ConversationOptionsSchema,
+  DialogueMessageSchema,
   IncomingMessageSchema,
   RerollRequestSchema,
   VaryRequestSchema,
   type ConversationOptions,
+  type DialogueMessage,
   type IncomingMessage,
   type RerollRequest,
   type RoundRequested,
@@ -41,6 +43,15 @@ import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode } from '../d
 import { GENERATION_QUEUE, generationJobId, type GenerationQueuePort } from './generation-queue.port';
 
 const MAX_PROMPT_CHARS = 2000;
+
+/**
+ * The start of a statement that records rater $1 (platform $2) on first sight and reads whether
+ * they are banned, as CTE `rater` (null when a concurrent first insert is not visible yet).
+ */
+const ADMIT_RATER_SQL = `WITH new_rater AS (
+    INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned),
+  rater AS (
+    SELECT coalesce((SELECT banned FROM new_rater), (SELECT banned FROM raters WHERE id = $1)) AS banned)`;
 
 /**
  * Write side of a dialogue: the first message in a thread is the prompt, each later message is
@@ -77,12 +88,42 @@ export class ConversationService {
   async handleMessage(input: IncomingMessage): Promise<RoundStarted> {
     const msg = parseInput(IncomingMessageSchema, input);
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
-    const text = msg.text.replace(/\s+/g, ' ').trim();
+    const thread = { workspaceId: msg.workspaceId, channelId: msg.channelId, threadId: msg.threadId };
+    return this.startMessageRound(await this.admitAndOpenDialogue(msg, requesterId), thread, requesterId, msg.text);
+  }
 
-    // Few round trips on purpose: this is the bot's event → enqueue path (a new thread: one
-    // statement, the insert, the enqueue; feedback: one more, two reads side by side). No lock is
-    // needed: the unique (dialogue_id, index) index makes the losing one of two racing messages fail.
-    const dialogue = await this.admitAndOpenDialogue(msg, requesterId);
+  /**
+   * A later message in a dialogue known by its id (the web chat): like `handleMessage`, but it
+   * never opens a dialogue; `DIALOGUE_NOT_FOUND` when none of this platform has that id.
+   */
+  async continueDialogue(input: DialogueMessage): Promise<RoundStarted> {
+    const msg = parseInput(DialogueMessageSchema, input);
+    const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
+    const [row] = (await this.dataSource.query(
+      `${ADMIT_RATER_SQL}
+       SELECT r.banned, d.id, d.workspace_id, d.channel_id, d.thread_id
+         FROM rater r LEFT JOIN dialogues d ON d.id = $3::uuid AND d.platform = $2`,
+      [requesterId, msg.platform, msg.dialogueId],
+    )) as Array<{ banned: boolean | null; id: string | null; workspace_id: string; channel_id: string; thread_id: string }>;
+    await this.refuseBanned(requesterId, row?.banned ?? null);
+    if (!row?.id) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This thread does not exist.', { dialogueId: msg.dialogueId });
+    const thread = { workspaceId: row.workspace_id, channelId: row.channel_id, threadId: row.thread_id };
+    return this.startMessageRound({ id: row.id, created: false }, thread, requesterId, msg.text);
+  }
+
+  /**
+   * The round of a message once its dialogue is open. Few round trips on purpose: this is the
+   * bot's event → enqueue path (a new thread: the insert and the enqueue after the opening
+   * statement; feedback: one more, two reads side by side). No lock is needed: the unique
+   * (dialogue_id, index) index makes the losing one of two racing messages fail.
+   */
+  private async startMessageRound(
+    dialogue: { id: string; created: boolean },
+    thread: RoundStarted['thread'],
+    requesterId: string,
+    rawText: string,
+  ): Promise<RoundStarted> {
+    const text = rawText.replace(/\s+/g, ' ').trim();
     const [rounds, standings] = dialogue.created
       ? [[], []]
       : await Promise.all([
@@ -126,7 +167,7 @@ export class ConversationService {
     round.createdAt = inserted.createdAt;
 
     const jobId = await this.enqueue(round, plan.parent?.storageKey ?? null);
-    return { dialogueId: dialogue.id, started: dialogue.created, round: toRoundView(round, []), jobId };
+    return { dialogueId: dialogue.id, thread, started: dialogue.created, round: toRoundView(round, []), jobId };
   }
 
   /**
@@ -401,15 +442,8 @@ export class ConversationService {
 
   /** Record the rater on first sight; a banned one may not start rounds. */
   private async admitRequester(raterId: string, platform: IncomingMessage['platform']): Promise<void> {
-    const sql = `WITH created AS (
-                   INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned)
-                 SELECT banned FROM created UNION ALL SELECT banned FROM raters WHERE id = $1`;
-    let rows: Array<{ banned: boolean }> = await this.dataSource.query(sql, [raterId, platform]);
-    // A concurrent first insert commits after this statement's snapshot: read again.
-    if (rows.length === 0) rows = await this.dataSource.query('SELECT banned FROM raters WHERE id = $1', [raterId]);
-    if (rows[0]?.banned) {
-      throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId });
-    }
+    const rows: Array<{ banned: boolean | null }> = await this.dataSource.query(`${ADMIT_RATER_SQL} SELECT banned FROM rater`, [raterId, platform]);
+    await this.refuseBanned(raterId, rows[0]?.banned ?? null);
   }
 
   /**
@@ -420,10 +454,7 @@ export class ConversationService {
     msg: ReturnType<typeof IncomingMessageSchema.parse>,
     raterId: string,
   ): Promise<{ id: string; created: boolean }> {
-    const sql = `WITH new_rater AS (
-                   INSERT INTO raters (id, platform) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING banned),
-                 rater AS (
-                   SELECT coalesce((SELECT banned FROM new_rater), (SELECT banned FROM raters WHERE id = $1)) AS banned),
+    const sql = `${ADMIT_RATER_SQL},
                  created AS (
                    INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
                    SELECT $3::uuid, $2, $4, $5, $6, $1 WHERE (SELECT banned FROM rater) IS NOT TRUE
@@ -433,15 +464,10 @@ export class ConversationService {
                         EXISTS (SELECT 1 FROM created) AS created`;
     const params = [raterId, msg.platform, randomUUID(), msg.workspaceId, msg.channelId, msg.threadId];
     const [row] = (await this.dataSource.query(sql, params)) as Array<{ banned: boolean | null; id: string | null; created: boolean }>;
-    let banned = row?.banned ?? null;
+    await this.refuseBanned(raterId, row?.banned ?? null);
     let id = row?.id ?? null;
-    // A concurrent first insert of the rater or the dialogue commits after this statement's
-    // snapshot (ON CONFLICT waited for it but cannot see it): read what it committed.
-    if (banned === null) {
-      const rows: Array<{ banned: boolean }> = await this.dataSource.query('SELECT banned FROM raters WHERE id = $1', [raterId]);
-      banned = rows[0]?.banned ?? false;
-    }
-    if (banned) throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId });
+    // A concurrent first insert of the dialogue commits after this statement's snapshot (ON
+    // CONFLICT waited for it but cannot see it): read what it committed.
     if (id === null) {
       const rows: Array<{ id: string }> = await this.dataSource.query(
         'SELECT id FROM dialogues WHERE platform = $1 AND thread_id = $2',
@@ -451,6 +477,15 @@ export class ConversationService {
       if (id === null) throw new Error(`dialogue of ${msg.platform} thread ${msg.threadId} is neither created nor found`);
     }
     return { id, created: row?.created ?? false };
+  }
+
+  /** `banned` as the admitting statement read it; null when a concurrent first insert hid the rater. */
+  private async refuseBanned(raterId: string, banned: boolean | null): Promise<void> {
+    if (banned === null) {
+      const rows: Array<{ banned: boolean }> = await this.dataSource.query('SELECT banned FROM raters WHERE id = $1', [raterId]);
+      banned = rows[0]?.banned ?? false;
+    }
+    if (banned) throw new CoreError(CoreErrorCode.RaterBanned, 'You are not allowed to use this bot here.', { raterId });
   }
 
   /**

@@ -24,6 +24,18 @@ export const IncomingMessageSchema = z.object({
 export type IncomingMessage = z.input<typeof IncomingMessageSchema>;
 
 /**
+ * A later message addressed by the dialogue's own id (the web chat's threads are dialogues): it
+ * never opens a dialogue, and one of another platform is not found.
+ */
+export const DialogueMessageSchema = z.object({
+  platform: z.enum(PLATFORMS),
+  dialogueId: z.string().uuid({ message: 'must be a dialogue id (UUID)' }),
+  userId: id,
+  text: IncomingMessageSchema.shape.text,
+});
+export type DialogueMessage = z.input<typeof DialogueMessageSchema>;
+
+/**
  * A button click that asks for a new round. `requestId` is the platform's id of the click (Discord
  * interaction id, Slack action trigger, web client event id): a redelivery with the same id
  * returns the round the first delivery made instead of starting another.
@@ -157,6 +169,8 @@ export interface ThreadOfRound {
 /** What `handleMessage` did: the new round, and whether it started a dialogue. */
 export interface RoundStarted {
   dialogueId: string;
+  /** Where the dialogue lives on its platform. */
+  thread: { workspaceId: string; channelId: string; threadId: string };
   started: boolean;
   round: RoundView;
   jobId: string;
