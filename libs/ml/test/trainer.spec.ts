@@ -70,6 +70,16 @@ describe('Trainer', () => {
     await Promise.all([straight.release(), first.release(), resumed.release()]);
   });
 
+  it('reports the global gradient norm with and without clipping', async () => {
+    const feeds = batch(0, new Rng(5));
+    for (const clipGradNorm of [undefined, 1e-3]) {
+      const trainer = await Trainer.create({ graph: regressionGraph(), loss: 'loss', trainable: /weight$/, exampleFeeds: feeds, config: { clipGradNorm, runtime: { threads: 1 } } });
+      const { grads } = await trainer.lossAndGradients(feeds);
+      const expected = clipScale(grads.values()).norm;
+      expect((await trainer.trainStep(feeds)).gradNorm).toBeCloseTo(expected, 5);
+    }
+  });
+
   it('leaves frozen tensors alone and exports the trained graph', async () => {
     const trainer = await Trainer.create({ graph: regressionGraph(), loss: 'loss', trainable: ['head.weight', 'head.bias'], config });
     await trainer.fit({ steps: 5, batch });

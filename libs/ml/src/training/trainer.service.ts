@@ -113,9 +113,16 @@ export class Trainer {
 
   async trainStep(feeds: Record<string, ort.Tensor>): Promise<StepResult> {
     const { loss, grads } = await this.lossAndGradients(feeds);
-    const { norm, scale } = clipScale(grads.values(), this.config.clipGradNorm);
     const lr = learningRate(this.config.optimizer.lr, this.step, this.config.schedule);
-    this.optimizer.step(this.params, grads, lr, scale);
+    let norm: number;
+    if (this.config.clipGradNorm === undefined) {
+      // No clipping: the update itself sums g² for the reported norm (one pass over the gradients, not two).
+      norm = Math.sqrt(this.optimizer.step(this.params, grads, lr));
+    } else {
+      const clip = clipScale(grads.values(), this.config.clipGradNorm);
+      norm = clip.norm;
+      this.optimizer.step(this.params, grads, lr, clip.scale);
+    }
     this.ema?.update(this.params);
     this.step += 1;
     return { step: this.step, loss, lr, gradNorm: norm };
