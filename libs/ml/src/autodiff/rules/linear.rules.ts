@@ -120,43 +120,54 @@ export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g:
  * ∂L/∂W of a 2-D convolution from GEMMs over channel-first layouts (x as [C_in, N, H, W],
  * g as [C_out, N, Ho, Wo]; one transpose each):
  *   ∂W[:, :, i, j] = G · X_ijᵀ,  X_ij = the (i, j)-shifted, strided window of the padded input.
- * Stride 1: the K column shifts are folded into one GEMM per kernel row by padding g to the
- * padded input's width at offsets j = 0..K−1 (stacked along C_out), so a row needs one slice
- * of x and one GEMM with M = K·C_out. Strided: one slice and one GEMM per offset.
+ * Stride 1: the contraction runs over the real input columns only (padding columns are zeros and
+ * contribute nothing), so x is padded in height alone; the K column offsets become K copies of g
+ * shifted by j − pad_left within the input width, stacked along C_out, and each kernel row is one
+ * slice of x and one GEMM with M = K·C_out. (Padding x's width as well cost the UNet's 16×16 and
+ * 8×8 layers 12–25% more GEMM work.) Strided: one slice and one GEMM per offset.
  * Both avoid materialising the K²-times larger im2col matrix; on ORT's CPU EP they beat
- * im2col + batched MatMul and a convolution with g as the kernel (see bench/train.bench.ts).
+ * im2col + batched MatMul, per-sample batched GEMMs on NCHW, and (except where
+ * weightGradAsConv says otherwise) a convolution with g as the kernel.
  */
 export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], g: string, gs: number[], geo: ConvGeometry): string {
   const b = ctx.b;
-  const [n, cin] = xs;
+  const [n, cin, h, w] = xs;
   const cout = gs[1];
   const [kh, kw] = geo.kernel;
   const [sh, sw] = geo.strides;
   const [ho, wo] = [gs[2], gs[3]];
+  const [pt, pl, pb, pr] = geo.pads;
   const gt = b.transpose(g, [1, 0, 2, 3]);
   const xt = b.transpose(x, [1, 0, 2, 3]);
-  // One Pad of x (measured: for whole-tensor padding ORT's Pad beats concatenating zero blocks).
-  const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [xt, b.ints([0, 0, geo.pads[0], geo.pads[1], 0, 0, geo.pads[2], geo.pads[3]])], { mode: 'constant' }) : xt;
-  const [hp, wp] = [xs[2] + geo.pads[0] + geo.pads[2], xs[3] + geo.pads[1] + geo.pads[3]];
-  if (kh * kw === 1 && sh === 1 && sw === 1 && hp === ho && wp === wo) {
-    return ctx.reshape(b.gemm(ctx.reshape(gt, [cout, n * ho * wo]), ctx.reshape(padded, [cin, n * ho * wo]), undefined, { transB: 1 }), [cout, cin, 1, 1]);
+  if (kh * kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0) {
+    return ctx.reshape(b.gemm(ctx.reshape(gt, [cout, n * ho * wo]), ctx.reshape(xt, [cin, n * ho * wo]), undefined, { transB: 1 }), [cout, cin, 1, 1]);
   }
   const blocks: string[] = [];
   if (sh === 1 && sw === 1) {
-    const width = wo + kw - 1; // columns of the padded input that any output reads
+    // One Pad of x (measured: for whole-tensor padding ORT's Pad beats concatenating zero blocks).
+    const padded = pt + pb > 0 ? b.op('Pad', [xt, b.ints([0, 0, pt, 0, 0, 0, pb, 0])], { mode: 'constant' }) : xt;
+    // Column offset j reads input column c at output column c + pl − j: g shifted right by j − pl.
     // Zero columns are concatenated rather than padded: in the profile of the UNet step this
-    // cut the time of these copies by about a third versus three Pad nodes.
-    const zeros = (w: number) => b.constant(new Float32Array(cout * n * ho * w), [cout, n, ho, w]);
+    // cut the time of these copies by about a third versus Pad nodes.
+    const zeros = (cols: number) => b.constant(new Float32Array(cout * n * ho * cols), [cout, n, ho, cols]);
     const shifted = Array.from({ length: kw }, (_, j) => {
-      const parts = [...(j > 0 ? [zeros(j)] : []), gt, ...(width - wo - j > 0 ? [zeros(width - wo - j)] : [])];
-      return parts.length === 1 ? gt : b.concat(parts, 3);
+      const shift = j - pl;
+      const from = Math.max(0, -shift);
+      const to = Math.min(wo, w - shift);
+      if (to <= from) return zeros(w);
+      const left = Math.max(0, shift);
+      const right = w - left - (to - from);
+      const cols = from === 0 && to === wo ? gt : b.slice(gt, [from], [to], [3]);
+      const parts = [...(left > 0 ? [zeros(left)] : []), cols, ...(right > 0 ? [zeros(right)] : [])];
+      return parts.length === 1 ? parts[0] : b.concat(parts, 3);
     });
-    const gStack = ctx.reshape(kw === 1 ? shifted[0] : b.concat(shifted, 0), [kw * cout, n * ho * width]);
+    const gStack = ctx.reshape(kw === 1 ? shifted[0] : b.concat(shifted, 0), [kw * cout, n * ho * w]);
     for (let i = 0; i < kh; i++) {
-      const rows = b.slice(padded, [i, 0], [i + ho, width], [2, 3]);
-      blocks.push(b.gemm(gStack, ctx.reshape(rows, [cin, n * ho * width]), undefined, { transB: 1 })); // [(j, C_out), C_in]
+      const rows = i === 0 && ho === h + pt + pb ? padded : b.slice(padded, [i], [i + ho], [2]);
+      blocks.push(b.gemm(gStack, ctx.reshape(rows, [cin, n * ho * w]), undefined, { transB: 1 })); // [(j, C_out), C_in]
     }
   } else {
+    const padded = geo.pads.some((p) => p !== 0) ? b.op('Pad', [xt, b.ints([0, 0, pt, pl, 0, 0, pb, pr])], { mode: 'constant' }) : xt;
     const g2 = ctx.reshape(gt, [cout, n * ho * wo]);
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
