@@ -163,7 +163,8 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
     });
     const gStack = ctx.reshape(kw === 1 ? shifted[0] : b.concat(shifted, 0), [kw * cout, n * ho * w]);
     for (let i = 0; i < kh; i++) {
-      const rows = i === 0 && ho === h + pt + pb ? padded : b.slice(padded, [i], [i + ho], [2]);
+      // The row offset that reads exactly the input's rows needs no copy of it.
+      const rows = i === pt && ho === h ? xt : i === 0 && ho === h + pt + pb ? padded : b.slice(padded, [i], [i + ho], [2]);
       blocks.push(b.gemm(gStack, ctx.reshape(rows, [cin, n * ho * w]), undefined, { transB: 1 })); // [(j, C_out), C_in]
     }
   } else {
