@@ -32,6 +32,9 @@ function feeds(rng: Rng): Record<string, ort.Tensor> {
   return { sample: t([BATCH, 4, 16, 16]), timestep, context: t([BATCH, 8, 64]), target: t([BATCH, 4, 16, 16]) };
 }
 
+/** Names of the forward graph's nodes; other untagged nodes are backward glue (SiLU, sums). */
+let forwardNames: Set<string> | undefined;
+
 async function graphFor(mode: string, f: Record<string, ort.Tensor>): Promise<{ graph: Graph; feeds: Record<string, ort.Tensor> }> {
   const unet = buildUNet();
   if (mode === 'fwd') {
@@ -46,6 +49,7 @@ async function graphFor(mode: string, f: Record<string, ort.Tensor>): Promise<{ 
     wrt = lora.adapters.flatMap((a) => [a.a, a.b]);
   }
   addMseLoss(forward, unet.output);
+  forwardNames = new Set(forward.nodes.map((n) => n.name));
   // PROFILE_BLOCK=0 builds the gradients without the NCHWc-tuned formulations.
   const nchwcBlock = process.env.PROFILE_BLOCK === undefined ? undefined : Number(process.env.PROFILE_BLOCK);
   const gg = await buildGradientGraph(forward, { loss: 'loss', wrt, feeds: f, nchwcBlock });
@@ -132,7 +136,9 @@ async function main(): Promise<void> {
     const byRule = new Map<string, Map<string, number>>();
     for (const [k, v] of detail) {
       const [kernel, name] = k.split(' ');
-      const rule = name.startsWith('bwd|') ? name.split('|')[1] : 'forward';
+      const base = name.replace(/_nchwc(_kernel.*)?$/, '');
+      const glue = forwardNames && !forwardNames.has(base) && !forwardNames.has(name) && !kernel.startsWith('Reorder');
+      const rule = name.startsWith('bwd|') ? name.split('|')[1] : glue ? 'backward glue (SiLU, Σ)' : 'forward';
       const m = byRule.get(rule) ?? new Map<string, number>();
       m.set(kernel, (m.get(kernel) ?? 0) + v);
       byRule.set(rule, m);
