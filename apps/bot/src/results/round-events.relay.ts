@@ -132,8 +132,12 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
     if (this.polling || this.waiting.size === 0) return;
     this.polling = true;
     try {
-      for (const [roundId, last] of this.waiting) {
-        const position = await this.positionOf(roundId);
+      // All positions at once: their Redis commands share writes (auto-pipelining), which keeps
+      // the poll's cost on the event loop small however many rounds wait.
+      const polled = [...this.waiting];
+      const positions = await Promise.all(polled.map(([roundId]) => this.positionOf(roundId)));
+      for (const [i, [roundId, last]] of polled.entries()) {
+        const position = positions[i];
         if (position === undefined) {
           this.waiting.delete(roundId);
           continue;
