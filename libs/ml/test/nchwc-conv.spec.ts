@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { createSession, GraphBuilder, nchwcBlockSize, numel, Rng, useNchwcConvs } from '@vca/ml';
+import { buildGradientGraph, createSession, GraphBuilder, nchwcBlockSize, numel, probeTensorShapes, Rng, useNchwcConvs } from '@vca/ml';
 import { checkGradients } from './grad-check.helper';
 
 /** Convolutions whose kernels are graph inputs or computed, as in a training graph. */
@@ -43,6 +43,19 @@ describe('NCHWc convolutions with run-time kernels', () => {
       const err = a.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
       expect(err, o.name).toBeLessThan(1e-4);
     }
+  });
+
+  it('gradient graphs declare the shapes of the kernels they compute (value_info), as a probe run finds them', async () => {
+    const g = new GraphBuilder('c');
+    const x = g.input('x', 'float32', [16, 16, 6, 6]);
+    const w = g.initializer('w', new Rng(1).normalArray(16 * 16 * 9), [16, 16, 3, 3]);
+    g.op('ReduceSum', [g.conv(g.conv(x, w, undefined, { pads: [1, 1, 1, 1] }), w, undefined, { strides: [2, 2] })], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    const gg = await buildGradientGraph(g.build(), { loss: 'loss', wrt: ['w', 'x'], inputShapes: { x: [16, 16, 6, 6] }, nchwcBlock: 16 });
+    const hints = gg.graph.valueInfo ?? [];
+    expect(hints.length).toBeGreaterThanOrEqual(2); // the flipped kernel of the first conv, the g-kernel of the strided one's ∂W
+    const probed = await probeTensorShapes(gg.graph, hints.map((h) => h.name));
+    for (const h of hints) expect(h.shape, h.name).toEqual(probed.get(h.name));
   });
 
   describe('gradients with block-aligned channels (the NCHWc path when the CPU has it)', () => {

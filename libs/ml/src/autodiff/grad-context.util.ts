@@ -28,6 +28,15 @@ export class GradContext {
     readonly nchwcBlock = 0,
   ) {}
 
+  /** Shapes of backward tensors that rules declare for later passes (see Graph.valueInfo). */
+  readonly declared = new Map<string, { dims: number[]; dtype: DType }>();
+
+  /** Records the shape of a tensor a rule computed (the builder writes these as value_info). */
+  declareShape(name: string, dims: number[], dtype: DType): string {
+    this.declared.set(name, { dims, dtype });
+    return name;
+  }
+
   /** True when `name` is a frozen constant whose every element equals `value`. */
   isConstantFill(name: string, value: number): boolean {
     const t = this.constants.get(name);

@@ -144,6 +144,7 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
   }
   for (const k of opts.keepOutputs ?? []) outputs.push({ name: k, dtype: ctx.dtype(k), shape: ctx.shape(k) });
   graph.outputs = outputs;
+  if (ctx.declared.size) graph.valueInfo = [...(graph.valueInfo ?? []), ...[...ctx.declared].map(([name, { dims, dtype }]) => ({ name, dtype, shape: dims }))];
 
   const initialValues = new Map<string, TensorData>();
   if (opts.trainableAsInputs ?? true) {

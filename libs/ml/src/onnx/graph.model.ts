@@ -54,6 +54,12 @@ export interface Graph {
   opsets: Record<string, number>;
   irVersion: number;
   producer?: string;
+  /**
+   * Shapes of intermediate tensors (ONNX value_info) that passes of ours set as hints, e.g. the
+   * gradient builder for convolution kernels it computes. Encoded into models; not read back
+   * from imported files, whose value_info may go stale under our transforms.
+   */
+  valueInfo?: ValueInfo[];
 }
 
 export const DEFAULT_OPSET = 17;
@@ -68,5 +74,6 @@ export function cloneGraph(g: Graph): Graph {
     outputs: g.outputs.map((v) => ({ ...v, shape: v.shape && [...v.shape] })),
     initializers: new Map(g.initializers),
     opsets: { ...g.opsets },
+    valueInfo: g.valueInfo?.map((v) => ({ ...v, shape: v.shape && [...v.shape] })),
   };
 }

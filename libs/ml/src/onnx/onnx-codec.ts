@@ -176,6 +176,7 @@ export function graphToProto(g: Graph, opts: EncodeOptions = {}): { model: onnx.
       })),
       input: g.inputs.map(valueInfoToProto),
       output: g.outputs.map(valueInfoToProto),
+      valueInfo: (g.valueInfo ?? []).map(valueInfoToProto),
       initializer,
     },
   });

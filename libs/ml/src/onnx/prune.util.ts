@@ -12,5 +12,7 @@ export function pruneGraph(g: Graph): Graph {
   }
   kept.reverse();
   const initializers = new Map([...g.initializers].filter(([k]) => needed.has(k)));
-  return { ...g, nodes: kept, initializers };
+  const produced = new Set(kept.flatMap((n) => n.outputs));
+  const valueInfo = g.valueInfo?.filter((v) => produced.has(v.name));
+  return { ...g, nodes: kept, initializers, ...(valueInfo ? { valueInfo } : {}) };
 }

@@ -139,9 +139,9 @@ export async function useNchwcConvs(graph: Graph): Promise<Graph> {
   const block = await nchwcBlockSize();
   if (!block) return graph;
   const known = new Map<string, number[]>();
-  for (const v of graph.inputs) if (v.shape?.every((d) => typeof d === 'number')) known.set(v.name, v.shape as number[]);
+  for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) if (v.shape?.every((d) => typeof d === 'number')) known.set(v.name, v.shape as number[]);
   const inputNames = new Set(graph.inputs.map((v) => v.name));
-  const computed = [...new Set(runtimeKernels.map((n) => n.inputs[1]).filter((w) => !inputNames.has(w)))];
+  const computed = [...new Set(runtimeKernels.map((n) => n.inputs[1]).filter((w) => !inputNames.has(w) && !known.has(w)))];
   if (computed.length) for (const [k, v] of await probeTensorShapes(graph, computed)) known.set(k, v);
   const shapeOf = (name: string) => known.get(name);
   const convs = nchwcCandidates(graph, block, shapeOf);

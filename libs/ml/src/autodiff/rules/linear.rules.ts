@@ -1,4 +1,4 @@
-import { numel } from '../../onnx/dtype.util';
+import { numel, type DType } from '../../onnx/dtype.util';
 import type { GraphNode } from '../../onnx/graph.model';
 import { attrFloat, attrInt, attrInts, attrString, UnsupportedGradientError, type GradContext, type GradRule } from '../grad-context.util';
 
@@ -100,11 +100,13 @@ function convGeometry(ctx: GradContext, node: GraphNode, x: string, w: string): 
  * x becomes [C_in, N, H, W] and the output gradient [C_out, N, Ho, Wo] acts as the kernel,
  * dilated by the forward stride. The result [C_in, C_out, k', k'] is cropped to k and swapped back.
  */
-export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g: string, gShape: number[], geo: ConvGeometry): string {
+export function convWeightGrad(ctx: GradContext, x: string, xShape: number[], g: string, gShape: number[], geo: ConvGeometry, dtype: DType): string {
   const B = ctx.b;
   const spatial = xShape.length - 2;
   const swap = [1, 0, ...Array.from({ length: spatial }, (_, i) => i + 2)];
-  const r = B.op('Conv', [B.transpose(x, swap), B.transpose(g, swap)], {
+  // The kernel's shape is declared so the NCHWc pass (runtime/nchwc-conv.transform.ts) needs no probe run.
+  const kernel = ctx.declareShape(B.transpose(g, swap), [gShape[1], gShape[0], ...gShape.slice(2)], dtype);
+  const r = B.op('Conv', [B.transpose(x, swap), kernel], {
     pads: geo.pads,
     dilations: geo.strides,
     strides: Array(spatial).fill(1),
@@ -194,6 +196,7 @@ export function convInputGradFlipped(ctx: GradContext, w: string, xs: number[], 
   const pr = [xs[2] - gs[2] - pl[0] + kh - 1, xs[3] - gs[3] - pl[1] + kw - 1];
   if ([...pl, ...pr].some((p) => p < 0)) return null;
   const flipped = kh * kw === 1 ? b.transpose(w, [1, 0, 2, 3]) : b.slice(b.transpose(w, [1, 0, 2, 3]), [-1, -1], [-kh - 1, -kw - 1], [2, 3], [-1, -1]);
+  ctx.declareShape(flipped, [xs[1], gs[1], kh, kw], ctx.dtype(w));
   return b.op('Conv', [g, flipped], { pads: [pl[0], pl[1], pr[0], pr[1]], kernel_shape: geo.kernel });
 }
 
@@ -235,7 +238,7 @@ const conv: GradRule = (ctx, node, [g], needs) => {
       gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
     }
   }
-  const gw = !needs[1] ? null : spatial === 2 && !weightGradAsConv(ctx, xs, gs, geo) ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo);
+  const gw = !needs[1] ? null : spatial === 2 && !weightGradAsConv(ctx, xs, gs, geo) ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo, ctx.dtype(x));
   const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
   return [gx, gw, gb];
 };
@@ -250,7 +253,7 @@ const convTranspose: GradRule = (ctx, node, [g], needs) => {
   const geo = convGeometry(ctx, node, y, w);
   const spatial = ctx.rank(x) - 2;
   const gx = needs[0] ? ctx.b.op('Conv', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel }) : null;
-  const gw = needs[1] ? convWeightGrad(ctx, g, ctx.shape(y), x, ctx.shape(x), geo) : null;
+  const gw = needs[1] ? convWeightGrad(ctx, g, ctx.shape(y), x, ctx.shape(x), geo, ctx.dtype(x)) : null;
   const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
   return [gx, gw, gb];
 };
