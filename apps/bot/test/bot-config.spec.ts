@@ -24,6 +24,12 @@ describe(loadBotConfig.name, () => {
     expect(load).toThrow(/ADMIN_TOKEN: must be at least 16 characters/);
   });
 
+  it('reads the global prompt block list, normalised, and names a term with nothing to match', () => {
+    expect(loadBotConfig({}).PROMPT_BLOCKLIST).toEqual([]);
+    expect(loadBotConfig({ PROMPT_BLOCKLIST: 'Gore, blood  Splatter ,' }).PROMPT_BLOCKLIST).toEqual(['gore', 'blood splatter']);
+    expect(() => loadBotConfig({ PROMPT_BLOCKLIST: 'gore, ?!' })).toThrow(/PROMPT_BLOCKLIST: "\?!" needs letters or digits/);
+  });
+
   it('checks the language-model refiner settings at boot', () => {
     expect(() => loadBotConfig({ REFINER_LLM_BASE_URL: 'not a url', REFINER_LLM_MODEL: 'm' })).toThrow(/REFINER_LLM_BASE_URL/);
     expect(() => loadBotConfig({ MIGRATIONS_RUN: 'false', REFINER_LLM_BASE_URL: 'http://127.0.0.1:9/v1', REFINER_LLM_MODEL: 'm' })).not.toThrow();

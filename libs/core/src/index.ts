@@ -39,6 +39,10 @@ export { CuratedDataService, type CuratedDataSummary } from './curation/curated-
 export { buildPreferencePairs, toJsonl } from './curation/preference-pairs.util';
 export { imagePathFor } from './curation/image-path.util';
 
+export * from './safety/prompt-policy.types';
+export { PromptPolicy } from './safety/prompt-policy.service';
+export { MAX_TERM_CHARS, findBlockedTerm, normaliseForMatching, normaliseTerm, parseTermList } from './safety/prompt-terms.util';
+
 export * from './moderation/moderation.types';
 export { ModerationService } from './moderation/moderation.service';
 

@@ -22,6 +22,7 @@ describe('database', () => {
       'images',
       'model_versions',
       'moderation_actions',
+      'prompt_block_terms',
       'raters',
       'rounds',
       'training_runs',

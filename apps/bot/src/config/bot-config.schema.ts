@@ -1,3 +1,4 @@
+import { MAX_TERM_CHARS, parseTermList } from '@vca/core';
 import { CommonEnvFields, envInt, envPort } from '@vca/shared';
 import { z } from 'zod';
 
@@ -29,5 +30,20 @@ export const BotEnvSchema = z.object({
   JOB_BACKOFF_MS: envInt(0, 600_000, 5_000),
   /** Interval of the queue-position refresh pushed to waiting threads. */
   QUEUE_POSITION_POLL_MS: envInt(100, 60_000, 1000),
+  /**
+   * Terms refused in every workspace, comma-separated ("gore, blood splatter"); matched as whole
+   * words, case- and punctuation-insensitive. Moderators add per-workspace terms from chat or
+   * the moderation page.
+   */
+  PROMPT_BLOCKLIST: z
+    .string()
+    .default('')
+    .transform((list, ctx) => {
+      const { terms, invalid } = parseTermList(list);
+      for (const term of invalid) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(term)} needs letters or digits and at most ${MAX_TERM_CHARS} characters` });
+      }
+      return terms;
+    }),
 });
 export type BotConfig = z.infer<typeof BotEnvSchema>;

@@ -6,8 +6,11 @@ import {
   DialogueQueryService,
   FeedbackService,
   ModerationService,
+  PROMPT_POLICY_OPTIONS,
   PROMPT_REFINER,
+  PromptPolicy,
   type ConversationOptions,
+  type PromptPolicyOptions,
 } from '@vca/core';
 import { DiskImageStorage } from '@vca/shared';
 import { BOT_CONFIG } from '../config/bot-config.module';
@@ -29,6 +32,13 @@ const providers: Provider[] = [
       raterIdSalt: config.RATER_ID_SALT,
     }),
   },
+  {
+    provide: PROMPT_POLICY_OPTIONS,
+    inject: [BOT_CONFIG],
+    useFactory: (config: BotConfig): PromptPolicyOptions => ({ globalTerms: config.PROMPT_BLOCKLIST }),
+  },
+  // One instance for the conversation core (checks) and moderation (invalidates on change).
+  PromptPolicy,
   // REFINER_LLM_* were validated by loadBotConfig; unset means the built-in refiner.
   { provide: PROMPT_REFINER, useFactory: () => createPromptRefiner(process.env) },
   { provide: DiskImageStorage, inject: [BOT_CONFIG], useFactory: (config: BotConfig) => new DiskImageStorage(config.IMAGE_DIR) },

@@ -13,6 +13,7 @@ const STATUS: Record<CoreErrorCode, HttpStatus> = {
   [CoreErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [CoreErrorCode.RoundInProgress]: HttpStatus.CONFLICT,
   [CoreErrorCode.QueueUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [CoreErrorCode.PromptBlocked]: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
 /** Turns the conversation core's CoreError into a JSON error response (`{statusCode, code, message}`). */

@@ -19,6 +19,8 @@ import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
 import { pseudonymousId } from '../feedback/pseudonymous-id.util';
 import { PROMPT_REFINER, type PromptRefiner, type RefinedPrompt } from '../refiner/prompt-refiner.port';
+import { PromptPolicy, promptBlocked } from '../safety/prompt-policy.service';
+import type { MessageAuthor, PolicyScope } from '../safety/prompt-policy.types';
 import { planCandidates, seedFor } from './candidate-plan.util';
 import {
   CONVERSATION_OPTIONS,
@@ -63,13 +65,17 @@ const ADMIT_RATER_SQL = `WITH new_rater AS (
 export class ConversationService {
   private readonly options: ReturnType<typeof ConversationOptionsSchema.parse>;
   private readonly queries: DialogueQueryService;
+  private readonly policy: PromptPolicy;
 
+  /** `policy`: the prompt block list (default: no global terms, each workspace's own terms). */
   constructor(
     private readonly dataSource: DataSource,
     @Inject(GENERATION_QUEUE) private readonly queue: GenerationQueuePort,
     @Inject(PROMPT_REFINER) private readonly refiner: PromptRefiner,
     @Optional() @Inject(CONVERSATION_OPTIONS) options: ConversationOptions = {},
+    @Optional() policy?: PromptPolicy,
   ) {
+    this.policy = policy ?? new PromptPolicy(dataSource);
     this.options = ConversationOptionsSchema.parse(options ?? {});
     if (this.options.strengthMin > this.options.strengthMax) {
       throw new Error('ConversationOptions: strengthMin must not exceed strengthMax');
@@ -84,20 +90,29 @@ export class ConversationService {
    * A message in a thread: starts the dialogue (first message) or continues it (feedback). The
    * round is stored before it is enqueued; if the queue is down the round stays `queued`, a
    * `QUEUE_UNAVAILABLE` error is thrown, and `resumeQueuedRounds()` enqueues it later.
+   * A message containing a blocked term (`PROMPT_BLOCKED`) is refused before anything is
+   * stored, unless `author` says a moderator wrote it.
    */
-  async handleMessage(input: IncomingMessage): Promise<RoundStarted> {
+  async handleMessage(input: IncomingMessage, author: MessageAuthor = {}): Promise<RoundStarted> {
     const msg = parseInput(IncomingMessageSchema, input);
+    const isModerator = moderatorCheck(author);
+    const scope: PolicyScope = { platform: msg.platform, workspaceId: msg.workspaceId };
+    await this.refuseBlocked(scope, msg.text, 'message', isModerator);
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
     const thread = { workspaceId: msg.workspaceId, channelId: msg.channelId, threadId: msg.threadId };
-    return this.startMessageRound(await this.admitAndOpenDialogue(msg, requesterId), thread, requesterId, msg.text);
+    return this.startMessageRound(await this.admitAndOpenDialogue(msg, requesterId), thread, requesterId, msg.text, { scope, isModerator });
   }
 
   /**
    * A later message in a dialogue known by its id (the web chat): like `handleMessage`, but it
    * never opens a dialogue; `DIALOGUE_NOT_FOUND` when none of this platform has that id.
    */
-  async continueDialogue(input: DialogueMessage): Promise<RoundStarted> {
+  async continueDialogue(input: DialogueMessage, author: MessageAuthor = {}): Promise<RoundStarted> {
     const msg = parseInput(DialogueMessageSchema, input);
+    const isModerator = moderatorCheck(author);
+    // The workspace is known once the dialogue is read: global terms now, the workspace's after.
+    const globalHit = this.policy.globalBlockedTermIn([msg.text]);
+    if (globalHit && !(await isModerator())) throw promptBlocked(globalHit, 'message');
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
     const [row] = (await this.dataSource.query(
       `${ADMIT_RATER_SQL}
@@ -108,7 +123,9 @@ export class ConversationService {
     await this.refuseBanned(requesterId, row?.banned ?? null);
     if (!row?.id) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This thread does not exist.', { dialogueId: msg.dialogueId });
     const thread = { workspaceId: row.workspace_id, channelId: row.channel_id, threadId: row.thread_id };
-    return this.startMessageRound({ id: row.id, created: false }, thread, requesterId, msg.text);
+    const scope: PolicyScope = { platform: msg.platform, workspaceId: row.workspace_id };
+    await this.refuseBlocked(scope, msg.text, 'message', isModerator);
+    return this.startMessageRound({ id: row.id, created: false }, thread, requesterId, msg.text, { scope, isModerator });
   }
 
   /**
@@ -122,6 +139,7 @@ export class ConversationService {
     thread: RoundStarted['thread'],
     requesterId: string,
     rawText: string,
+    author: { scope: PolicyScope; isModerator: () => Promise<boolean> },
   ): Promise<RoundStarted> {
     const text = rawText.replace(/\s+/g, ' ').trim();
     const [rounds, standings] = dialogue.created
@@ -134,6 +152,10 @@ export class ConversationService {
     await this.assertNoRoundInFlight(dialogue.id, last);
 
     const plan = await this.planNextRound(rounds, standings, text);
+    // The refiner (a language model, say) may write a blocked term the message did not contain.
+    if (plan.refinement.source !== 'initial') {
+      await this.refuseBlocked(author.scope, plan.prompt, 'prompt', author.isModerator);
+    }
     const roundId = randomUUID();
     const img2img = plan.parent !== null;
     const round: RoundEntity = Object.assign(new RoundEntity(), {
@@ -176,14 +198,14 @@ export class ConversationService {
    * round's id). Same rules as a message: one round in flight per thread, banned raters refused,
    * enqueued through the port. A redelivered click (same `requestId`) returns the first round.
    */
-  async reroll(input: RerollRequest): Promise<RoundRequested> {
+  async reroll(input: RerollRequest, author: MessageAuthor = {}): Promise<RoundRequested> {
     const req = parseInput(RerollRequestSchema, input);
     const source = isUuid(req.roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: req.roundId }) : null;
     const dialogue = source ? await this.dialogueOn(source.dialogueId, req.platform) : null;
     if (!source || !dialogue) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId: req.roundId });
     // The parent may have been deleted by a moderator since (FK SET NULL): then it is txt2img again.
     const img2img = source.parentImageId !== null;
-    return this.startButtonRound(req, `reroll:${req.requestId}`, dialogue.id, (roundId) => ({
+    return this.startButtonRound(req, author, `reroll:${req.requestId}`, dialogue, (roundId) => ({
       origin: 'reroll',
       sourceRoundId: source.id,
       userText: '(reroll)',
@@ -203,7 +225,7 @@ export class ConversationService {
    * Vary button: a new round img2img from the chosen candidate with its round's prompt, at the
    * lower `varyStrengthMin/Max` strengths, so the candidates stay close to the chosen image.
    */
-  async vary(input: VaryRequest): Promise<RoundRequested> {
+  async vary(input: VaryRequest, author: MessageAuthor = {}): Promise<RoundRequested> {
     const req = parseInput(VaryRequestSchema, input);
     const image = isUuid(req.imageId)
       ? await this.dataSource.getRepository(ImageEntity).findOne({ where: { id: req.imageId }, select: { id: true, roundId: true, candidateIndex: true } })
@@ -211,7 +233,7 @@ export class ConversationService {
     const source = image ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: image.roundId }) : null;
     const dialogue = source ? await this.dialogueOn(source.dialogueId, req.platform) : null;
     if (!image || !source || !dialogue) throw new CoreError(CoreErrorCode.ImageNotFound, 'This image does not exist.', { imageId: req.imageId });
-    return this.startButtonRound(req, `vary:${req.requestId}`, dialogue.id, (roundId) => ({
+    return this.startButtonRound(req, author, `vary:${req.requestId}`, dialogue, (roundId) => ({
       origin: 'vary',
       sourceRoundId: source.id,
       userText: `(vary #${image.candidateIndex + 1})`,
@@ -361,13 +383,15 @@ export class ConversationService {
    */
   private async startButtonRound(
     req: { platform: IncomingMessage['platform']; userId: string },
+    author: MessageAuthor,
     requestKey: string,
-    dialogueId: string,
+    dialogue: DialogueEntity,
     plan: (roundId: string) => Pick<
       RoundEntity,
       'origin' | 'sourceRoundId' | 'userText' | 'refinedPrompt' | 'negativePrompt' | 'refinement' | 'mode' | 'parentImageId' | 'candidates'
     >,
   ): Promise<RoundRequested> {
+    const dialogueId = dialogue.id;
     const requesterId = pseudonymousId(req.platform, req.userId, this.options.raterIdSalt);
     await this.admitRequester(requesterId, req.platform);
     const earlier = await this.roundByRequestKey(dialogueId, requestKey);
@@ -388,12 +412,15 @@ export class ConversationService {
       throw error;
     }
     const roundId = randomUUID();
+    const planned = plan(roundId);
+    // A term blocked since the source round was made stops its rerolls and variations too.
+    await this.refuseBlocked({ platform: dialogue.platform, workspaceId: dialogue.workspaceId }, planned.refinedPrompt, 'prompt', moderatorCheck(author));
     const round: RoundEntity = Object.assign(new RoundEntity(), {
       id: roundId,
       dialogueId,
       index: (last?.index ?? 0) + 1,
       requesterId,
-      ...plan(roundId),
+      ...planned,
       keptImageId: null,
       status: 'queued',
       failureReason: null,
@@ -438,6 +465,12 @@ export class ConversationService {
     if (Date.now() - last.createdAt.getTime() < this.options.staleRoundAfterMs) throw roundInProgress(dialogueId);
     await this.markRoundFailed(last.id, `no result after ${Math.round(this.options.staleRoundAfterMs / 60_000)} min`);
     last.status = 'failed';
+  }
+
+  /** `PROMPT_BLOCKED` when `text` holds a term blocked in `scope`, unless a moderator wrote it. */
+  private async refuseBlocked(scope: PolicyScope, text: string, what: 'message' | 'prompt', isModerator: () => Promise<boolean>): Promise<void> {
+    const term = await this.policy.blockedTermIn(scope, [text]);
+    if (term && !(await isModerator())) throw promptBlocked(term, what);
   }
 
   /** Record the rater on first sight; a banned one may not start rounds. */
@@ -632,6 +665,14 @@ export class ConversationService {
       });
     }
   }
+}
+
+/** The author's moderator standing, asked at most once and only when a rule would refuse. */
+function moderatorCheck(author: MessageAuthor): () => Promise<boolean> {
+  const given = author.moderator;
+  if (typeof given !== 'function') return () => Promise.resolve(given === true);
+  let answer: Promise<boolean> | null = null;
+  return () => (answer ??= given());
 }
 
 function roundInProgress(dialogueId: string): CoreError {

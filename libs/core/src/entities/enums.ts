@@ -34,6 +34,8 @@ export const MODERATION_ACTION_KINDS = [
   'delete_dialogue',
   'export_pairs',
   'export_dialogues',
+  'block_term',
+  'unblock_term',
 ] as const;
 export type ModerationActionKind = (typeof MODERATION_ACTION_KINDS)[number];
 

@@ -3,12 +3,13 @@ import { FeedbackEventEntity } from './feedback-event.entity';
 import { ImageEntity } from './image.entity';
 import { ModelVersionEntity } from './model-version.entity';
 import { ModerationActionEntity } from './moderation-action.entity';
+import { PromptBlockTermEntity } from './prompt-block-term.entity';
 import { RaterEntity } from './rater.entity';
 import { RoundEntity } from './round.entity';
 import { TrainingRunEntity } from './training-run.entity';
 
 export * from './enums';
-export { DialogueEntity, FeedbackEventEntity, ImageEntity, ModelVersionEntity, ModerationActionEntity, RaterEntity, RoundEntity, TrainingRunEntity };
+export { DialogueEntity, FeedbackEventEntity, ImageEntity, ModelVersionEntity, ModerationActionEntity, PromptBlockTermEntity, RaterEntity, RoundEntity, TrainingRunEntity };
 export type { CandidatePlan, RefinementRecord } from './round.entity';
 export type { TrainingDataSummary } from './training-run.entity';
 
@@ -21,4 +22,5 @@ export const CORE_ENTITIES = [
   ModerationActionEntity,
   ModelVersionEntity,
   TrainingRunEntity,
+  PromptBlockTermEntity,
 ];

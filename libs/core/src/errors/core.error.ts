@@ -10,6 +10,8 @@ export enum CoreErrorCode {
   Forbidden = 'FORBIDDEN',
   RoundInProgress = 'ROUND_IN_PROGRESS',
   QueueUnavailable = 'QUEUE_UNAVAILABLE',
+  /** The message or the refined prompt contains a term on the block list (the message names it). */
+  PromptBlocked = 'PROMPT_BLOCKED',
 }
 
 /** Messages are short and safe to show to chat users. */

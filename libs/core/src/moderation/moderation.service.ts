@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CuratedDataService } from '../curation/curated-data.service';
 import type { PreferencePair } from '../curation/curation.types';
@@ -11,6 +11,15 @@ import { CoreError, CoreErrorCode } from '../errors/core.error';
 import { parseInput } from '../errors/parse-input.util';
 import { isUuid } from '../errors/uuid.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
+import { PromptPolicy } from '../safety/prompt-policy.service';
+import {
+  MAX_WORKSPACE_TERMS,
+  PolicyScopeSchema,
+  type BlockedTerm,
+  type BlockedTermsView,
+  type PolicyScope,
+} from '../safety/prompt-policy.types';
+import { MAX_TERM_CHARS, normaliseTerm } from '../safety/prompt-terms.util';
 import {
   ExportOptionsSchema,
   ListLabelsSchema,
@@ -33,8 +42,82 @@ import {
 export class ModerationService {
   private readonly curated: CuratedDataService;
 
-  constructor(private readonly dataSource: DataSource) {
+  /**
+   * `policy`: the PromptPolicy whose cached block lists a term change invalidates in this process
+   * (other processes pick the change up within its cache TTL).
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional() private readonly policy?: PromptPolicy,
+  ) {
     this.curated = new CuratedDataService(dataSource);
+  }
+
+  /**
+   * Block a term in one workspace: messages and refined prompts containing it as whole words are
+   * refused (moderators' own messages excepted). Stored normalised; adding a term already there
+   * changes nothing and returns `added: false` (not audited).
+   */
+  async blockTerm(moderatorId: string, scope: PolicyScope, term: string, reason?: string): Promise<{ term: string; added: boolean }> {
+    const mod = parseInput(ModeratorIdSchema, moderatorId);
+    const where = parseInput(PolicyScopeSchema, scope);
+    const normalised = this.termOrThrow(term);
+    const added = await this.dataSource.transaction(async (em) => {
+      const rows = await queryRows<{ id: string; total: number }>(
+        em,
+        `WITH inserted AS (
+           INSERT INTO prompt_block_terms (platform, workspace_id, term, created_by)
+           SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar
+            WHERE (SELECT count(*) FROM prompt_block_terms WHERE platform = $1 AND workspace_id = $2) < $5::int
+           ON CONFLICT (platform, workspace_id, term) DO NOTHING RETURNING id)
+         SELECT (SELECT id FROM inserted) AS id,
+                (SELECT count(*) FROM prompt_block_terms WHERE platform = $1 AND workspace_id = $2)::int AS total`,
+        [where.platform, where.workspaceId, normalised, mod, MAX_WORKSPACE_TERMS],
+      );
+      const row = rows[0];
+      if (!row?.id) {
+        if ((row?.total ?? 0) >= MAX_WORKSPACE_TERMS && !(await this.hasTerm(em, where, normalised))) {
+          throw new CoreError(CoreErrorCode.InvalidInput, `This workspace already blocks ${MAX_WORKSPACE_TERMS} terms; remove some first.`);
+        }
+        return false;
+      }
+      await this.audit(em, mod, 'block_term', 'prompt_term', `${where.platform}:${where.workspaceId}`, reason ?? null, { term: normalised });
+      return true;
+    });
+    this.policy?.invalidate(where);
+    return { term: normalised, added };
+  }
+
+  /** Unblock a workspace's term (matched in its normalised form); `removed: false` if it was not blocked. */
+  async unblockTerm(moderatorId: string, scope: PolicyScope, term: string, reason?: string): Promise<{ term: string; removed: boolean }> {
+    const mod = parseInput(ModeratorIdSchema, moderatorId);
+    const where = parseInput(PolicyScopeSchema, scope);
+    const normalised = this.termOrThrow(term);
+    const removed = await this.dataSource.transaction(async (em) => {
+      const rows = await queryRows<{ id: string }>(
+        em,
+        'DELETE FROM prompt_block_terms WHERE platform = $1 AND workspace_id = $2 AND term = $3 RETURNING id',
+        [where.platform, where.workspaceId, normalised],
+      );
+      if (rows.length === 0) return false;
+      await this.audit(em, mod, 'unblock_term', 'prompt_term', `${where.platform}:${where.workspaceId}`, reason ?? null, { term: normalised });
+      return true;
+    });
+    this.policy?.invalidate(where);
+    return { term: normalised, removed };
+  }
+
+  /** The global terms and the terms of one workspace (or of every workspace without a scope). */
+  async listBlockedTerms(scope?: PolicyScope): Promise<BlockedTermsView> {
+    const where = scope ? parseInput(PolicyScopeSchema, scope) : null;
+    const rows: BlockedTerm[] = await this.dataSource.query(
+      `SELECT platform, workspace_id AS "workspaceId", term, created_by AS "createdBy", created_at AS "createdAt"
+         FROM prompt_block_terms
+        WHERE ($1::varchar IS NULL OR (platform = $1 AND workspace_id = $2))
+        ORDER BY platform, workspace_id, id`,
+      [where?.platform ?? null, where?.workspaceId ?? null],
+    );
+    return { global: [...(this.policy?.global() ?? [])], workspace: rows };
   }
 
   async listRecentLabels(options: ListLabelsOptions = {}): Promise<LabelReviewItem[]> {
@@ -303,6 +386,23 @@ export class ModerationService {
       for (const roundId of new Set(rows.map((r) => r.round_id))) await this.refreshKeptImage(em, roundId);
       return rows.length;
     });
+  }
+
+  private termOrThrow(term: string): string {
+    const normalised = normaliseTerm(term);
+    if (!normalised) {
+      throw new CoreError(CoreErrorCode.InvalidInput, `A blocked term needs letters or digits and at most ${MAX_TERM_CHARS} characters.`);
+    }
+    return normalised;
+  }
+
+  private async hasTerm(em: EntityManager, scope: PolicyScope, term: string): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      em,
+      'SELECT id FROM prompt_block_terms WHERE platform = $1 AND workspace_id = $2 AND term = $3',
+      [scope.platform, scope.workspaceId, term],
+    );
+    return rows.length > 0;
   }
 
   private async refreshKeptImagesOfRater(em: EntityManager, raterId: string): Promise<void> {
