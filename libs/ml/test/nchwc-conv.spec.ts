@@ -21,6 +21,18 @@ function convGraph() {
 }
 
 describe('NCHWc convolutions with run-time kernels', () => {
+  it('leaves float64 convolutions alone (NCHWc kernels are float32 only)', async () => {
+    const g = new GraphBuilder('f64');
+    const x = g.input('x', 'float64', [1, 16, 4, 4]);
+    const w = g.input('w', 'float64', [16, 16, 3, 3]);
+    g.op('Conv', [x, g.op('Neg', [w])], { pads: [1, 1, 1, 1] }, 'y');
+    g.op('Conv', [x, w], { pads: [1, 1, 1, 1] }, 'z');
+    g.output('y', 'float64');
+    g.output('z', 'float64');
+    const rewritten = await useNchwcConvs(g.build());
+    expect(rewritten.nodes.some((n) => n.domain === 'com.microsoft.nchwc')).toBe(false);
+  });
+
   it('knows the block size of this machine', async () => {
     expect([0, 8, 16]).toContain(await nchwcBlockSize());
   });

@@ -119,12 +119,17 @@ export async function probeTensorShapes(graph: Graph, names: string[]): Promise<
     feeds[input.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims);
   }
   sub.inputs = sub.inputs.filter((i) => needed.has(i.name));
-  const session = await ort.InferenceSession.create(encodeModel(sub).model, { graphOptimizationLevel: 'disabled' });
+  // The outputs' declared type is a guess: a kernel of another type fails the probe, and such
+  // convolutions simply stay as they are.
+  let session: ort.InferenceSession | undefined;
   try {
+    session = await ort.InferenceSession.create(encodeModel(sub).model, { graphOptimizationLevel: 'disabled' });
     const res = await session.run(feeds);
-    for (const name of names) if (res[name]) shapes.set(name, [...res[name].dims]);
+    for (const name of names) if (res[name]?.type === 'float32') shapes.set(name, [...res[name].dims]);
+  } catch {
+    return shapes;
   } finally {
-    await session.release();
+    await session?.release();
   }
   return shapes;
 }
@@ -139,7 +144,8 @@ export async function useNchwcConvs(graph: Graph): Promise<Graph> {
   const block = await nchwcBlockSize();
   if (!block) return graph;
   const known = new Map<string, number[]>();
-  for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) if (v.shape?.every((d) => typeof d === 'number')) known.set(v.name, v.shape as number[]);
+  // Only float32 kernels: ORT's NCHWc kernels exist for float alone.
+  for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) if (v.dtype === 'float32' && v.shape?.every((d) => typeof d === 'number')) known.set(v.name, v.shape as number[]);
   const inputNames = new Set(graph.inputs.map((v) => v.name));
   const computed = [...new Set(runtimeKernels.map((n) => n.inputs[1]).filter((w) => !inputNames.has(w) && !known.has(w)))];
   if (computed.length) for (const [k, v] of await probeTensorShapes(graph, computed)) known.set(k, v);

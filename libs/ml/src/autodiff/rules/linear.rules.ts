@@ -209,9 +209,9 @@ export function convInputGradFlipped(ctx: GradContext, w: string, xs: number[], 
  * (1.1 vs 1.7–3.0 ms) and few input channels (4 → 64: 1.0 vs 1.8 ms); the GEMMs win for 8×8 and
  * 16×16 stride-1 layers (4.9 vs 6.6, 4.6 vs 12.9 ms) and 1×1 kernels.
  */
-function weightGradAsConv(ctx: GradContext, xs: number[], gs: number[], geo: ConvGeometry): boolean {
+function weightGradAsConv(ctx: GradContext, x: string, xs: number[], gs: number[], geo: ConvGeometry): boolean {
   const block = ctx.nchwcBlock;
-  if (!block || geo.kernel.every((k) => k === 1)) return false;
+  if (!block || ctx.dtype(x) !== 'float32' || geo.kernel.every((k) => k === 1)) return false;
   const [n, cin] = xs;
   const cout = gs[1];
   if (cout % block !== 0 || (n % block !== 0 && n >= block)) return false;
@@ -238,7 +238,7 @@ const conv: GradRule = (ctx, node, [g], needs) => {
       gx = ctx.b.op('ConvTranspose', [g, w], { strides: geo.strides, pads: geo.pads, kernel_shape: geo.kernel, output_padding: outputPadding });
     }
   }
-  const gw = !needs[1] ? null : spatial === 2 && !weightGradAsConv(ctx, xs, gs, geo) ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo, ctx.dtype(x));
+  const gw = !needs[1] ? null : spatial === 2 && !weightGradAsConv(ctx, x, xs, gs, geo) ? convWeightGradIm2col(ctx, x, xs, g, gs, geo) : convWeightGrad(ctx, x, xs, g, gs, geo, ctx.dtype(x));
   const gb = bias && needs[2] ? ctx.sum(g, [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]) : null;
   return [gx, gw, gb];
 };
