@@ -92,7 +92,9 @@ export class Trainer {
       const t = setup.graph.initializers.get(n);
       if (!t || t.dtype !== 'float32') throw new Error(`Trainer: "${n}" is not a float32 initializer`);
     }
-    const gg = await buildGradientGraph(setup.graph, { loss: setup.loss, wrt: names, feeds: setup.exampleFeeds, inputShapes: setup.inputShapes });
+    // Gradient formulations tuned for ORT's CPU NCHWc kernels only where the graph runs on CPU.
+    const nchwcBlock = config.runtime.device === 'cuda' || !config.runtime.nchwc ? 0 : undefined;
+    const gg = await buildGradientGraph(setup.graph, { loss: setup.loss, wrt: names, feeds: setup.exampleFeeds, inputShapes: setup.inputShapes, nchwcBlock });
     const handle = await createSession(gg.graph, config.runtime);
     return new Trainer(setup.graph, gg, handle, config);
   }
