@@ -6,5 +6,6 @@ import { Init1795701711697 } from './1795701711697-Init';
 import { TrainingRunPerSchedule1795702944679 } from './1795702944679-TrainingRunPerSchedule';
 import { RoundOriginAndRequestKey1795706620333 } from './1795706620333-RoundOriginAndRequestKey';
 import { PromptBlockTerms1795712743529 } from './1795712743529-PromptBlockTerms';
+import { RoundsRequesterCreatedIndex1795712895271 } from './1795712895271-RoundsRequesterCreatedIndex';
 
-export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529];
+export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529, RoundsRequesterCreatedIndex1795712895271];

@@ -17,6 +17,7 @@ export { GENERATION_QUEUE, generationJobId, type GenerationQueuePort } from './c
 export * from './conversation/conversation.types';
 export { ConversationService } from './conversation/conversation.service';
 export { DialogueQueryService } from './conversation/dialogue-query.service';
+export type { QuotaUsage } from './conversation/daily-quota';
 export { planCandidates, seedFor } from './conversation/candidate-plan.util';
 
 export * from './refiner/prompt-refiner.port';

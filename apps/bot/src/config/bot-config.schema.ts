@@ -28,6 +28,8 @@ export const BotEnvSchema = z.object({
   /** Attempts per generation job (first try included) and the base of the exponential backoff. */
   JOB_ATTEMPTS: envInt(1, 20, 3),
   JOB_BACKOFF_MS: envInt(0, 600_000, 5_000),
+  /** Rounds one user may ask for per rolling 24 hours (moderators exempt); 0 = unlimited. */
+  DAILY_ROUND_QUOTA: envInt(0, 100_000, 0),
   /** Interval of the queue-position refresh pushed to waiting threads. */
   QUEUE_POSITION_POLL_MS: envInt(100, 60_000, 1000),
   /**

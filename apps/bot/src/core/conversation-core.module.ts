@@ -30,6 +30,7 @@ const providers: Provider[] = [
       steps: config.GENERATION_STEPS,
       guidanceScale: config.GUIDANCE_SCALE,
       raterIdSalt: config.RATER_ID_SALT,
+      dailyRoundQuota: config.DAILY_ROUND_QUOTA,
     }),
   },
   {

@@ -14,6 +14,7 @@ const STATUS: Record<CoreErrorCode, HttpStatus> = {
   [CoreErrorCode.RoundInProgress]: HttpStatus.CONFLICT,
   [CoreErrorCode.QueueUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [CoreErrorCode.PromptBlocked]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [CoreErrorCode.QuotaExceeded]: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 /** Turns the conversation core's CoreError into a JSON error response (`{statusCode, code, message}`). */

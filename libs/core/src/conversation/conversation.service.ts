@@ -39,6 +39,7 @@ import {
   type VaryRequest,
 } from './conversation.types';
 import { DialogueQueryService } from './dialogue-query.service';
+import { QUOTA_USAGE_SQL, quotaExceeded, quotaFreesAtSql, type QuotaUsage } from './daily-quota';
 import { chooseKeptImage, type CandidateStanding } from './kept-image.util';
 import { toRoundView } from './round-view.mapper';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode } from '../database/pg-error.util';
@@ -91,7 +92,8 @@ export class ConversationService {
    * round is stored before it is enqueued; if the queue is down the round stays `queued`, a
    * `QUEUE_UNAVAILABLE` error is thrown, and `resumeQueuedRounds()` enqueues it later.
    * A message containing a blocked term (`PROMPT_BLOCKED`) is refused before anything is
-   * stored, unless `author` says a moderator wrote it.
+   * stored, unless `author` says a moderator wrote it; so is one over the daily round quota
+   * (`QUOTA_EXCEEDED`, counted in the admitting statement, moderators exempt).
    */
   async handleMessage(input: IncomingMessage, author: MessageAuthor = {}): Promise<RoundStarted> {
     const msg = parseInput(IncomingMessageSchema, input);
@@ -100,7 +102,8 @@ export class ConversationService {
     await this.refuseBlocked(scope, msg.text, 'message', isModerator);
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
     const thread = { workspaceId: msg.workspaceId, channelId: msg.channelId, threadId: msg.threadId };
-    return this.startMessageRound(await this.admitAndOpenDialogue(msg, requesterId), thread, requesterId, msg.text, { scope, isModerator });
+    const dialogue = await this.admitAndOpenDialogue(msg, requesterId, author, isModerator);
+    return this.startMessageRound(dialogue, thread, requesterId, msg.text, { scope, isModerator });
   }
 
   /**
@@ -114,13 +117,15 @@ export class ConversationService {
     const globalHit = this.policy.globalBlockedTermIn([msg.text]);
     if (globalHit && !(await isModerator())) throw promptBlocked(globalHit, 'message');
     const requesterId = pseudonymousId(msg.platform, msg.userId, this.options.raterIdSalt);
+    const quota = this.quotaOffset(author);
     const [row] = (await this.dataSource.query(
       `${ADMIT_RATER_SQL}
-       SELECT r.banned, d.id, d.workspace_id, d.channel_id, d.thread_id
+       SELECT r.banned, d.id, d.workspace_id, d.channel_id, d.thread_id${quota === null ? '' : `, (${quotaFreesAtSql('$4')}) AS quota_frees_at`}
          FROM rater r LEFT JOIN dialogues d ON d.id = $3::uuid AND d.platform = $2`,
-      [requesterId, msg.platform, msg.dialogueId],
-    )) as Array<{ banned: boolean | null; id: string | null; workspace_id: string; channel_id: string; thread_id: string }>;
+      [requesterId, msg.platform, msg.dialogueId, ...(quota === null ? [] : [quota])],
+    )) as Array<{ banned: boolean | null; id: string | null; workspace_id: string; channel_id: string; thread_id: string; quota_frees_at?: Date | null }>;
     await this.refuseBanned(requesterId, row?.banned ?? null);
+    await this.refuseOverQuota(row?.quota_frees_at ?? null, isModerator);
     if (!row?.id) throw new CoreError(CoreErrorCode.DialogueNotFound, 'This thread does not exist.', { dialogueId: msg.dialogueId });
     const thread = { workspaceId: row.workspace_id, channelId: row.channel_id, threadId: row.thread_id };
     const scope: PolicyScope = { platform: msg.platform, workspaceId: row.workspace_id };
@@ -393,7 +398,8 @@ export class ConversationService {
   ): Promise<RoundRequested> {
     const dialogueId = dialogue.id;
     const requesterId = pseudonymousId(req.platform, req.userId, this.options.raterIdSalt);
-    await this.admitRequester(requesterId, req.platform);
+    const isModerator = moderatorCheck(author);
+    const { quotaFreesAt } = await this.admitRequester(requesterId, req.platform, this.quotaOffset(author));
     const earlier = await this.roundByRequestKey(dialogueId, requestKey);
     if (earlier) {
       // The first delivery may have met a queue outage (QUEUE_UNAVAILABLE, round stored): enqueue
@@ -401,6 +407,8 @@ export class ConversationService {
       if (earlier.round.status === 'queued') await this.enqueue(await this.roundEntity(earlier.round.id), await this.parentKeyOfId(earlier.round.parentImageId));
       return earlier;
     }
+    // After the redelivery check: the click that used the last round still gets its answer.
+    await this.refuseOverQuota(quotaFreesAt, isModerator);
 
     const last = await this.dataSource.getRepository(RoundEntity).findOne({ where: { dialogueId }, order: { index: 'DESC' } });
     try {
@@ -414,7 +422,7 @@ export class ConversationService {
     const roundId = randomUUID();
     const planned = plan(roundId);
     // A term blocked since the source round was made stops its rerolls and variations too.
-    await this.refuseBlocked({ platform: dialogue.platform, workspaceId: dialogue.workspaceId }, planned.refinedPrompt, 'prompt', moderatorCheck(author));
+    await this.refuseBlocked({ platform: dialogue.platform, workspaceId: dialogue.workspaceId }, planned.refinedPrompt, 'prompt', isModerator);
     const round: RoundEntity = Object.assign(new RoundEntity(), {
       id: roundId,
       dialogueId,
@@ -473,31 +481,103 @@ export class ConversationService {
     if (term && !(await isModerator())) throw promptBlocked(term, what);
   }
 
-  /** Record the rater on first sight; a banned one may not start rounds. */
-  private async admitRequester(raterId: string, platform: IncomingMessage['platform']): Promise<void> {
-    const rows: Array<{ banned: boolean | null }> = await this.dataSource.query(`${ADMIT_RATER_SQL} SELECT banned FROM rater`, [raterId, platform]);
+  /**
+   * A rater's use of the daily round quota (for a `/quota` command). One query; `limit` null and
+   * `exempt` false when no quota is configured (`exempt` is the caller's to set for moderators).
+   */
+  async quotaUsage(user: { platform: IncomingMessage['platform']; userId: string }, author: MessageAuthor = {}): Promise<QuotaUsage> {
+    const raterId = pseudonymousId(user.platform, user.userId, this.options.raterIdSalt);
+    const limit = this.options.dailyRoundQuota;
+    const [row] = (await this.dataSource.query(QUOTA_USAGE_SQL, [raterId, limit])) as Array<{
+      used: number;
+      oldest_frees_at: Date | null;
+      frees_at: Date | null;
+    }>;
+    const used = row?.used ?? 0;
+    if (limit === 0) return { used, limit: null, remaining: null, resetsAt: row?.oldest_frees_at ?? null, exempt: false };
+    const exempt = await moderatorCheck(author)();
+    const full = used >= limit;
+    return {
+      used,
+      limit,
+      remaining: Math.max(limit - used, 0),
+      resetsAt: (full ? row?.frees_at : row?.oldest_frees_at) ?? null,
+      exempt,
+    };
+  }
+
+  /**
+   * `limit - 1` (the parameter of `quotaFreesAtSql`) when the requester's rounds must be counted:
+   * a quota is set and the author is not known to be a moderator. Null: no counting at all.
+   */
+  private quotaOffset(author: MessageAuthor): number | null {
+    const limit = this.options.dailyRoundQuota;
+    return limit > 0 && author.moderator !== true ? limit - 1 : null;
+  }
+
+  /** `QUOTA_EXCEEDED` when the admitting statement found the quota used up, unless a moderator asks. */
+  private async refuseOverQuota(freesAt: Date | null, isModerator: () => Promise<boolean>): Promise<void> {
+    if (freesAt && !(await isModerator())) throw quotaExceeded(this.options.dailyRoundQuota, freesAt);
+  }
+
+  /**
+   * Record the rater on first sight; a banned one may not start rounds. With `quotaOffset`, also
+   * reads when their used-up quota frees a round (null: a round is free).
+   */
+  private async admitRequester(
+    raterId: string,
+    platform: IncomingMessage['platform'],
+    quotaOffset: number | null,
+  ): Promise<{ quotaFreesAt: Date | null }> {
+    const rows: Array<{ banned: boolean | null; quota_frees_at?: Date | null }> =
+      quotaOffset === null
+        ? await this.dataSource.query(`${ADMIT_RATER_SQL} SELECT banned FROM rater`, [raterId, platform])
+        : await this.dataSource.query(`${ADMIT_RATER_SQL} SELECT banned, (${quotaFreesAtSql('$3')}) AS quota_frees_at FROM rater`, [
+            raterId,
+            platform,
+            quotaOffset,
+          ]);
     await this.refuseBanned(raterId, rows[0]?.banned ?? null);
+    return { quotaFreesAt: rows[0]?.quota_frees_at ?? null };
   }
 
   /**
    * One statement for the start of a message: record the rater on first sight, refuse a banned
-   * one, and find or create the thread's dialogue (never created for a banned rater).
+   * one, and find or create the thread's dialogue (never created for a banned rater, nor for one
+   * over the daily quota: with a quota set, the statement also reads when theirs frees a round).
    */
   private async admitAndOpenDialogue(
     msg: ReturnType<typeof IncomingMessageSchema.parse>,
     raterId: string,
+    author: MessageAuthor,
+    isModerator: () => Promise<boolean>,
   ): Promise<{ id: string; created: boolean }> {
-    const sql = `${ADMIT_RATER_SQL},
-                 created AS (
-                   INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
-                   SELECT $3::uuid, $2, $4, $5, $6, $1 WHERE (SELECT banned FROM rater) IS NOT TRUE
-                   ON CONFLICT (platform, thread_id) DO NOTHING RETURNING id)
-                 SELECT (SELECT banned FROM rater) AS banned,
-                        coalesce((SELECT id FROM created), (SELECT id FROM dialogues WHERE platform = $2 AND thread_id = $6)) AS id,
-                        EXISTS (SELECT 1 FROM created) AS created`;
-    const params = [raterId, msg.platform, randomUUID(), msg.workspaceId, msg.channelId, msg.threadId];
-    const [row] = (await this.dataSource.query(sql, params)) as Array<{ banned: boolean | null; id: string | null; created: boolean }>;
+    let quota = this.quotaOffset(author);
+    const run = async () => {
+      const counted = quota !== null;
+      const sql = `${ADMIT_RATER_SQL},
+                   ${counted ? `quota AS (${quotaFreesAtSql('$7')}),` : ''}
+                   created AS (
+                     INSERT INTO dialogues (id, platform, workspace_id, channel_id, thread_id, owner_id)
+                     SELECT $3::uuid, $2, $4, $5, $6, $1 WHERE (SELECT banned FROM rater) IS NOT TRUE
+                       ${counted ? 'AND NOT EXISTS (SELECT 1 FROM quota)' : ''}
+                     ON CONFLICT (platform, thread_id) DO NOTHING RETURNING id)
+                   SELECT (SELECT banned FROM rater) AS banned,
+                          coalesce((SELECT id FROM created), (SELECT id FROM dialogues WHERE platform = $2 AND thread_id = $6)) AS id,
+                          EXISTS (SELECT 1 FROM created) AS created
+                          ${counted ? ', (SELECT frees_at FROM quota) AS quota_frees_at' : ''}`;
+      const params = [raterId, msg.platform, randomUUID(), msg.workspaceId, msg.channelId, msg.threadId, ...(counted ? [quota] : [])];
+      const [row] = (await this.dataSource.query(sql, params)) as Array<{ banned: boolean | null; id: string | null; created: boolean; quota_frees_at?: Date | null }>;
+      return row;
+    };
+    let row = await run();
     await this.refuseBanned(raterId, row?.banned ?? null);
+    if (row?.quota_frees_at) {
+      await this.refuseOverQuota(row.quota_frees_at, isModerator);
+      // A moderator over the quota: open the dialogue without it (rare, so a second statement).
+      quota = null;
+      row = await run();
+    }
     let id = row?.id ?? null;
     // A concurrent first insert of the dialogue commits after this statement's snapshot (ON
     // CONFLICT waited for it but cannot see it): read what it committed.

@@ -77,6 +77,11 @@ export const ConversationOptionsSchema = z.object({
    */
   varyStrengthMin: z.number().min(0).max(1).default(0.2),
   varyStrengthMax: z.number().min(0).max(1).default(0.4),
+  /**
+   * Rounds one rater may ask for per rolling 24 hours (messages, rerolls and variations; failed
+   * rounds not counted); 0 = unlimited. Moderators are exempt.
+   */
+  dailyRoundQuota: z.number().int().min(0).default(0),
   /** Salt for pseudonymous ids; keep it stable or rater ids change. */
   raterIdSalt: z.string().default(''),
 });

@@ -24,6 +24,8 @@ export interface RefinementRecord {
 @Check('CHK_rounds_origin', checkIn('origin', ROUND_ORIGINS))
 // A retried button click carries the same platform interaction id: at most one round per key.
 @Index('UQ_rounds_dialogue_request_key', ['dialogueId', 'requestKey'], { unique: true })
+// The daily quota reads a requester's most recent rounds.
+@Index('IDX_rounds_requester_created', ['requesterId', 'createdAt'])
 export class RoundEntity {
   @PrimaryColumn('uuid')
   id!: string;

@@ -12,6 +12,8 @@ export enum CoreErrorCode {
   QueueUnavailable = 'QUEUE_UNAVAILABLE',
   /** The message or the refined prompt contains a term on the block list (the message names it). */
   PromptBlocked = 'PROMPT_BLOCKED',
+  /** The rater used up the daily round quota (the message says when the next round frees). */
+  QuotaExceeded = 'QUOTA_EXCEEDED',
 }
 
 /** Messages are short and safe to show to chat users. */
