@@ -2,8 +2,12 @@
  * `node -r @swc-node/register libs/ml/bench/train.profile.ts [full|lora|fwd]` — where the time of a
  * UNet training step goes. Runs the step's graph with ORT's node profiler and prints the kernel
  * time per op type, split into forward and backward nodes, and the costliest backward groups
- * (backward nodes are named after the forward op whose rule emitted them).
- * Env: BENCH_BATCH (32), BENCH_THREADS (2), PROFILE_RUNS (5), PROFILE_TOP (25).
+ * (backward nodes are named after the forward op whose rule emitted them). With PROFILE_STAT=min
+ * (the default) it also sums each node's minimum over the runs, by op and by the forward op a
+ * backward node differentiates: robust to other processes on a shared CPU.
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), PROFILE_RUNS (5), PROFILE_TOP (25), PROFILE_NODES (n:
+ * list the n costliest nodes), PROFILE_DUMP (op-name regex: one run's raw events), PROFILE_NCHWC=0
+ * (without the NCHWc rewrite), PROFILE_BLOCK=0 (gradients not tuned for NCHWc), PROFILE_STAT=mean.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
   }
   console.log('costliest backward groups (forward op, node):');
   for (const [k, v] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);
-  if (process.env.PROFILE_STAT === 'min') {
+  if ((process.env.PROFILE_STAT ?? 'min') === 'min') {
     for (const [k, v] of perNode) detail.set(k, Math.min(...v));
     const byType = new Map<string, number>();
     for (const [k, v] of detail) byType.set(k.split(' ')[0], (byType.get(k.split(' ')[0]) ?? 0) + v);
