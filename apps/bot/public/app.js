@@ -509,6 +509,7 @@ async function send(text) {
     showComposerError(err.message);
   } finally {
     button.disabled = false;
+    loadQuota();
   }
 }
 
@@ -547,6 +548,20 @@ function route() {
 }
 window.addEventListener('hashchange', route);
 $('#whoami').textContent = 'You are guest-' + USER.slice(0, 8);
+
+/** The footer says how many rounds are left when the server sets a daily quota. */
+async function loadQuota() {
+  try {
+    const q = await api('GET', '/api/quota');
+    const base = 'You are guest-' + USER.slice(0, 8);
+    if (q.limit === null) return void ($('#whoami').textContent = base);
+    const frees = q.remaining === 0 && q.resetsAt ? ' · next at ' + new Date(q.resetsAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+    $('#whoami').textContent = base + ' · ' + q.remaining + '/' + q.limit + ' rounds left today' + frees;
+  } catch {
+    // the footer is informational
+  }
+}
+loadQuota();
 loadThreads();
 route();
 setInterval(loadThreads, 10_000);

@@ -168,6 +168,53 @@ async function loadAudit() {
   }
 }
 
+async function loadBlockedTerms() {
+  try {
+    const view = await (await api('GET', '/blocked-terms')).json();
+    $('#global-terms').textContent = view.global.length ? 'Blocked everywhere (PROMPT_BLOCKLIST): ' + view.global.join(', ') : 'No global terms (PROMPT_BLOCKLIST is empty).';
+    $('#blocked-terms').replaceChildren(
+      ...view.workspace.map((t) =>
+        el(
+          'tr',
+          { dataset: { testid: 'blocked-term-row' } },
+          el('td', {}, el('code', {}, t.term)),
+          el('td', {}, t.platform),
+          el('td', {}, t.workspaceId),
+          el('td', {}, t.createdBy),
+          el('td', {}, new Date(t.createdAt).toLocaleString()),
+          el(
+            'td',
+            {},
+            el(
+              'button',
+              {
+                class: 'act',
+                onclick: () => {
+                  const q = new URLSearchParams({ platform: t.platform, workspaceId: t.workspaceId, term: t.term });
+                  blockAction('Unblock "' + t.term + '"', () => api('DELETE', '/blocked-terms?' + q));
+                },
+              },
+              'Unblock',
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    notice('Could not load the block list: ' + err.message, true);
+  }
+}
+
+async function blockAction(label, fn) {
+  try {
+    await fn();
+    notice(label + ': done');
+  } catch (err) {
+    notice(label + ' failed: ' + err.message, true);
+  }
+  await loadBlockedTerms();
+}
+
 async function download(name) {
   try {
     const blob = await (await api('GET', '/export/' + name)).blob();
@@ -187,6 +234,13 @@ $('#login').addEventListener('submit', (ev) => {
   loadLabels();
 });
 $('#refresh').addEventListener('click', loadLabels);
+$('#block-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const term = $('#block-term').value.trim();
+  if (!term) return;
+  const body = { platform: $('#block-platform').value, workspaceId: $('#block-workspace').value.trim() || 'local', term };
+  blockAction('Block "' + term + '"', () => api('POST', '/blocked-terms', body)).then(() => ($('#block-term').value = ''));
+});
 $('#banned-only').addEventListener('change', loadRaters);
 $('#filter-status').addEventListener('change', loadLabels);
 for (const b of document.querySelectorAll('[data-export]')) b.addEventListener('click', () => download(b.dataset.export));
@@ -198,6 +252,7 @@ for (const b of document.querySelectorAll('[data-tab]')) {
     }
     if (b.dataset.tab === 'audit') loadAudit();
     if (b.dataset.tab === 'raters') loadRaters();
+    if (b.dataset.tab === 'blocklist') loadBlockedTerms();
     if (b.dataset.tab === 'labels') loadLabels();
   });
 }

@@ -2,6 +2,7 @@ import { SlashCommandBuilder, type RESTPostAPIChatInputApplicationCommandsJSONBo
 
 export const IMAGINE_COMMAND = 'imagine';
 export const MODERATION_COMMAND = 'vca-mod';
+export const QUOTA_COMMAND = 'quota';
 
 /**
  * The slash commands, registered by apps/bot/scripts/register-discord-commands.ts. /vca-mod is
@@ -53,6 +54,21 @@ export function discordCommands(): RESTPostAPIChatInputApplicationCommandsJSONBo
           o.setName('format').setDescription('pairs (Pick-a-Pic JSONL) or dialogues (JSON)').addChoices({ name: 'pairs', value: 'pairs' }, { name: 'dialogues', value: 'dialogues' }),
         ),
     )
-    .addSubcommand((s) => s.setName('retrain').setDescription('Request a training run now'));
-  return [imagine.toJSON(), mod.toJSON()];
+    .addSubcommand((s) => s.setName('retrain').setDescription('Request a training run now'))
+    .addSubcommand((s) =>
+      s
+        .setName('block')
+        .setDescription("Add a term to this server's prompt block list")
+        .addStringOption((o) => o.setName('term').setDescription('Word or phrase (whole words, any case)').setRequired(true).setMaxLength(100))
+        .addStringOption((o) => o.setName('reason').setDescription('Why')),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('unblock')
+        .setDescription("Remove a term from this server's prompt block list")
+        .addStringOption((o) => o.setName('term').setDescription('The blocked term').setRequired(true).setMaxLength(100)),
+    )
+    .addSubcommand((s) => s.setName('blocklist').setDescription("This server's blocked terms (and those blocked everywhere)"));
+  const quota = new SlashCommandBuilder().setName(QUOTA_COMMAND).setDescription('How many rounds you have left today');
+  return [imagine.toJSON(), mod.toJSON(), quota.toJSON()];
 }

@@ -1,9 +1,11 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { isCoreError } from '@vca/core';
 import { type ChatInputCommandInteraction, Events, type Message, RESTJSONErrorCodes, type ThreadChannel } from 'discord.js';
 import { IMAGINE_COMMAND } from './discord-commands';
+import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
 import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
+import { hasModeratorRole } from './discord-moderator.util';
 import { DiscordRoundMessages, isDiscordError } from './discord-round-messages.service';
 import { ThreadChatService } from './shared/thread-chat.service';
 
@@ -26,6 +28,7 @@ export class DiscordDialogueListener implements OnModuleInit {
     private readonly connection: DiscordConnection,
     private readonly chat: ThreadChatService,
     private readonly rounds: DiscordRoundMessages,
+    @Inject(DISCORD_CONFIG) private readonly config: DiscordConfig,
   ) {}
 
   onModuleInit(): void {
@@ -47,7 +50,7 @@ export class DiscordDialogueListener implements OnModuleInit {
       // a dialogue right there (threads cannot hold threads).
       if (!text) return;
       if (!message.mentions.users.has(me.id) && !(await this.chat.isDialogueThread('discord', channel.id))) return;
-      await this.round(channel, message.author.id, text);
+      await this.round(channel, message.author.id, text, hasModeratorRole(message.member, this.config.DISCORD_MODERATOR_ROLE_ID));
       return;
     }
     if (!message.mentions.users.has(me.id)) return;
@@ -56,7 +59,7 @@ export class DiscordDialogueListener implements OnModuleInit {
       return;
     }
     const thread = await message.startThread({ name: threadName(text) });
-    await this.round(thread, message.author.id, text);
+    await this.round(thread, message.author.id, text, hasModeratorRole(message.member, this.config.DISCORD_MODERATOR_ROLE_ID));
   }
 
   private async onImagine(interaction: ChatInputCommandInteraction): Promise<void> {
@@ -79,19 +82,23 @@ export class DiscordDialogueListener implements OnModuleInit {
       await starter.reply('⚠️ I need the *Create Public Threads* and *Send Messages in Threads* permissions here.').catch(() => undefined);
       return;
     }
-    await this.round(thread, interaction.user.id, prompt);
+    await this.round(thread, interaction.user.id, prompt, hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID));
   }
 
-  private async round(thread: ThreadChannel, userId: string, text: string): Promise<void> {
+  /** `moderator`: the author holds the moderator role (block list and quota do not apply). */
+  private async round(thread: ThreadChannel, userId: string, text: string, moderator: boolean): Promise<void> {
     try {
-      const { started, thread: ref } = await this.chat.post({
-        platform: 'discord',
-        workspaceId: thread.guildId,
-        channelId: thread.parentId ?? thread.id,
-        threadId: thread.id,
-        userId,
-        text,
-      });
+      const { started, thread: ref } = await this.chat.post(
+        {
+          platform: 'discord',
+          workspaceId: thread.guildId,
+          channelId: thread.parentId ?? thread.id,
+          threadId: thread.id,
+          userId,
+          text,
+        },
+        { moderator },
+      );
       await this.rounds.begin(thread.id, started.round.id, started.round.index);
       this.chat.track(ref, started.round.id);
     } catch (err) {

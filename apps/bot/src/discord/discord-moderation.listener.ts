@@ -5,13 +5,15 @@ import { MODERATION_COMMAND } from './discord-commands';
 import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
 import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
+import { hasModeratorRole } from './discord-moderator.util';
 import { ChatModerationService, type ModCommand } from './shared/chat-moderation.service';
 
 /** Discord message content limit. */
 const MAX_CONTENT = 2000;
 
 /**
- * `/vca-mod <review|approve|reject|ban|unban|export|retrain>` (issue 6): only members holding
+ * `/vca-mod <review|approve|reject|ban|unban|export|retrain|block|unblock|blocklist>` (issue 6;
+ * the block list is the server's own): only members holding
  * DISCORD_MODERATOR_ROLE_ID; every answer is ephemeral (only the caller sees it).
  * Trigger: INTERACTION_CREATE (application command).
  */
@@ -34,10 +36,7 @@ export class DiscordModerationListener implements OnModuleInit {
   }
 
   private isModerator(interaction: ChatInputCommandInteraction): boolean {
-    const role = this.config.DISCORD_MODERATOR_ROLE_ID;
-    const roles = interaction.member?.roles;
-    if (!role || !roles) return false;
-    return Array.isArray(roles) ? roles.includes(role) : roles.cache.has(role);
+    return hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID);
   }
 
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
@@ -56,9 +55,10 @@ export class DiscordModerationListener implements OnModuleInit {
       raterId: o.getString('rater') ?? undefined,
       userId: (o.get('user')?.value as string | undefined) ?? undefined,
       format: o.getString('format') ?? undefined,
+      term: o.getString('term') ?? undefined,
     } as ModCommand;
     try {
-      const answer = await this.moderation.execute('discord', interaction.user.id, command);
+      const answer = await this.moderation.execute('discord', interaction.user.id, command, interaction.guildId ?? 'dm');
       const content = answer.text.length > MAX_CONTENT ? `${answer.text.slice(0, MAX_CONTENT - 1)}…` : answer.text;
       await editReplyOrNull(interaction, { content, files: answer.file ? [new AttachmentBuilder(answer.file.data, { name: answer.file.name })] : [] });
     } catch (err) {

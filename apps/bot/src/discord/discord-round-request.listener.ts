@@ -1,7 +1,9 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { isCoreError } from '@vca/core';
 import { type ButtonInteraction, Events } from 'discord.js';
+import { DISCORD_CONFIG, type DiscordConfig } from './discord-config.schema';
 import { DiscordConnection } from './discord-connection.service';
+import { hasModeratorRole } from './discord-moderator.util';
 import { parseRoundRequestCustomId } from './discord-custom-id.util';
 import { deferOrFalse, editReplyOrNull } from './discord-interaction.util';
 import { DiscordRoundMessages } from './discord-round-messages.service';
@@ -22,6 +24,7 @@ export class DiscordRoundRequestListener implements OnModuleInit {
     private readonly connection: DiscordConnection,
     private readonly chat: ThreadChatService,
     private readonly rounds: DiscordRoundMessages,
+    @Inject(DISCORD_CONFIG) private readonly config: DiscordConfig,
   ) {}
 
   onModuleInit(): void {
@@ -37,7 +40,10 @@ export class DiscordRoundRequestListener implements OnModuleInit {
     const { kind, targetId } = parseRoundRequestCustomId(interaction.customId)!;
     let answer: string;
     try {
-      const { requested, thread } = await this.chat.requestRound({ platform: 'discord', userId: interaction.user.id, kind, targetId, eventId: interaction.id });
+      const { requested, thread } = await this.chat.requestRound(
+        { platform: 'discord', userId: interaction.user.id, kind, targetId, eventId: interaction.id },
+        { moderator: hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID) },
+      );
       const round = requested.round;
       if (!requested.duplicate) {
         await this.rounds.begin(thread.threadId, round.id, round.index);

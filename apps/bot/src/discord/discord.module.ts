@@ -5,6 +5,7 @@ import { DiscordAdapterModule } from './discord-adapter.module';
 import { DiscordDialogueListener } from './discord-dialogue.listener';
 import { DiscordFeedbackListener } from './discord-feedback.listener';
 import { DiscordModerationListener } from './discord-moderation.listener';
+import { DiscordQuotaListener } from './discord-quota.listener';
 import { DiscordRoundRequestListener } from './discord-round-request.listener';
 import { ChatModerationService } from './shared/chat-moderation.service';
 import { ThreadChatService } from './shared/thread-chat.service';
@@ -15,6 +16,6 @@ import { ThreadChatService } from './shared/thread-chat.service';
  */
 @Module({
   imports: [ConversationCoreModule, ChatModule, DiscordAdapterModule],
-  providers: [ThreadChatService, ChatModerationService, DiscordDialogueListener, DiscordFeedbackListener, DiscordRoundRequestListener, DiscordModerationListener],
+  providers: [ThreadChatService, ChatModerationService, DiscordDialogueListener, DiscordFeedbackListener, DiscordRoundRequestListener, DiscordModerationListener, DiscordQuotaListener],
 })
 export class DiscordModule {}

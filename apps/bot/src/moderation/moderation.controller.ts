@@ -1,19 +1,25 @@
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import type { AuditEntry, DeletionResult, DialogueExport, RaterSummary } from '@vca/core';
+import type { AuditEntry, BlockedTermsView, DeletionResult, DialogueExport, RaterSummary } from '@vca/core';
 import { UuidParamSchema } from '../web/web-chat.dto';
 import { ZodPipe } from '../web/zod-body.pipe';
 import { AdminTokenGuard } from './admin-token.guard';
 import {
   ApproveOrRejectSchema,
   BanSchema,
+  BlockTermSchema,
+  BlockedTermsQuerySchema,
   ListLabelsQuerySchema,
   PageQuerySchema,
   RaterIdParamSchema,
   ReasonSchema,
+  UnblockTermQuerySchema,
   type BanBody,
+  type BlockTermBody,
+  type BlockedTermsQuery,
   type ListLabelsQuery,
   type PageQuery,
   type ReasonBody,
+  type UnblockTermQuery,
 } from './moderation.dto';
 import { WebModerationService, type LabelRow } from './web-moderation.service';
 
@@ -82,6 +88,23 @@ export class ModerationController {
   @Header('content-disposition', 'attachment; filename="vca-dialogues.json"')
   exportDialogues(): Promise<DialogueExport[]> {
     return this.moderation.exportDialogues();
+  }
+
+  /** Global terms (configuration) and the per-workspace terms, of one workspace or of all. */
+  @Get('blocked-terms')
+  blockedTerms(@Query(new ZodPipe(BlockedTermsQuerySchema)) query: BlockedTermsQuery): Promise<BlockedTermsView> {
+    return this.moderation.blockedTerms(query);
+  }
+
+  /** Block a term in a workspace (the web chat's unless platform/workspaceId say otherwise). */
+  @Post('blocked-terms')
+  blockTerm(@Body(new ZodPipe(BlockTermSchema)) body: BlockTermBody): Promise<{ term: string; added: boolean }> {
+    return this.moderation.blockTerm(body);
+  }
+
+  @Delete('blocked-terms')
+  unblockTerm(@Query(new ZodPipe(UnblockTermQuerySchema)) query: UnblockTermQuery): Promise<{ term: string; removed: boolean }> {
+    return this.moderation.unblockTerm(query);
   }
 
   @Get('audit')

@@ -1,4 +1,4 @@
-import { MODERATION_STATUSES } from '@vca/core';
+import { MAX_TERM_CHARS, MODERATION_STATUSES, PLATFORMS } from '@vca/core';
 import { z } from 'zod';
 
 export const ListLabelsQuerySchema = z.object({
@@ -21,6 +21,23 @@ export const PageQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
+
+/** Whose block list: a platform's workspace (Discord server id, Slack team id); the web chat's by default. */
+const scopeFields = {
+  platform: z.enum(PLATFORMS).default('web'),
+  workspaceId: z.string().trim().min(1).max(200).default('local'),
+};
+const term = z.string().trim().min(1, 'write a term').max(MAX_TERM_CHARS);
+
+export const BlockTermSchema = z.object({ ...scopeFields, term, reason: z.string().trim().max(500).optional() });
+export type BlockTermBody = z.infer<typeof BlockTermSchema>;
+
+export const UnblockTermQuerySchema = z.object({ ...scopeFields, term });
+export type UnblockTermQuery = z.infer<typeof UnblockTermQuerySchema>;
+
+/** Without both fields: the terms of every workspace. */
+export const BlockedTermsQuerySchema = z.object({ platform: z.enum(PLATFORMS).optional(), workspaceId: z.string().trim().min(1).max(200).optional() });
+export type BlockedTermsQuery = z.infer<typeof BlockedTermsQuerySchema>;
 
 export const RaterIdParamSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a rater id');
 export const ApproveOrRejectSchema = z.enum(['approve', 'reject']);

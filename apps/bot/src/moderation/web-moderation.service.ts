@@ -1,11 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModerationService, type AuditEntry, type DeletionResult, type DialogueExport, type LabelReviewItem, type RaterSummary } from '@vca/core';
+import {
+  ModerationService,
+  type AuditEntry,
+  type BlockedTermsView,
+  type DeletionResult,
+  type DialogueExport,
+  type LabelReviewItem,
+  type RaterSummary,
+} from '@vca/core';
 import { DiskImageStorage } from '@vca/shared';
 import { imageUrl } from '../chat/round-view.mapper';
 import { removeOrphanFiles } from '../core/orphan-files.util';
 import { BOT_CONFIG } from '../config/bot-config.module';
 import type { BotConfig } from '../config/bot-config.schema';
-import type { ListLabelsQuery, PageQuery } from './moderation.dto';
+import type { BlockTermBody, BlockedTermsQuery, ListLabelsQuery, PageQuery, UnblockTermQuery } from './moderation.dto';
 
 export type LabelRow = LabelReviewItem & { imageUrl: string };
 
@@ -63,6 +71,19 @@ export class WebModerationService {
 
   exportDialogues(): Promise<DialogueExport[]> {
     return this.moderation.exportDialogues(WEB_MODERATOR, { imageDir: this.config.IMAGE_DIR });
+  }
+
+  blockedTerms(query: BlockedTermsQuery): Promise<BlockedTermsView> {
+    const scope = query.platform && query.workspaceId ? { platform: query.platform, workspaceId: query.workspaceId } : undefined;
+    return this.moderation.listBlockedTerms(scope);
+  }
+
+  blockTerm(body: BlockTermBody): Promise<{ term: string; added: boolean }> {
+    return this.moderation.blockTerm(WEB_MODERATOR, { platform: body.platform, workspaceId: body.workspaceId }, body.term, body.reason);
+  }
+
+  unblockTerm(query: UnblockTermQuery): Promise<{ term: string; removed: boolean }> {
+    return this.moderation.unblockTerm(WEB_MODERATOR, { platform: query.platform, workspaceId: query.workspaceId }, query.term);
   }
 
   audit(page: PageQuery): Promise<AuditEntry[]> {

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import { isCoreError } from '@vca/core';
 import { ThreadChatService } from '../discord/shared/thread-chat.service';
 import { SlackConnection } from './slack-connection.service';
+import { SlackModerators } from './slack-moderators.service';
 import { SlackRoundMessages } from './slack-round-messages.service';
 import { slackThreadId } from './slack-thread.util';
 
@@ -32,6 +33,7 @@ export class SlackDialogueListener implements OnModuleInit {
     private readonly connection: SlackConnection,
     private readonly chat: ThreadChatService,
     private readonly rounds: SlackRoundMessages,
+    private readonly moderators: SlackModerators,
   ) {}
 
   onModuleInit(): void {
@@ -78,14 +80,18 @@ export class SlackDialogueListener implements OnModuleInit {
 
   private async round(t: ThreadTarget): Promise<void> {
     try {
-      const { started, thread } = await this.chat.post({
-        platform: 'slack',
-        workspaceId: t.team || 'slack',
-        channelId: t.channel,
-        threadId: slackThreadId(t.channel, t.threadTs),
-        userId: t.user,
-        text: t.text,
-      });
+      const { started, thread } = await this.chat.post(
+        {
+          platform: 'slack',
+          workspaceId: t.team || 'slack',
+          channelId: t.channel,
+          threadId: slackThreadId(t.channel, t.threadTs),
+          userId: t.user,
+          text: t.text,
+        },
+        // Asked only when the block list or the quota would refuse the message (a Slack API call, cached a minute).
+        { moderator: () => this.moderators.isModerator(t.client, t.user) },
+      );
       await this.rounds.begin(t.channel, t.threadTs, started.round.id, started.round.index);
       this.chat.track(thread, started.round.id);
     } catch (err) {

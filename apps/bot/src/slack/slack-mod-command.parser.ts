@@ -6,7 +6,8 @@ const USER = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/;
 /**
  * `/vca-mod` text → a moderator command:
  * `review [n]` · `approve <label>` · `reject <label> [reason…]` · `ban <@user|rater id> <reason…>` ·
- * `unban <@user|rater id>` · `export [pairs|dialogues]` · `retrain`. Values are checked by the
+ * `unban <@user|rater id>` · `export [pairs|dialogues]` · `retrain` · `block <term…>` ·
+ * `unblock <term…>` · `blocklist` (this team's prompt block list). Values are checked by the
  * command schema; an unknown verb yields null (the caller shows the usage).
  */
 export function parseSlackModCommand(text: string): ModCommand | null {
@@ -30,10 +31,16 @@ export function parseSlackModCommand(text: string): ModCommand | null {
       return { kind: 'export', format: (rest[0] as 'pairs' | 'dialogues' | undefined) ?? undefined };
     case 'retrain':
       return { kind: 'retrain' };
+    case 'block':
+      return { kind: 'block', term: rest.join(' ') };
+    case 'unblock':
+      return { kind: 'unblock', term: rest.join(' ') };
+    case 'blocklist':
+      return { kind: 'blocklist' };
     default:
       return null;
   }
 }
 
 export const SLACK_MOD_USAGE =
-  'Usage: `/vca-mod review [n]` · `approve <label>` · `reject <label> [reason]` · `ban <@user|rater> <reason>` · `unban <@user|rater>` · `export [pairs|dialogues]` · `retrain`';
+  'Usage: `/vca-mod review [n]` · `approve <label>` · `reject <label> [reason]` · `ban <@user|rater> <reason>` · `unban <@user|rater>` · `export [pairs|dialogues]` · `retrain` · `block <term>` · `unblock <term>` · `blocklist`';

@@ -3,6 +3,7 @@ import { isCoreError } from '@vca/core';
 import { parseRoundRequestCustomId } from '../discord/discord-custom-id.util';
 import { ThreadChatService } from '../discord/shared/thread-chat.service';
 import { SlackConnection } from './slack-connection.service';
+import { SlackModerators } from './slack-moderators.service';
 import { SlackRoundMessages } from './slack-round-messages.service';
 import { parseSlackThreadId } from './slack-thread.util';
 
@@ -19,6 +20,7 @@ export class SlackRoundRequestListener implements OnModuleInit {
     private readonly connection: SlackConnection,
     private readonly chat: ThreadChatService,
     private readonly rounds: SlackRoundMessages,
+    private readonly moderators: SlackModerators,
   ) {}
 
   onModuleInit(): void {
@@ -31,13 +33,16 @@ export class SlackRoundRequestListener implements OnModuleInit {
       const actionTs = (action as { action_ts?: string }).action_ts ?? String(Date.now());
       let text: string;
       try {
-        const { requested, thread } = await this.chat.requestRound({
-          platform: 'slack',
-          userId: body.user.id,
-          kind: parsed.kind,
-          targetId: parsed.targetId,
-          eventId: `action:${body.user.id}:${actionTs}`,
-        });
+        const { requested, thread } = await this.chat.requestRound(
+          {
+            platform: 'slack',
+            userId: body.user.id,
+            kind: parsed.kind,
+            targetId: parsed.targetId,
+            eventId: `action:${body.user.id}:${actionTs}`,
+          },
+          { moderator: () => this.moderators.isModerator(client, body.user.id) },
+        );
         const round = requested.round;
         if (!requested.duplicate) {
           const { channel, threadTs } = parseSlackThreadId(thread.threadId);

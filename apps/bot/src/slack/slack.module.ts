@@ -8,6 +8,8 @@ import { SlackDialogueListener } from './slack-dialogue.listener';
 import { SlackEventDedupe } from './slack-event-dedupe.service';
 import { SlackFeedbackListener } from './slack-feedback.listener';
 import { SlackModerationListener } from './slack-moderation.listener';
+import { SlackModerators } from './slack-moderators.service';
+import { SlackQuotaListener } from './slack-quota.listener';
 import { SlackRoundRequestListener } from './slack-round-request.listener';
 
 /**
@@ -16,6 +18,6 @@ import { SlackRoundRequestListener } from './slack-round-request.listener';
  */
 @Module({
   imports: [ConversationCoreModule, ChatModule, SlackAdapterModule],
-  providers: [ThreadChatService, ChatModerationService, SlackEventDedupe, SlackDialogueListener, SlackFeedbackListener, SlackRoundRequestListener, SlackModerationListener],
+  providers: [ThreadChatService, ChatModerationService, SlackEventDedupe, SlackDialogueListener, SlackFeedbackListener, SlackRoundRequestListener, SlackModerationListener, SlackModerators, SlackQuotaListener],
 })
 export class SlackModule {}

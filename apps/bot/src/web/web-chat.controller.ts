@@ -1,7 +1,10 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Sse } from '@nestjs/common';
-import type { DeletionResult, FeedbackSignal } from '@vca/core';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Sse } from '@nestjs/common';
+import type { DeletionResult, FeedbackSignal, QuotaUsage } from '@vca/core';
 import type { Observable } from 'rxjs';
 import type { RoundView, ThreadDetail, ThreadSummary } from '../chat/round-view';
+import { BOT_CONFIG } from '../config/bot-config.module';
+import type { BotConfig } from '../config/bot-config.schema';
+import { carriesAdminToken } from '../moderation/admin-token.util';
 import {
   WebUserIdSchema,
   PostMessageSchema,
@@ -27,7 +30,13 @@ export class WebChatController {
   constructor(
     private readonly chat: WebChatService,
     private readonly hub: WebEventsHub,
+    @Inject(BOT_CONFIG) private readonly config: BotConfig,
   ) {}
+
+  /** The web chat's moderator: a request carrying the admin token (block list and quota do not apply). */
+  private moderator(authorization: string | undefined): boolean {
+    return carriesAdminToken(this.config.ADMIN_TOKEN, authorization);
+  }
 
   /** All web threads; `mine` marks the viewer's own when the x-vca-user header is sent. */
   @Get('threads')
@@ -41,8 +50,15 @@ export class WebChatController {
     @WebUser() userId: string,
     @Body(new ZodPipe(StartThreadSchema)) body: StartThreadBody,
     @ReceivedAt() receivedAt: number,
+    @Headers('authorization') authorization?: string,
   ): Promise<ThreadDetail> {
-    return this.chat.startThread(userId, body.prompt, receivedAt);
+    return this.chat.startThread(userId, body.prompt, receivedAt, this.moderator(authorization));
+  }
+
+  /** The viewer's daily round quota: used, limit (null = none), remaining, resetsAt. */
+  @Get('quota')
+  quota(@WebUser() userId: string, @Headers('authorization') authorization?: string): Promise<QuotaUsage> {
+    return this.chat.quota(userId, this.moderator(authorization));
   }
 
   @Get('threads/:id')
@@ -56,8 +72,9 @@ export class WebChatController {
     @Param('id', new ZodPipe(UuidParamSchema)) id: string,
     @Body(new ZodPipe(PostMessageSchema)) body: PostMessageBody,
     @ReceivedAt() receivedAt: number,
+    @Headers('authorization') authorization?: string,
   ): Promise<RoundView> {
-    return this.chat.postMessage(userId, id, body.text, receivedAt);
+    return this.chat.postMessage(userId, id, body.text, receivedAt, this.moderator(authorization));
   }
 
   /** Reroll: a new round with this round's prompt and parent image, fresh seeds. */
@@ -67,8 +84,9 @@ export class WebChatController {
     @Param('id', new ZodPipe(UuidParamSchema)) roundId: string,
     @Body(new ZodPipe(RoundRequestSchema)) body: RoundRequestBody,
     @ReceivedAt() receivedAt: number,
+    @Headers('authorization') authorization?: string,
   ): Promise<RoundView> {
-    return this.chat.reroll(userId, roundId, body.requestId, receivedAt);
+    return this.chat.reroll(userId, roundId, body.requestId, receivedAt, this.moderator(authorization));
   }
 
   /** Vary: a new round img2img from this candidate, same prompt, low strengths. */
@@ -78,8 +96,9 @@ export class WebChatController {
     @Param('id', new ZodPipe(UuidParamSchema)) imageId: string,
     @Body(new ZodPipe(RoundRequestSchema)) body: RoundRequestBody,
     @ReceivedAt() receivedAt: number,
+    @Headers('authorization') authorization?: string,
   ): Promise<RoundView> {
-    return this.chat.vary(userId, imageId, body.requestId, receivedAt);
+    return this.chat.vary(userId, imageId, body.requestId, receivedAt, this.moderator(authorization));
   }
 
   /** The thread's owner deletes it (403 FORBIDDEN for anyone else). */

@@ -9,6 +9,7 @@ import {
   type DeletionResult,
   type DialogueView,
   type FeedbackSignal,
+  type QuotaUsage,
   type RoundRequested,
 } from '@vca/core';
 import { performance } from 'node:perf_hooks';
@@ -22,7 +23,7 @@ import { RoundEventsRelay } from '../results/round-events.relay';
 import { WebEventsHub } from './web-events.hub';
 
 /** Where web-chat dialogues live in the core's (platform, workspace, channel, thread) terms. */
-const WEB_WORKSPACE = 'local';
+export const WEB_WORKSPACE = 'local';
 const WEB_CHANNEL = 'web';
 
 /**
@@ -61,16 +62,12 @@ export class WebChatService {
   }
 
   /** First message of a new thread: the prompt of round 1. */
-  async startThread(userId: string, prompt: string, received = performance.now()): Promise<ThreadDetail> {
+  async startThread(userId: string, prompt: string, received = performance.now(), moderator = false): Promise<ThreadDetail> {
     const threadId = randomUUID();
-    const started = await this.conversation.handleMessage({
-      platform: 'web',
-      workspaceId: WEB_WORKSPACE,
-      channelId: WEB_CHANNEL,
-      threadId,
-      userId,
-      text: prompt,
-    });
+    const started = await this.conversation.handleMessage(
+      { platform: 'web', workspaceId: WEB_WORKSPACE, channelId: WEB_CHANNEL, threadId, userId, text: prompt },
+      { moderator },
+    );
     this.overhead.record('enqueue', performance.now() - received);
     void this.relay.trackRound(this.threadRef(started.dialogueId, threadId), started.round.id);
     const dialogue: DialogueView = {
@@ -87,8 +84,8 @@ export class WebChatService {
   }
 
   /** A later message in the thread: feedback that starts the next round. */
-  async postMessage(userId: string, dialogueId: string, text: string, received = performance.now()): Promise<RoundView> {
-    const started = await this.conversation.continueDialogue({ platform: 'web', dialogueId, userId, text });
+  async postMessage(userId: string, dialogueId: string, text: string, received = performance.now(), moderator = false): Promise<RoundView> {
+    const started = await this.conversation.continueDialogue({ platform: 'web', dialogueId, userId, text }, { moderator });
     this.overhead.record('enqueue', performance.now() - received);
     const { threadId, workspaceId, channelId } = started.thread;
     void this.relay.trackRound(this.threadRef(started.dialogueId, threadId, workspaceId, channelId), started.round.id);
@@ -96,14 +93,14 @@ export class WebChatService {
   }
 
   /** Reroll button of a round; a repeated `requestId` returns the round the first click made. */
-  async reroll(userId: string, roundId: string, requestId: string, received = performance.now()): Promise<RoundView> {
-    const res = await this.conversation.reroll({ platform: 'web', userId, roundId, requestId: `web:${requestId}` });
+  async reroll(userId: string, roundId: string, requestId: string, received = performance.now(), moderator = false): Promise<RoundView> {
+    const res = await this.conversation.reroll({ platform: 'web', userId, roundId, requestId: `web:${requestId}` }, { moderator });
     return this.afterButtonRound(res, received);
   }
 
   /** Vary button of a candidate; a repeated `requestId` returns the round the first click made. */
-  async vary(userId: string, imageId: string, requestId: string, received = performance.now()): Promise<RoundView> {
-    const res = await this.conversation.vary({ platform: 'web', userId, imageId, requestId: `web:${requestId}` });
+  async vary(userId: string, imageId: string, requestId: string, received = performance.now(), moderator = false): Promise<RoundView> {
+    const res = await this.conversation.vary({ platform: 'web', userId, imageId, requestId: `web:${requestId}` }, { moderator });
     return this.afterButtonRound(res, received);
   }
 
@@ -113,6 +110,11 @@ export class WebChatService {
       void this.relay.trackRound(await this.webDialogueRef(res.dialogueId), res.round.id);
     }
     return toRoundView(res.round);
+  }
+
+  /** The viewer's daily round quota (the admin token makes them exempt). */
+  quota(userId: string, moderator = false): Promise<QuotaUsage> {
+    return this.conversation.quotaUsage({ platform: 'web', userId }, { moderator });
   }
 
   /** Only the person who started a thread may delete it here (moderators use their page). */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { FeedbackService, ModerationService, type LabelReviewItem } from '@vca/core';
+import { FeedbackService, MAX_TERM_CHARS, ModerationService, type BlockedTermsView, type LabelReviewItem } from '@vca/core';
 import { TrainingQueue } from '@vca/queue';
 import { z } from 'zod';
 import { BOT_CONFIG } from '../../config/bot-config.module';
@@ -18,6 +18,10 @@ export const ModCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('unban'), raterId: text.optional(), userId: text.optional() }),
   z.object({ kind: z.literal('export'), format: z.enum(['pairs', 'dialogues']).default('pairs') }),
   z.object({ kind: z.literal('retrain') }),
+  /** Prompt block list of the moderator's workspace (Discord server, Slack team). */
+  z.object({ kind: z.literal('block'), term: z.string().trim().min(1).max(MAX_TERM_CHARS), reason: text.optional() }),
+  z.object({ kind: z.literal('unblock'), term: z.string().trim().min(1).max(MAX_TERM_CHARS) }),
+  z.object({ kind: z.literal('blocklist') }),
 ]);
 export type ModCommand = z.input<typeof ModCommandSchema>;
 
@@ -26,7 +30,7 @@ export interface ModAnswer {
   file?: { name: string; data: Buffer };
 }
 
-export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain'] as const;
+export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain', 'block', 'unblock', 'blocklist'] as const;
 
 /**
  * Moderator commands from chat (issue 6): the core's ModerationService behind a text interface
@@ -44,7 +48,8 @@ export class ChatModerationService implements OnModuleDestroy {
     @Inject(BOT_CONFIG) private readonly config: BotConfig,
   ) {}
 
-  async execute(platform: ThreadPlatform, moderatorUserId: string, input: ModCommand): Promise<ModAnswer> {
+  /** `workspaceId`: the Discord server or Slack team the command came from (scope of the block list). */
+  async execute(platform: ThreadPlatform, moderatorUserId: string, input: ModCommand, workspaceId: string): Promise<ModAnswer> {
     const parsed = ModCommandSchema.safeParse(input);
     if (!parsed.success) return { text: `Invalid command: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'} ${i.message}`).join('; ')}` };
     const cmd = parsed.data;
@@ -83,7 +88,21 @@ export class ChatModerationService implements OnModuleDestroy {
         this.logger.log(`${mod} requested a training run (job ${jobId})`);
         return { text: `Training run requested (job ${jobId}).` };
       }
+      case 'block': {
+        const { term, added } = await this.moderation.blockTerm(mod, { platform, workspaceId }, cmd.term, cmd.reason);
+        return { text: added ? `Blocked "${term}" here: prompts and feedback containing it are refused (moderators excepted).` : `"${term}" was already blocked here.` };
+      }
+      case 'unblock': {
+        const { term, removed } = await this.moderation.unblockTerm(mod, { platform, workspaceId }, cmd.term);
+        return { text: removed ? `Unblocked "${term}" here.` : `"${term}" is not on this server's block list${this.isGlobal(term) ? ' (it is blocked for every server by the bot\'s configuration)' : ''}.` };
+      }
+      case 'blocklist':
+        return { text: formatBlockList(await this.moderation.listBlockedTerms({ platform, workspaceId })) };
     }
+  }
+
+  private isGlobal(term: string): boolean {
+    return this.config.PROMPT_BLOCKLIST.includes(term);
   }
 
   private raterOf(platform: ThreadPlatform, cmd: { raterId?: string; userId?: string }): string | null {
@@ -100,6 +119,14 @@ export class ChatModerationService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.training?.close();
   }
+}
+
+function formatBlockList(view: BlockedTermsView): string {
+  const quote = (terms: string[]) => terms.map((t) => `\`${t}\``).join(', ');
+  const local = view.workspace.map((t) => t.term);
+  const lines = [local.length ? `Blocked here: ${quote(local)}` : 'Nothing is blocked here yet (`block <term>` adds a term).'];
+  if (view.global.length) lines.push(`Blocked everywhere (configuration): ${quote(view.global)}`);
+  return lines.join('\n');
 }
 
 function formatLabel(l: LabelReviewItem): string {

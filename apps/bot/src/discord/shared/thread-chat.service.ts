@@ -1,5 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ConversationService, DialogueEntity, FeedbackService, type FeedbackSignal, type RoundRequested, type RoundStarted } from '@vca/core';
+import {
+  ConversationService,
+  DialogueEntity,
+  FeedbackService,
+  type FeedbackSignal,
+  type MessageAuthor,
+  type QuotaUsage,
+  type RoundRequested,
+  type RoundStarted,
+} from '@vca/core';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import type { ThreadRef } from '../../chat/chat-adapter.interface';
@@ -62,10 +71,14 @@ export class ThreadChatService {
     private readonly dataSource: DataSource,
   ) {}
 
-  /** First message of a thread = the prompt; later ones = feedback. Throws CoreError (safe to show). */
-  async post(message: ThreadMessage): Promise<{ started: RoundStarted; thread: ThreadRef }> {
+  /**
+   * First message of a thread = the prompt; later ones = feedback. Throws CoreError (safe to show).
+   * `author.moderator`: the adapter's answer to "is the author a moderator?" (block list and quota
+   * do not apply to them); a function is asked only when a rule would refuse the message.
+   */
+  async post(message: ThreadMessage, author: MessageAuthor = {}): Promise<{ started: RoundStarted; thread: ThreadRef }> {
     const received = performance.now();
-    const started = await this.conversation.handleMessage(message);
+    const started = await this.conversation.handleMessage(message, author);
     this.overhead.record('enqueue', performance.now() - received);
     this.knownThreads.set(`${message.platform}:${message.threadId}`, true);
     const thread: ThreadRef = {
@@ -83,17 +96,22 @@ export class ThreadChatService {
    * `requested.duplicate` means an earlier delivery of this click made the round already, so the
    * adapter must not post a second working message.
    */
-  async requestRound(req: ThreadRoundRequest): Promise<{ requested: RoundRequested; thread: ThreadRef }> {
+  async requestRound(req: ThreadRoundRequest, author: MessageAuthor = {}): Promise<{ requested: RoundRequested; thread: ThreadRef }> {
     const received = performance.now();
     const base = { platform: req.platform, userId: req.userId, requestId: `${req.platform}:${req.eventId}` };
     const requested =
       req.kind === 'reroll'
-        ? await this.conversation.reroll({ ...base, roundId: req.targetId })
-        : await this.conversation.vary({ ...base, imageId: req.targetId });
+        ? await this.conversation.reroll({ ...base, roundId: req.targetId }, author)
+        : await this.conversation.vary({ ...base, imageId: req.targetId }, author);
     if (!requested.duplicate) this.overhead.record('enqueue', performance.now() - received);
     const d = await this.dataSource.getRepository(DialogueEntity).findOneByOrFail({ id: requested.dialogueId });
     const thread: ThreadRef = { platform: req.platform, dialogueId: d.id, workspaceId: d.workspaceId, channelId: d.channelId, threadId: d.threadId };
     return { requested, thread };
+  }
+
+  /** A user's daily-quota use, as the `/quota` command shows it. */
+  quota(platform: ThreadPlatform, userId: string, author: MessageAuthor = {}): Promise<QuotaUsage> {
+    return this.conversation.quotaUsage({ platform, userId }, author);
   }
 
   /** Starts pushing queue position and progress of a round into its thread. */

@@ -172,11 +172,14 @@ export class FakeDiscord {
     return { id: snowflake(), username: name };
   }
 
-  /** A user posts in a channel or thread (a mention of the bot is `<@appId>` in the content). */
-  userPosts(author: FakeUser, channelId: string, content: string): FakeMessage {
+  /**
+   * A user posts in a channel or thread (a mention of the bot is `<@appId>` in the content);
+   * `roles`: the author's roles in the message's member payload.
+   */
+  userPosts(author: FakeUser, channelId: string, content: string, opts: { roles?: string[] } = {}): FakeMessage {
     const mentions = content.includes(`<@${this.bot.id}>`) ? [this.userPayload(this.bot)] : [];
     const message = this.storeMessage(channelId, author, { content, mentions });
-    this.gateway.dispatch('MESSAGE_CREATE', { ...message, member: this.memberPayload(author, []) });
+    this.gateway.dispatch('MESSAGE_CREATE', { ...message, member: this.memberPayload(author, opts.roles ?? []) });
     const channel = this.channels.get(channelId);
     if (channel?.message_count !== undefined) channel.message_count++;
     return message;
