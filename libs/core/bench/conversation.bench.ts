@@ -2,6 +2,7 @@
 // (no queue, no GPU): handleMessage (store + refine + enqueue through an in-process port),
 // recordGenerationResult and recordFeedback, with THREADS dialogues running concurrently; then, as a
 // second phase, one reroll and one vary per thread (`button`: the duplicate-safe button path).
+// PROMPT_BLOCKLIST (comma-separated) and DAILY_ROUND_QUOTA switch the block list and the quota on.
 // Prints p50/p99 per operation; the last line is one JSON object.
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
@@ -10,7 +11,9 @@ import {
   ConversationService,
   DialogueQueryService,
   FeedbackService,
+  PromptPolicy,
   RuleBasedPromptRefiner,
+  parseTermList,
   createTestDatabase,
   generationJobId,
   type GenerationQueuePort,
@@ -43,7 +46,9 @@ async function timed<T>(samples: number[], fn: () => Promise<T>): Promise<T> {
 async function main(): Promise<void> {
   const db = await createTestDatabase({ prefix: 'bench_core', poolSize: Number(process.env['BENCH_POOL'] ?? 20) });
   const queue = new InProcessQueue();
-  const conversation = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner());
+  const policy = new PromptPolicy(db.dataSource, { globalTerms: parseTermList(process.env['PROMPT_BLOCKLIST'] ?? '').terms });
+  const options = { dailyRoundQuota: Number(process.env['DAILY_ROUND_QUOTA'] ?? 0) };
+  const conversation = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner(), options, policy);
   const feedback = new FeedbackService(db.dataSource);
   const samples = { message: [] as number[], result: [] as number[], feedback: [] as number[], button: [] as number[] };
   const feedbackTexts = ['make it red', 'add a dog', 'remove the trees', 'more light', 'no, blue'];

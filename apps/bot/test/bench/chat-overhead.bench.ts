@@ -149,7 +149,9 @@ function report(name: string, r: PhaseResult): void {
 }
 
 async function main(): Promise<void> {
-  const bot = await startTestBot('bench', { LOG_LEVEL: 'error', GENERATION_STEPS: '4', QUEUE_POSITION_POLL_MS: '1000' });
+  // PROMPT_BLOCKLIST / DAILY_ROUND_QUOTA pass through, to measure the message path with them on.
+  const safety = Object.fromEntries(['PROMPT_BLOCKLIST', 'DAILY_ROUND_QUOTA'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+  const bot = await startTestBot('bench', { LOG_LEVEL: 'error', GENERATION_STEPS: '4', QUEUE_POSITION_POLL_MS: '1000', ...safety });
   const load = new ChatLoad(bot);
   console.log(
     `node ${process.version} ${process.platform}/${process.arch}; load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ` +
