@@ -91,6 +91,9 @@ describe('prompt block list in the conversation core', () => {
     expect(err.code).toBe(CoreErrorCode.PromptBlocked);
     expect(err.message).toContain('"gore"');
     expect(err.details).toEqual({ term: 'gore' });
+    // The same check alone, for adapters that must decide before echoing a prompt.
+    await expect(conversation.screenMessage({ platform: 'discord', workspaceId: 'guild-a' }, 'gore')).rejects.toMatchObject({ code: CoreErrorCode.PromptBlocked });
+    await expect(conversation.screenMessage({ platform: 'discord', workspaceId: 'guild-a' }, 'gore', { moderator: true })).resolves.toBeUndefined();
     expect(await counts()).toEqual({ dialogues: 0, rounds: 0 });
     expect(queue.calls).toEqual([]);
     // Whole words only: "gorelike" is not "gore".

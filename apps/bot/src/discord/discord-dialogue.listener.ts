@@ -58,13 +58,28 @@ export class DiscordDialogueListener implements OnModuleInit {
       await message.reply('Mention me with a prompt, e.g. `@bot a red fox in the snow`, or use `/imagine`.');
       return;
     }
+    const moderator = hasModeratorRole(message.member, this.config.DISCORD_MODERATOR_ROLE_ID);
+    // Checked before the thread is named after the prompt.
+    const blocked = await this.chat.screen('discord', message.guildId, text, { moderator });
+    if (blocked) {
+      await message.reply(`⚠️ ${blocked.message}`);
+      return;
+    }
     const thread = await message.startThread({ name: threadName(text) });
-    await this.round(thread, message.author.id, text, hasModeratorRole(message.member, this.config.DISCORD_MODERATOR_ROLE_ID));
+    await this.round(thread, message.author.id, text, moderator);
   }
 
   private async onImagine(interaction: ChatInputCommandInteraction): Promise<void> {
-    const deferred = await deferOrFalse(interaction, false);
     const prompt = interaction.options.getString('prompt', true).trim();
+    const moderator = hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID);
+    // A blocked prompt is answered to its author alone, before the intro would quote it in the
+    // channel (fast: the block list is cached, well within Discord's 3 s).
+    const blocked = interaction.guildId ? await this.chat.screen('discord', interaction.guildId, prompt, { moderator }) : null;
+    if (blocked) {
+      if (await deferOrFalse(interaction, true)) await editReplyOrNull(interaction, `⚠️ ${blocked.message}`);
+      return;
+    }
+    const deferred = await deferOrFalse(interaction, false);
     const channel = interaction.channel ?? (await this.connection.client!.channels.fetch(interaction.channelId));
     if (!channel || !interaction.inGuild() || !channel.isSendable() || channel.isThread() || !('threads' in channel)) {
       const answer = 'Use /imagine in a server text channel; inside a dialogue thread, just type your feedback.';
@@ -82,7 +97,7 @@ export class DiscordDialogueListener implements OnModuleInit {
       await starter.reply('⚠️ I need the *Create Public Threads* and *Send Messages in Threads* permissions here.').catch(() => undefined);
       return;
     }
-    await this.round(thread, interaction.user.id, prompt, hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID));
+    await this.round(thread, interaction.user.id, prompt, moderator);
   }
 
   /** `moderator`: the author holds the moderator role (block list and quota do not apply). */

@@ -44,6 +44,11 @@ export class SlackDialogueListener implements OnModuleInit {
       await ack();
       const prompt = command.text.trim();
       if (!prompt) return void (await respond({ response_type: 'ephemeral', text: 'Usage: `/imagine a red fox in the snow`' }));
+      // A blocked prompt is answered to its author alone, before the starter message would quote it.
+      const blocked = await this.chat.screen('slack', command.team_id || 'slack', prompt, {
+        moderator: () => this.moderators.isModerator(client, command.user_id),
+      });
+      if (blocked) return void (await respond({ response_type: 'ephemeral', text: `:warning: ${blocked.message}` }));
       let starterTs: string;
       try {
         starterTs = (await client.chat.postMessage({ channel: command.channel_id, text: `:art: <@${command.user_id}> started a dialogue: *${prompt}*` })).ts!;

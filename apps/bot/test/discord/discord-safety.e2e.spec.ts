@@ -46,7 +46,7 @@ describe('Discord block list and quota', () => {
   const modCommand = (sub: string, options: unknown[] = []) =>
     fake.invokeCommand(mod, 'vca-mod', [{ name: sub, type: 1, options }], { roles: [fake.moderatorRoleId] });
 
-  it('refuses a blocked /imagine prompt in its thread and enqueues nothing; moderators manage the server\'s list', async () => {
+  it('refuses a blocked /imagine prompt to its author alone, echoing it nowhere, and enqueues nothing; moderators manage the server\'s list', async () => {
     const block = modCommand('block', [
       { name: 'term', type: 3, value: 'Red Balloon' },
       { name: 'reason', type: 3, value: 'raid' },
@@ -57,14 +57,16 @@ describe('Discord block list and quota', () => {
     const refused = fake.invokeCommand(alice, 'vca-mod', [{ name: 'unblock', type: 1, options: [{ name: 'term', type: 3, value: 'red balloon' }] }]);
     await until(async () => refused.original?.content.includes('moderator role'), 'refusal');
 
-    fake.invokeCommand(alice, 'imagine', [{ name: 'prompt', type: 3, value: 'a RED balloon, over the sea' }]);
-    const thread = await until(async () => fake.threads()[0], 'thread');
-    const warning = await botSays(thread.id, '⚠️ Your message contains a blocked term: "red balloon"');
-    expect(warning.content).toContain('a moderator can remove the term');
-    // The global PROMPT_BLOCKLIST applies too, to a mention in a channel.
+    const imagine = fake.invokeCommand(alice, 'imagine', [{ name: 'prompt', type: 3, value: 'a RED balloon, over the sea' }]);
+    await until(async () => imagine.original?.content.startsWith('⚠️ Your message contains a blocked term: "red balloon"'), 'ephemeral refusal');
+    expect(imagine.ephemeral).toBe(true);
+    expect(imagine.original!.content).toContain('a moderator can remove the term');
+    // The global PROMPT_BLOCKLIST applies too, to a mention in a channel: answered there, no thread.
     fake.userPosts(alice, fake.channelId, `<@${fake.bot.id}> some gore please`);
-    const mentionThread = await until(async () => fake.threads()[1], 'mention thread');
-    await botSays(mentionThread.id, 'blocked term: "gore"');
+    await botSays(fake.channelId, '⚠️ Your message contains a blocked term: "gore"');
+    // No thread named after a blocked prompt, no intro quoting it.
+    expect(fake.threads()).toHaveLength(0);
+    expect(fake.messagesIn(fake.channelId).filter((m) => m.author.id === fake.bot.id && /balloon/i.test(m.content))).toEqual([]);
     expect(await ds.getRepository(RoundEntity).count()).toBe(0);
     expect(enqueue).not.toHaveBeenCalled();
 
@@ -80,13 +82,15 @@ describe('Discord block list and quota', () => {
 
   it('lets a moderator\'s own prompt through; blocked feedback in a dialogue thread is answered there', async () => {
     fake.invokeCommand(mod, 'imagine', [{ name: 'prompt', type: 3, value: 'a red balloon over the sea' }], modRoles());
-    const thread = await until(async () => fake.threads()[2], 'moderator thread');
+    const thread = await until(async () => fake.threads()[0], 'moderator thread');
     await until(async () => (await ds.getRepository(RoundEntity).count()) === 1, 'moderator round stored');
     expect(enqueue).toHaveBeenCalledTimes(1);
 
     // Alice's feedback in that thread: refused in the thread, before the in-flight check.
     fake.userPosts(alice, thread.id, 'add a second red balloon');
     await botSays(thread.id, '⚠️ Your message contains a blocked term: "red balloon"');
+    expect(await ds.getRepository(RoundEntity).count()).toBe(1);
+    expect(enqueue).toHaveBeenCalledTimes(1);
     // The moderator's own feedback is not blocked (it waits for the round in flight instead).
     fake.userPosts(mod, thread.id, 'add a second red balloon', modRoles());
     await botSays(thread.id, 'Please wait: the current round is still being generated.');
@@ -108,7 +112,7 @@ describe('Discord block list and quota', () => {
     expect(quota.original!.content).toMatch(/Your next round frees at \d\d:\d\d UTC|Your next round frees at \d{4}-/);
 
     fake.invokeCommand(alice, 'imagine', [{ name: 'prompt', type: 3, value: 'a stormy sea' }]);
-    const thread = await until(async () => fake.threads()[4], 'second alice thread');
+    const thread = await until(async () => fake.threads()[2], 'second alice thread');
     await botSays(thread.id, '⚠️ You have used your 1 round for the last 24 hours; your next round frees at');
     expect(await ds.getRepository(RoundEntity).count()).toBe(2);
 

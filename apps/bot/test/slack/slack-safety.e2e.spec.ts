@@ -56,15 +56,20 @@ describe('Slack block list and quota', () => {
     expect(parseSlackModCommand('blocklist')).toEqual({ kind: 'blocklist' });
   });
 
-  it('refuses a blocked /imagine in its thread and enqueues nothing; a moderator\'s prompt goes through', async () => {
+  it('refuses a blocked /imagine to its author alone and enqueues nothing; a moderator\'s prompt goes through', async () => {
     await fake.command(alice, '/vca-mod', 'block red balloon');
     await response('moderator group');
     await fake.command(mod, '/vca-mod', 'block Red Balloon');
     await response('Blocked "red balloon" here');
 
     await fake.command(alice, '/imagine', 'two red balloons? no, one red balloon');
-    const starter = await starterOf('one red balloon');
-    await botReply(starter.ts, ':warning: Your message contains a blocked term: "red balloon"');
+    const refusal = await response(':warning: Your message contains a blocked term: "red balloon"');
+    expect(refusal['response_type']).toBe('ephemeral');
+    // No starter message quoting the blocked prompt.
+    expect(fake.messages.filter((m) => m.bot_id === fake.botId && m.text.includes('one red balloon'))).toEqual([]);
+    // A mention starting a dialogue is answered in its thread.
+    const mention = await fake.userPosts(alice, '@bot a red balloon at night');
+    await botReply(mention.ts, ':warning: Your message contains a blocked term: "red balloon"');
     expect(await ds.getRepository(RoundEntity).count()).toBe(0);
     expect(enqueue).not.toHaveBeenCalled();
 

@@ -107,6 +107,15 @@ export class ConversationService {
   }
 
   /**
+   * The block-list check of `handleMessage` alone (`PROMPT_BLOCKED`), for an adapter that must
+   * decide before it echoes a prompt (a thread named after it, an intro message quoting it).
+   * No I/O while the workspace's terms are cached.
+   */
+  async screenMessage(scope: PolicyScope, text: string, author: MessageAuthor = {}): Promise<void> {
+    await this.refuseBlocked(scope, text, 'message', moderatorCheck(author));
+  }
+
+  /**
    * A later message in a dialogue known by its id (the web chat): like `handleMessage`, but it
    * never opens a dialogue; `DIALOGUE_NOT_FOUND` when none of this platform has that id.
    */

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import {
   ConversationService,
   DialogueEntity,
+  isCoreError,
+  type CoreError,
   FeedbackService,
   type FeedbackSignal,
   type MessageAuthor,
@@ -107,6 +109,20 @@ export class ThreadChatService {
     const d = await this.dataSource.getRepository(DialogueEntity).findOneByOrFail({ id: requested.dialogueId });
     const thread: ThreadRef = { platform: req.platform, dialogueId: d.id, workspaceId: d.workspaceId, channelId: d.channelId, threadId: d.threadId };
     return { requested, thread };
+  }
+
+  /**
+   * The block-list refusal a prompt would get (null: allowed), checked before the adapter echoes
+   * it anywhere: a blocked `/imagine` must not become a thread name or an intro message.
+   */
+  async screen(platform: ThreadPlatform, workspaceId: string, text: string, author: MessageAuthor = {}): Promise<CoreError | null> {
+    try {
+      await this.conversation.screenMessage({ platform, workspaceId }, text, author);
+      return null;
+    } catch (err) {
+      if (isCoreError(err)) return err;
+      throw err;
+    }
   }
 
   /** A user's daily-quota use, as the `/quota` command shows it. */
