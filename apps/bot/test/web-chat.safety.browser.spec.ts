@@ -47,7 +47,7 @@ describe.skipIf(!hasChromium)('block list and quota in the web pages', { timeout
 
     await page.getByTestId('composer-input').fill('a quiet hill');
     await page.getByTestId('send').click();
-    await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/t\//);
+    await expect.poll(() => page.url()).toMatch(/#\/t\//);
     await expect.poll(() => page.locator('#whoami').textContent()).toMatch(/0\/1 rounds left today · next at/);
 
     await page.getByTestId('new-thread').click();

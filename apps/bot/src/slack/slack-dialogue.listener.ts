@@ -46,7 +46,7 @@ export class SlackDialogueListener implements OnModuleInit {
       if (!prompt) return void (await respond({ response_type: 'ephemeral', text: 'Usage: `/imagine a red fox in the snow`' }));
       // A blocked prompt is answered to its author alone, before the starter message would quote it.
       const blocked = await this.chat.screen('slack', command.team_id || 'slack', prompt, {
-        moderator: () => this.moderators.isModerator(client, command.user_id),
+        moderator: this.moderators.check(client, command.user_id),
       });
       if (blocked) return void (await respond({ response_type: 'ephemeral', text: `:warning: ${blocked.message}` }));
       let starterTs: string;
@@ -95,7 +95,7 @@ export class SlackDialogueListener implements OnModuleInit {
           text: t.text,
         },
         // Asked only when the block list or the quota would refuse the message (a Slack API call, cached a minute).
-        { moderator: () => this.moderators.isModerator(t.client, t.user) },
+        { moderator: this.moderators.check(t.client, t.user) },
       );
       await this.rounds.begin(t.channel, t.threadTs, started.round.id, started.round.index);
       this.chat.track(thread, started.round.id);

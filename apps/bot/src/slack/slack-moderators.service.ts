@@ -25,4 +25,12 @@ export class SlackModerators {
     }
     return this.members.users.has(userId);
   }
+
+  /**
+   * For the message path: a failed group lookup (Slack down, rate-limited) counts as "not a
+   * moderator", so the author gets the core's refusal instead of no answer at all.
+   */
+  check(client: WebClient, userId: string): () => Promise<boolean> {
+    return () => this.isModerator(client, userId).catch(() => false);
+  }
 }

@@ -19,7 +19,7 @@ export class SlackQuotaListener implements OnModuleInit {
   onModuleInit(): void {
     this.connection.app?.command('/quota', async ({ ack, command, respond, client }) => {
       await ack();
-      const usage = await this.chat.quota('slack', command.user_id, { moderator: () => this.moderators.isModerator(client, command.user_id) });
+      const usage = await this.chat.quota('slack', command.user_id, { moderator: this.moderators.check(client, command.user_id) });
       await respond({ response_type: 'ephemeral', text: `:tickets: ${quotaText(usage)}` });
     });
   }

@@ -41,7 +41,7 @@ export class SlackRoundRequestListener implements OnModuleInit {
             targetId: parsed.targetId,
             eventId: `action:${body.user.id}:${actionTs}`,
           },
-          { moderator: () => this.moderators.isModerator(client, body.user.id) },
+          { moderator: this.moderators.check(client, body.user.id) },
         );
         const round = requested.round;
         if (!requested.duplicate) {
