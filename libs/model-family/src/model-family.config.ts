@@ -19,6 +19,8 @@ export const ModelFamilyConfigSchema = z.object({
   textEncoder: z.enum(['dual', 'joint']).default('dual'),
   /** Share of training samples drawn from the noisiest 20% of timesteps, where only the prompt can say what to draw. */
   highNoiseShare: z.number().min(0).max(1).default(0.5),
+  /** Share of training samples drawn from the least noisy 15% of timesteps (where the sampler's last steps draw edges). */
+  lowNoiseShare: z.number().min(0).max(1).default(0),
   text: z
     .object({
       /** Width of the token states, also the UNet's cross-attention context width. */
@@ -35,8 +37,14 @@ export const ModelFamilyConfigSchema = z.object({
       groups: z.number().int().positive().default(16),
       sinusoidDim: z.number().int().positive().default(64),
       timeEmbedDim: z.number().int().positive().default(256),
+      /** GroupNorm + SiLU before the output conv (see CondUNetDims.outNorm). */
+      outNorm: z.boolean().default(true),
+      /** Zero-initialised linear 1×1 path from the residual stream to the output (see CondUNetDims.outSkip). */
+      outSkip: z.boolean().default(false),
+      /** Learned per-channel c_skip(t) · x_t added to the output (see CondUNetDims.inputSkip). */
+      inputSkip: z.boolean().default(false),
     })
-    .default({ channels: [48, 96], heads: 4, groups: 16, sinusoidDim: 64, timeEmbedDim: 256 }),
+    .default({ channels: [48, 96], heads: 4, groups: 16, sinusoidDim: 64, timeEmbedDim: 256, outNorm: true, outSkip: false, inputSkip: false }),
   dual: z
     .object({
       /** Channels of the image tower's four stride-2 stages. */

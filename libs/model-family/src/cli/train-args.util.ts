@@ -22,7 +22,7 @@ export const TrainArgsSchema = z.object({
   checkpointEvery: z.coerce.number().int().positive().default(100),
   /** Which weights `export` writes: the EMA shadow (default) or the current ones. */
   weights: z.enum(['ema', 'current']).default('ema'),
-  /** A previous run's unet checkpoint folder to warm-start from when `work` has none (see warmStart). */
+  /** A previous run's unet checkpoint folder, or an exported model folder, to warm-start from when `work` has none (see warmStart, warmStartFromExport). */
   initFrom: z.string().optional(),
   /** An exported model folder whose dual encoder stands in for the dual stage's checkpoint when `work` has none (see exportedDualWeights). */
   dualFrom: z.string().optional(),
@@ -31,7 +31,7 @@ export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 13000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
-  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir>]
+  [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir | exported model dir>]
   [--dual-from <exported model dir>]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 

@@ -10,6 +10,26 @@ export interface CondUNetDims {
   timeEmbedDim: number;
   contextLen: number;
   contextDim: number;
+  /**
+   * GroupNorm + SiLU before conv_out (SD's head). Without it conv_out reads the residual stream
+   * directly: a GroupNorm there removes each image's per-group mean and scale, so an x₀-predicting
+   * UNet cannot pass a flat background colour (or its own input) through to the output.
+   */
+  outNorm?: boolean;
+  /**
+   * Adds a zero-initialised 1×1 conv from the un-normalised residual stream to the output
+   * (`conv_skip`), next to the normalised head: a linear path that can carry absolute colour levels
+   * and the input itself, which the GroupNorm head cannot. Zero init keeps a warm-started UNet's function.
+   */
+  outSkip?: boolean;
+  /**
+   * Adds a learned, timestep- and prompt-dependent per-channel gate times the input x_t to the
+   * output (`skip_gate`, zero-initialised): a learned c_skip(t) as in Karras et al. 2022 (EDM,
+   * §5 "preconditioning"). An x₀-predicting UNet otherwise has to rebuild the image through its
+   * layers even at low noise; measured here, the shipped UNet blurred a nearly clean input (x₀
+   * MSE 0.023 at t = 0 vs 0.0015 for copying) and training only on t < 150 did not lift that.
+   */
+  inputSkip?: boolean;
 }
 
 /**
@@ -57,9 +77,21 @@ export function condUNetLayers(l: Layers, sample: string, timestep: string, cont
   h = attn('up1.attn', h, c1, S / 2);
   h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip0], 1);
   h = res('up0.res', h, c1 + c0, c0, S);
-  h = g.silu(l.groupNorm('norm_out', h, d.groups, [0, c0, S, S]));
+  const stream = h;
+  if (d.outNorm ?? true) h = g.silu(l.groupNorm('norm_out', h, d.groups, [0, c0, S, S]));
   const w = l.param('conv_out.weight', [d.latentChannels, c0, 3, 3], { std: 0.1 / Math.sqrt(c0 * 9) });
-  return g.op('Conv', [h, w, l.param('conv_out.bias', [d.latentChannels], { fill: 0 })], { pads: [1, 1, 1, 1] });
+  const out = g.op('Conv', [h, w, l.param('conv_out.bias', [d.latentChannels], { fill: 0 })], { pads: [1, 1, 1, 1] });
+  let result = out;
+  if (d.outSkip) {
+    const ws = l.param('conv_skip.weight', [d.latentChannels, c0, 1, 1], { fill: 0 });
+    result = g.add(result, g.op('Conv', [stream, ws, l.param('conv_skip.bias', [d.latentChannels], { fill: 0 })], {}));
+  }
+  if (d.inputSkip) {
+    const gw = l.param('skip_gate.weight', [d.timeEmbedDim, d.latentChannels], { fill: 0 });
+    const gate = g.add(g.matmul(temb, gw), l.param('skip_gate.bias', [d.latentChannels], { fill: 0 }));
+    result = g.add(result, g.mul(sample, g.unsqueeze(gate, [2, 3])));
+  }
+  return result;
 }
 
 /** Standalone UNet in the export layout: `sample`, `timestep` (float32), `encoder_hidden_states` → `out_sample`. */

@@ -95,10 +95,14 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
     const ts = new Float32Array(o.batch);
     const w = new Float32Array(o.batch);
     const highFrom = Math.floor(0.8 * T);
+    const lowTo = Math.floor(0.15 * T);
     for (let i = 0; i < o.batch; i++) {
       // Flat regions make the image recoverable from x_t down to very low SNR, so only the
       // noisiest steps teach the prompt; half the samples are drawn there (our design decision).
-      const t = rng.next() < c.highNoiseShare ? highFrom + rng.int(T - highFrom) : rng.int(T);
+      // A further share comes from the 20 sampler steps' low-noise end (t below the 3rd-lowest
+      // trailing timestep), where shape edges are drawn and the UNet must keep what x_t shows.
+      const u = rng.next();
+      const t = u < c.highNoiseShare ? highFrom + rng.int(T - highFrom) : u < c.highNoiseShare + c.lowNoiseShare ? rng.int(lowTo) : rng.int(T);
       ts[i] = t;
       const snr = abar[t]! / Math.max(1 - abar[t]!, 1e-12);
       const lambda = Math.min(snr, MIN_SNR_GAMMA) + 1;

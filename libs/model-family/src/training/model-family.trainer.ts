@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, type TensorData } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
@@ -7,7 +8,7 @@ import { ModelFamilyConfigSchema, TINY_CONFIG, type ModelFamilyConfig } from '..
 import { worldTokenizer } from '../data/scene-data.util';
 import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
 import { createDualTrainer, dualBatcher } from './dual.stage';
-import { runStage, warmStart, type StageResult } from './stage-runner';
+import { runStage, warmStart, warmStartFromExport, type StageResult } from './stage-runner';
 import type { TrainArgs } from '../cli/train-args.util';
 
 /** A preset, with an optional JSON override merged one level deep (sections such as `unet` merge their fields). */
@@ -79,7 +80,8 @@ export class ModelFamilyTrainer {
     this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? 'UNet; text encoder = frozen dual text tower' : 'text encoder + UNet'})`);
     try {
       if (a.initFrom && !hasCheckpoint(this.dirs().unet)) {
-        const fresh = warmStart(trainer, a.initFrom);
+        const fromExport = existsSync(join(a.initFrom, 'unet', 'model.onnx'));
+        const fresh = fromExport ? warmStartFromExport(trainer, a.initFrom) : warmStart(trainer, a.initFrom);
         this.log(`[unet] warm start from ${a.initFrom} at step ${trainer.step}; new tensors: ${fresh.join(', ') || 'none'}`);
       }
       const batch = diffusionBatcher({ config: this.config, seed: a.seed, batch: a.batch, tokenizer });

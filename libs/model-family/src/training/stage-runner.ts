@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { hasCheckpoint, loadCheckpoint, Rng, type Trainer } from '@vca/ml';
+import { hasCheckpoint, loadCheckpoint, loadModel, Rng, type Trainer } from '@vca/ml';
 import { z } from 'zod';
 
 export interface StageOptions {
@@ -98,5 +98,23 @@ export function warmStart(trainer: Trainer, dir: string): string[] {
   trainer.optimizer.loadState(c.optimizer, c.meta.optimizerStep);
   trainer.step = c.meta.step;
   trainer.rng = Rng.fromState(c.meta.rngState);
+  return fresh;
+}
+
+/**
+ * Starts a trainer from an exported model's weights (`<dir>/unet/model.onnx`, the EMA weights that
+ * shipped) when no training checkpoint of it is left: known tensors take the exported values (and
+ * so do their EMA shadows); AdamW moments start at zero and the step count at 0, so the run's
+ * learning-rate schedule starts afresh. Returns the names that were new.
+ */
+export function warmStartFromExport(trainer: Trainer, modelDir: string): string[] {
+  const exported = loadModel(join(modelDir, 'unet', 'model.onnx')).initializers;
+  const fresh: string[] = [];
+  for (const [name, p] of trainer.params) {
+    const w = exported.get(name);
+    if (w && w.data.length === p.length) p.set(w.data as Float32Array);
+    else fresh.push(name);
+    trainer.ema?.shadow.set(name, Float32Array.from(p));
+  }
   return fresh;
 }
