@@ -78,6 +78,18 @@ describe('daily round quota', () => {
     expect(queue.calls).toHaveLength(3);
   });
 
+  it('screens a used-up quota before an adapter opens a thread, unless a moderator asks', async () => {
+    const scope = { platform: 'slack' as const, workspaceId: 'T1' };
+    await expect(conversation.screenMessage(scope, 'a red kite', {}, 'cyd')).resolves.toBeUndefined();
+    await conversation.handleMessage(message('cyd'));
+    await conversation.handleMessage(message('cyd'));
+    expect((await refusal(conversation.screenMessage(scope, 'a red kite', {}, 'cyd'))).code).toBe(CoreErrorCode.QuotaExceeded);
+    await expect(conversation.screenMessage(scope, 'a red kite', { moderator: true }, 'cyd')).resolves.toBeUndefined();
+    await expect(conversation.screenMessage(scope, 'a red kite', { moderator: async () => true }, 'cyd')).resolves.toBeUndefined();
+    // Without the user (block list only) nothing is counted.
+    await expect(conversation.screenMessage(scope, 'a red kite')).resolves.toBeUndefined();
+  });
+
   it('counts a rolling 24 h: rounds older than that free their slot; failed rounds do not count', async () => {
     await conversation.handleMessage(message('cal'));
     await conversation.handleMessage(message('cal'));

@@ -60,7 +60,7 @@ export class DiscordDialogueListener implements OnModuleInit {
     }
     const moderator = hasModeratorRole(message.member, this.config.DISCORD_MODERATOR_ROLE_ID);
     // Checked before the thread is named after the prompt.
-    const blocked = await this.chat.screen('discord', message.guildId, text, { moderator });
+    const blocked = await this.chat.screen('discord', message.guildId, message.author.id, text, { moderator });
     if (blocked) {
       await message.reply(`⚠️ ${blocked.message}`);
       return;
@@ -74,7 +74,7 @@ export class DiscordDialogueListener implements OnModuleInit {
     const moderator = hasModeratorRole(interaction.member, this.config.DISCORD_MODERATOR_ROLE_ID);
     // A blocked prompt is answered to its author alone, before the intro would quote it in the
     // channel (fast: the block list is cached, well within Discord's 3 s).
-    const blocked = interaction.guildId ? await this.chat.screen('discord', interaction.guildId, prompt, { moderator }) : null;
+    const blocked = interaction.guildId ? await this.chat.screen('discord', interaction.guildId, interaction.user.id, prompt, { moderator }) : null;
     if (blocked) {
       if (await deferOrFalse(interaction, true)) await editReplyOrNull(interaction, `⚠️ ${blocked.message}`);
       return;

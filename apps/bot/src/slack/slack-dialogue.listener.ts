@@ -45,7 +45,7 @@ export class SlackDialogueListener implements OnModuleInit {
       const prompt = command.text.trim();
       if (!prompt) return void (await respond({ response_type: 'ephemeral', text: 'Usage: `/imagine a red fox in the snow`' }));
       // A blocked prompt is answered to its author alone, before the starter message would quote it.
-      const blocked = await this.chat.screen('slack', command.team_id || 'slack', prompt, {
+      const blocked = await this.chat.screen('slack', command.team_id || 'slack', command.user_id, prompt, {
         moderator: this.moderators.check(client, command.user_id),
       });
       if (blocked) return void (await respond({ response_type: 'ephemeral', text: `:warning: ${blocked.message}` }));

@@ -111,9 +111,13 @@ describe('Discord block list and quota', () => {
     expect(quota.ephemeral).toBe(true);
     expect(quota.original!.content).toMatch(/Your next round frees at \d\d:\d\d UTC|Your next round frees at \d{4}-/);
 
-    fake.invokeCommand(alice, 'imagine', [{ name: 'prompt', type: 3, value: 'a stormy sea' }]);
-    const thread = await until(async () => fake.threads()[2], 'second alice thread');
-    await botSays(thread.id, '⚠️ You have used your 1 round for the last 24 hours; your next round frees at');
+    // Over the quota: answered to alice alone, before any thread or intro is opened for it.
+    const threadsBefore = fake.threads().length;
+    const over = fake.invokeCommand(alice, 'imagine', [{ name: 'prompt', type: 3, value: 'a stormy sea' }]);
+    await until(async () => over.original?.content.startsWith('⚠️ You have used your 1 round for the last 24 hours; your next round frees at'), 'quota refusal');
+    expect(over.ephemeral).toBe(true);
+    expect(fake.threads()).toHaveLength(threadsBefore);
+    expect(fake.messagesIn(fake.channelId).filter((m) => m.author.id === fake.bot.id && /stormy/i.test(m.content))).toEqual([]);
     expect(await ds.getRepository(RoundEntity).count()).toBe(2);
 
     // Moderators are exempt (the moderator already has a round today).

@@ -109,10 +109,17 @@ export class ConversationService {
   /**
    * The block-list check of `handleMessage` alone (`PROMPT_BLOCKED`), for an adapter that must
    * decide before it echoes a prompt (a thread named after it, an intro message quoting it).
-   * No I/O while the workspace's terms are cached.
+   * No I/O while the workspace's terms are cached. Given the user's platform id and with a daily
+   * quota set, a used-up quota is refused here too (`QUOTA_EXCEEDED`; one query), so no empty
+   * thread is opened for a round that cannot run.
    */
-  async screenMessage(scope: PolicyScope, text: string, author: MessageAuthor = {}): Promise<void> {
-    await this.refuseBlocked(scope, text, 'message', moderatorCheck(author));
+  async screenMessage(scope: PolicyScope, text: string, author: MessageAuthor = {}, userId?: string): Promise<void> {
+    const isModerator = moderatorCheck(author);
+    await this.refuseBlocked(scope, text, 'message', isModerator);
+    // With a quota set and the author named: a used-up quota is refused before anything is posted.
+    if (userId === undefined || this.quotaOffset(author) === null) return;
+    const usage = await this.quotaUsage({ platform: scope.platform, userId });
+    if (usage.remaining === 0 && usage.resetsAt && !(await isModerator())) throw quotaExceeded(this.options.dailyRoundQuota, usage.resetsAt);
   }
 
   /**

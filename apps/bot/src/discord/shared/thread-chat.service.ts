@@ -112,12 +112,13 @@ export class ThreadChatService {
   }
 
   /**
-   * The block-list refusal a prompt would get (null: allowed), checked before the adapter echoes
-   * it anywhere: a blocked `/imagine` must not become a thread name or an intro message.
+   * The block-list or quota refusal a prompt would get (null: allowed), checked before the adapter
+   * echoes it anywhere: a blocked `/imagine` must not become a thread name or an intro message,
+   * and a used-up quota must not open an empty thread.
    */
-  async screen(platform: ThreadPlatform, workspaceId: string, text: string, author: MessageAuthor = {}): Promise<CoreError | null> {
+  async screen(platform: ThreadPlatform, workspaceId: string, userId: string, text: string, author: MessageAuthor = {}): Promise<CoreError | null> {
     try {
-      await this.conversation.screenMessage({ platform, workspaceId }, text, author);
+      await this.conversation.screenMessage({ platform, workspaceId }, text, author, userId);
       return null;
     } catch (err) {
       if (isCoreError(err)) return err;
