@@ -3,11 +3,12 @@ import type { ChatAdapter, Platform, RoundUpdate, ThreadRef } from '../src/chat/
 import { ChatAdapterRegistry } from '../src/chat/chat-adapter.registry';
 
 /** A recording adapter: what the registry hands to a platform. */
-function adapter(platform: Platform, opts: { failStart?: boolean; enabled?: boolean } = {}) {
+function adapter(platform: Platform, opts: { failStart?: boolean; enabled?: boolean; deliveryScope?: 'platform' | 'replica' } = {}) {
   const delivered: Array<[ThreadRef, RoundUpdate]> = [];
   const self: ChatAdapter & { delivered: typeof delivered; started: boolean; stopped: boolean } = {
     platform,
     enabled: opts.enabled ?? true,
+    deliveryScope: opts.deliveryScope ?? 'platform',
     delivered,
     started: false,
     stopped: false,
@@ -55,6 +56,13 @@ describe(ChatAdapterRegistry.name, () => {
     sut.register(adapter('slack'));
     expect(sut.platforms).toEqual(['web', 'slack']);
     expect(() => sut.register(adapter('slack'))).toThrow(/slack/);
+  });
+
+  it('tells which platforms every replica delivers to its own readers', () => {
+    const registry = new ChatAdapterRegistry([adapter('web', { deliveryScope: 'replica' }), adapter('discord')]);
+    expect(registry.deliversPerReplica('web')).toBe(true);
+    expect(registry.deliversPerReplica('discord')).toBe(false);
+    expect(registry.deliversPerReplica('slack')).toBe(false);
   });
 
   it('lists only configured adapters as served platforms', () => {

@@ -9,9 +9,11 @@ import { TEST_REDIS_URL, startTestBot, until, type BotTestEnv } from './support/
 import { startGpuWorkerDouble, type GpuWorkerDouble } from './support/gpu-worker.double';
 
 /**
- * Two bot replicas on one database and one queue: both hear every "completed" event, and the
- * post claim (taken beside the reads of the results path) lets exactly one of them post it —
- * including the replica that never saw the round being enqueued.
+ * Two bot replicas on one database and one queue: both hear every "completed" event. The web
+ * chat delivers per replica (a browser watches the replica it is connected to), so each replica
+ * pushes every result to its own readers — including the replica that never saw the round being
+ * enqueued — while the post claim is still taken once. (Platform adapters post only on the claim:
+ * see the registry test and `markRoundPosted`'s.)
  */
 describe('results relay with two bot replicas', () => {
   let bot: BotTestEnv;
@@ -36,11 +38,11 @@ describe('results relay with two bot replicas', () => {
     await bot?.close();
   });
 
-  it('posts each completed round once across the replicas', async () => {
+  it('pushes each completed web round to the readers of both replicas, and claims its post once', async () => {
     const updates: Array<{ replica: string; update: RoundUpdate }> = [];
     bot.app.get(WebEventsHub).all().subscribe((update) => updates.push({ replica: 'first', update }));
     replica.get(WebEventsHub).all().subscribe((update) => updates.push({ replica: 'second', update }));
-    const completed = () => updates.filter((u) => u.update.kind === 'completed');
+    const completed = (on: string) => updates.filter((u) => u.replica === on && u.update.kind === 'completed');
 
     const user = `replica-${randomUUID()}`;
     const threads: ThreadDetail[] = [];
@@ -53,13 +55,13 @@ describe('results relay with two bot replicas', () => {
       expect(res.status).toBe(201);
       threads.push((await res.json()) as ThreadDetail);
     }
-    await until(async () => completed().length >= 4, 'four completed rounds', 30_000);
-    // Both replicas have had every event by now; give a late duplicate the chance to show.
+    await until(async () => completed('first').length >= 4 && completed('second').length >= 4, 'four completed rounds on each replica', 30_000);
+    // Give a late duplicate the chance to show.
     await new Promise((r) => setTimeout(r, 300));
     const roundIds = threads.map((t) => t.rounds[0]!.id).sort();
-    expect(completed().map((u) => u.update.roundId).sort()).toEqual(roundIds);
-    for (const u of completed()) {
-      expect(u.update).toMatchObject({ kind: 'completed', round: { status: 'completed', images: [{}, {}] } });
+    for (const on of ['first', 'second']) {
+      expect(completed(on).map((u) => u.update.roundId).sort()).toEqual(roundIds);
+      for (const u of completed(on)) expect(u.update).toMatchObject({ kind: 'completed', round: { status: 'completed', images: [{}, {}] } });
     }
     const rows: Array<{ posted: boolean }> = await bot.db.dataSource.query(
       'SELECT posted_at IS NOT NULL AS posted FROM rounds WHERE id = ANY($1)',

@@ -36,6 +36,12 @@ export interface ChatAdapter {
   readonly platform: Platform;
   /** Whether this adapter is configured to run (its credentials are set); health lists only these. */
   readonly enabled: boolean;
+  /**
+   * Where a delivery lands. `platform`: one shared place (a Discord or Slack message), so with
+   * several bot replicas exactly one of them posts each result. `replica`: only the readers
+   * connected to this process (the web chat's SSE), so every replica delivers to its own.
+   */
+  readonly deliveryScope: 'platform' | 'replica';
   /** Connects to the platform; called once at application start. Must not throw for a bad token. */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -49,6 +49,11 @@ export class ChatAdapterRegistry implements OnApplicationBootstrap, OnApplicatio
     await Promise.allSettled([...this.byPlatform.values()].map((a) => a.stop()));
   }
 
+  /** Whether every replica delivers this platform's updates to its own readers (see `deliveryScope`). */
+  deliversPerReplica(platform: string): boolean {
+    return this.byPlatform.get(platform)?.deliveryScope === 'replica';
+  }
+
   /** Delivers to the dialogue's adapter; returns false when no adapter serves that platform. */
   async deliver(thread: ThreadRef, update: RoundUpdate): Promise<boolean> {
     const adapter = this.byPlatform.get(thread.platform);

@@ -19,6 +19,8 @@ export interface RoundMessagePoster {
  */
 export abstract class ConnectedChatAdapter implements ChatAdapter {
   abstract readonly platform: Platform;
+  /** One message on the platform: exactly one replica posts each result. */
+  readonly deliveryScope = 'platform' as const;
 
   protected constructor(
     private readonly connection: PlatformConnection,
