@@ -18,9 +18,9 @@ export const ModelFamilyConfigSchema = z.object({
    */
   textEncoder: z.enum(['dual', 'joint']).default('dual'),
   /** Share of training samples drawn from the noisiest 20% of timesteps, where only the prompt can say what to draw. */
-  highNoiseShare: z.number().min(0).max(1).default(0.5),
+  highNoiseShare: z.number().min(0).max(1).default(0.35),
   /** Share of training samples drawn from the least noisy 15% of timesteps (where the sampler's last steps draw edges). */
-  lowNoiseShare: z.number().min(0).max(1).default(0),
+  lowNoiseShare: z.number().min(0).max(1).default(0.3),
   text: z
     .object({
       /** Width of the token states, also the UNet's cross-attention context width. */
@@ -42,9 +42,9 @@ export const ModelFamilyConfigSchema = z.object({
       /** Zero-initialised linear 1×1 path from the residual stream to the output (see CondUNetDims.outSkip). */
       outSkip: z.boolean().default(false),
       /** Learned per-channel c_skip(t) · x_t added to the output (see CondUNetDims.inputSkip). */
-      inputSkip: z.boolean().default(false),
+      inputSkip: z.boolean().default(true),
     })
-    .default({ channels: [48, 96], heads: 4, groups: 16, sinusoidDim: 64, timeEmbedDim: 256, outNorm: true, outSkip: false, inputSkip: false }),
+    .default({ channels: [48, 96], heads: 4, groups: 16, sinusoidDim: 64, timeEmbedDim: 256, outNorm: true, outSkip: false, inputSkip: true }),
   dual: z
     .object({
       /** Channels of the image tower's four stride-2 stages. */
