@@ -99,15 +99,15 @@ export class RoundEventsRelay implements OnModuleInit, OnModuleDestroy {
       ]);
       this.threads.delete(roundId);
       if (!stored || !thread) return; // dialogue deleted while the job ran: nothing to post
+      // A worker that did not store its result: record it here (idempotent).
       const recorded = stored.status === 'completed' && stored.images.length === result.images.length;
-      // A platform post is made by the replica that claimed it; a per-replica delivery (the web
-      // chat's SSE) by every replica, to the readers connected to it.
-      const everyReplica = this.adapters.deliversPerReplica(thread.platform);
-      if (!claimed && stored.status === 'completed' && !everyReplica) return; // another replica posts it
-      // A worker that did not store its result: record it here (idempotent), then claim the post.
       const round = recorded ? stored : await this.conversation.recordGenerationResult(result);
       if (!round) return;
-      if (!claimed && !(await this.conversation.markRoundPosted(roundId)) && !everyReplica) return;
+      // The claim beside the reads failed only if the result was not stored yet: claim it now.
+      const ours = claimed || (stored.status !== 'completed' && (await this.conversation.markRoundPosted(roundId)));
+      // A platform post is made once, by the replica holding the claim; a per-replica delivery
+      // (the web chat's SSE) by every replica, to the readers connected to it.
+      if (!ours && !this.adapters.deliversPerReplica(thread.platform)) return;
       await this.send(thread, { kind: 'completed', dialogueId: thread.dialogueId, roundId, round: toRoundView(round) });
       this.overhead.record('post', performance.now() - received);
     });

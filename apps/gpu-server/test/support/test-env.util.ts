@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import IORedis from 'ioredis';
+import { dropPrefix } from '@vca/queue';
 import { Client } from 'pg';
 import { GpuServerEnvSchema, parseEnv, type GpuServerConfig } from '@vca/shared';
 
@@ -56,14 +56,7 @@ export async function createTestEnv(tag: string): Promise<TestEnv> {
       await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pg.end();
       await rm(imageDir, { recursive: true, force: true });
-      const redis = new IORedis(TEST_REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-      redis.disconnect();
+      await dropPrefix(prefix, TEST_REDIS_URL);
     },
   };
 }
