@@ -48,23 +48,12 @@ export class PromptPolicy {
   async blockedTermIn(scope: PolicyScope, texts: readonly string[]): Promise<string | null> {
     const global = this.globalBlockedTermIn(texts);
     if (global) return global;
-    const terms = await this.workspaceTerms(scope);
-    if (terms.length === 0) return null;
-    for (const text of texts) {
-      const hit = findBlockedTerm(text, terms);
-      if (hit) return hit;
-    }
-    return null;
+    return firstBlockedTerm(texts, await this.workspaceTerms(scope));
   }
 
   /** Only the global terms: no I/O (used before the workspace of a message is known). */
   globalBlockedTermIn(texts: readonly string[]): string | null {
-    if (this.globalTerms.length === 0) return null;
-    for (const text of texts) {
-      const hit = findBlockedTerm(text, this.globalTerms);
-      if (hit) return hit;
-    }
-    return null;
+    return firstBlockedTerm(texts, this.globalTerms);
   }
 
   /** Throws `PROMPT_BLOCKED` naming the term when one of `texts` contains a blocked term. */
@@ -118,6 +107,16 @@ export class PromptPolicy {
       this.cache.delete(oldest);
     }
   }
+}
+
+/** The first of `terms` found in any of `texts` (texts in order), else null. */
+function firstBlockedTerm(texts: readonly string[], terms: readonly string[]): string | null {
+  if (terms.length === 0) return null;
+  for (const text of texts) {
+    const hit = findBlockedTerm(text, terms);
+    if (hit) return hit;
+  }
+  return null;
 }
 
 function scopeKey(scope: PolicyScope): string {
