@@ -116,4 +116,33 @@ describe('autodiff graph construction', () => {
     const out = await s.run({ w: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]) });
     expect(Array.from(out[gg.gradients['w']].data as Float32Array)).toEqual([2, 4, 6, 8, 10, 12]);
   });
+
+  it('turns the GroupNorm InstanceNormalization into a LayerNormalization whose InvStdDev feeds ∂x, with the same loss', async () => {
+    const g = new GraphBuilder('t');
+    const x = g.input('x', 'float32', [2, 8, 3, 3]);
+    const gamma = g.initializer('gamma', new Float32Array(8).fill(1.5), [8]);
+    const beta = g.initializer('beta', new Float32Array(8).fill(0.25), [8]);
+    const w = g.initializer('w', rng.normalArray(8 * 8 * 9), [8, 8, 3, 3]);
+    const h = g.op('Conv', [x, w], { pads: [1, 1, 1, 1] });
+    g.op('ReduceSum', [g.mul(g.silu(g.groupNorm(h, 4, [2, 8, 3, 3], gamma, beta)), g.constant(rng.normalArray(144), [2, 8, 3, 3]))], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    const forward = g.build();
+    const gg = await buildGradientGraph(forward, { loss: 'loss', wrt: ['w', 'gamma'] });
+    const ops = gg.graph.nodes.map((n) => n.op);
+    expect(ops).not.toContain('InstanceNormalization');
+    const ln = gg.graph.nodes.filter((n) => n.op === 'LayerNormalization');
+    expect(ln).toHaveLength(1);
+    expect(gg.graph.nodes.some((n) => n.inputs.includes(ln[0].outputs[2]))).toBe(true);
+    // No Sqrt: s is no longer recovered from x̂ and x.
+    expect(ops).not.toContain('Sqrt');
+    const { encodeModel } = await import('@vca/ml');
+    const feeds = { x: tensor([2, 8, 3, 3]) };
+    const plain = await (await ort.InferenceSession.create(Buffer.from(encodeModel(forward).model))).run(feeds);
+    const trained = await ort.InferenceSession.create(Buffer.from(encodeModel(gg.graph).model));
+    const all: Record<string, ort.Tensor> = { ...feeds };
+    for (const [k, t] of gg.initialValues) all[k] = new ort.Tensor('float32', t.data as Float32Array, t.dims);
+    const out = await trained.run(all);
+    const [a, b] = [(plain.loss.data as Float32Array)[0], (out[gg.loss].data as Float32Array)[0]];
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a)));
+  });
 });

@@ -128,6 +128,13 @@ describe('autodiff gradient rules vs finite differences', () => {
       checkGradients((g, p) => g.instanceNorm(p.x, p.s, p.b), { x: [2, 3, 4, 4], s: [3], b: [3] }));
     it('GroupNorm pattern (Reshape → InstanceNormalization → Reshape → affine)', () =>
       checkGradients((g, p) => g.groupNorm(p.x, 2, [2, 4, 3, 3], p.gamma, p.beta), { x: [2, 4, 3, 3], gamma: [4], beta: [4] }));
+    it('InstanceNormalization with constant unit scale over two spatial axes, then SiLU (LayerNormalization InvStdDev path)', () =>
+      checkGradients(
+        (g, p) => g.silu(g.mul(g.instanceNorm(p.x, g.constant(new Float32Array(3).fill(1), [3]), g.constant(new Float32Array(3), [3])), p.k)),
+        { x: [2, 3, 4, 5], k: [3, 1, 1] },
+      ));
+    it('InstanceNormalization with constant unit scale on a rank-3 input (the grouped form)', () =>
+      checkGradients((g, p) => g.instanceNorm(p.x, g.constant(new Float32Array(4).fill(1), [4]), g.constant(new Float32Array(4), [4])), { x: [3, 4, 7] }));
     it('ReduceMean (axes attribute) and ReduceSum (axes input, keepdims 0)', () =>
       checkGradients((g, p) => g.add(g.reduceMean(p.x, [1], 0), g.reduceSum(p.x, [1], 0)), { x: [2, 5, 3] }));
   });
