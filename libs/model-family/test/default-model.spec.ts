@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffusionPipeline } from '@vca/diffusion';
 import { buildTokenizer } from '@vca/world';
-import { latentShape, ModelFamilyConfigSchema } from '../src';
+import { latentShape, ModelFamilyConfigSchema, unetDims } from '../src';
 
 const DIR = resolve(__dirname, '../../../models/default');
 const shipped = existsSync(join(DIR, 'model_family.json'));
@@ -25,7 +25,7 @@ describe.skipIf(!shipped)('the committed default model (models/default)', () => 
     expect(JSON.parse(readFileSync(join(DIR, 'tokenizer', 'tokenizer.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(tok.tokenizer)));
     const unet = JSON.parse(readFileSync(join(DIR, 'unet', 'config.json'), 'utf8'));
     const { channels, size } = latentShape(config);
-    expect([unet.sample_size, unet.in_channels, unet.cross_attention_dim]).toEqual([size, channels, config.text.hidden]);
+    expect([unet.sample_size, unet.in_channels, unet.cross_attention_dim]).toEqual([size, channels, unetDims(config, tok.maxLength).contextDim]);
     expect(totalBytes(DIR)).toBeLessThan(40 * 1024 * 1024);
   });
 

@@ -8,7 +8,6 @@ import { alphasCumprod, betaSchedule, DiffusionPipeline } from '@vca/diffusion';
 import { buildTokenizer } from '@vca/world';
 import {
   createDiffusionTrainer,
-  createDualTrainer,
   diffusionBatcher,
   exportedDualWeights,
   exportModelFamily,
@@ -18,6 +17,7 @@ import {
   worldTokenizer,
   type ModelFamilyConfig,
 } from '../src';
+import { textWeightsFor } from './text-weights.util';
 
 const tok = buildTokenizer();
 const tokenizer = worldTokenizer();
@@ -29,25 +29,27 @@ const hyper = { lr: 3e-3, steps: 10, warmupSteps: 0, emaDecay: 0.9, threads: 1, 
  * same inputs: prompt ids → exported text encoder → exported UNet(x_t, t) must give the training
  * graph's loss on a training batch, for every prediction type the family can be trained with.
  */
-describe.each(['sample', 'v_prediction'] as const)('training and the exported pipeline agree (tiny config, %s)', (predictionType) => {
+describe.each([
+  ['sample', 'parser'],
+  ['v_prediction', 'dual'],
+] as const)('training and the exported pipeline agree (tiny config, %s, %s text encoder)', (predictionType, textEncoder) => {
   const dir = mkdtempSync(join(tmpdir(), 'vca-mf-consistency-'));
-  const config: ModelFamilyConfig = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, schedule: { predictionType } });
+  const config: ModelFamilyConfig = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, textEncoder, schedule: { predictionType } });
   let dualWeights: Map<string, TensorData>;
   let trainLoss = 0;
   let feeds: Record<string, ort.Tensor>;
 
   beforeAll(async () => {
-    const dual = await createDualTrainer(config, tokenizer, tok.vocabSize, BATCH, hyper);
-    dualWeights = dual.weights();
-    await dual.release();
-    const trainer = await createDiffusionTrainer(config, tokenizer, tok.vocabSize, BATCH, hyper, dualWeights);
+    const text = await textWeightsFor(config, tokenizer, tok.vocabSize, BATCH, hyper);
+    dualWeights = text.dual;
+    const trainer = await createDiffusionTrainer(config, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
     const batch = diffusionBatcher({ config, seed: 5, batch: BATCH, tokenizer, uncondRate: 0 });
     const rng = new Rng(2);
     // A few steps so text_proj (zero-initialised) and conv_out carry the prompt into the output.
     for (let s = 0; s < 6; s++) await trainer.trainStep(batch(s, rng));
     feeds = batch(100, rng);
     trainLoss = (await trainer.lossAndGradients(feeds)).loss;
-    exportModelFamily(dir, { config, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: trainer.weights('current'), dualWeights, training: {} });
+    exportModelFamily(dir, { config, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: trainer.weights('current'), dualWeights, parserWeights: text.parser, training: {} });
     await trainer.release();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
-import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, runStage, TINY_CONFIG, worldTokenizer } from '../src';
+import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, runStage, textPrefix, TINY_CONFIG, worldTokenizer } from '../src';
 
 const config = ModelFamilyConfigSchema.parse(TINY_CONFIG);
 const tokenizer = worldTokenizer();
@@ -28,11 +28,12 @@ describe('text encoder + UNet training stage (tiny config)', () => {
 
   it('keeps a given text encoder frozen: only UNet tensors train, the text weights stay as given', async () => {
     const probe = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1));
-    const text = new Map([...probe.weights()].filter(([k]) => k.startsWith('dual_text.')).map(([k, t]) => [k, { ...t, data: (t.data as Float32Array).map((v) => v + 0.5) }]));
+    const prefix = `${textPrefix(config)}.`;
+    const text = new Map([...probe.weights()].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k, { ...t, data: (t.data as Float32Array).map((v) => v + 0.5) }]));
     await probe.release();
     const trainer = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1), text);
     expect(text.size).toBeGreaterThan(0);
-    expect([...trainer.params.keys()].some((k) => k.startsWith('dual_text.'))).toBe(false);
+    expect([...trainer.params.keys()].some((k) => k.startsWith(prefix))).toBe(false);
     expect([...trainer.params.keys()]).toContain('text_proj.weight');
     await trainer.release();
   });

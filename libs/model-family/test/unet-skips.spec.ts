@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
-import { createDiffusionTrainer, createDualTrainer, diffusionBatcher, exportModelFamily, ModelFamilyConfigSchema, TINY_CONFIG, warmStartFromExport, worldTokenizer } from '../src';
+import { textWeightsFor } from './text-weights.util';
+import { createDiffusionTrainer, diffusionBatcher, exportModelFamily, ModelFamilyConfigSchema, TINY_CONFIG, warmStartFromExport, worldTokenizer } from '../src';
 
 const tok = buildTokenizer();
 const tokenizer = worldTokenizer();
@@ -18,19 +19,17 @@ describe('UNet output skips (inputSkip, outSkip) and warm start from an export',
   it('start at zero, so a UNet warm-started from an export without them computes the same loss; then they train', async () => {
     const plain = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, unet: { ...TINY_CONFIG.unet, inputSkip: false, outSkip: false } });
     const skips = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, unet: { ...TINY_CONFIG.unet, inputSkip: true, outSkip: true } });
-    const dual = await createDualTrainer(plain, tokenizer, tok.vocabSize, BATCH, hyper);
-    const dualWeights = dual.weights();
-    await dual.release();
-    const a = await createDiffusionTrainer(plain, tokenizer, tok.vocabSize, BATCH, hyper, dualWeights);
+    const text = await textWeightsFor(plain, tokenizer, tok.vocabSize, BATCH, hyper);
+    const a = await createDiffusionTrainer(plain, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
     const batch = diffusionBatcher({ config: plain, seed: 8, batch: BATCH, tokenizer });
     const rng = new Rng(4);
     for (let s = 0; s < 3; s++) await a.trainStep(batch(s, rng));
-    exportModelFamily(dir, { config: plain, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: a.weights('current'), dualWeights, training: {} });
+    exportModelFamily(dir, { config: plain, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: a.weights('current'), dualWeights: text.dual, parserWeights: text.parser, training: {} });
     const feeds = batch(50, rng);
     const lossA = (await a.lossAndGradients(feeds)).loss;
     await a.release();
 
-    const b = await createDiffusionTrainer(skips, tokenizer, tok.vocabSize, BATCH, hyper, dualWeights);
+    const b = await createDiffusionTrainer(skips, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
     expect(warmStartFromExport(b, dir).sort()).toEqual(['conv_skip.bias', 'conv_skip.weight', 'skip_gate.bias', 'skip_gate.weight']);
     const { loss: lossB, grads } = await b.lossAndGradients(feeds);
     expect(lossB).toBeCloseTo(lossA, 5);

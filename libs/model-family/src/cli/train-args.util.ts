@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 export const TrainArgsSchema = z.object({
-  stage: z.enum(['dual', 'unet', 'text', 'export', 'all']).default('all'),
+  stage: z.enum(['dual', 'parser', 'unet', 'text', 'export', 'all']).default('all'),
   seed: z.coerce.number().int().min(0).default(1),
   preset: z.enum(['default', 'tiny']).default('default'),
   /** JSON merged over the preset (e.g. '{"unet":{"channels":[48,96]}}'), for experiments. */
   configJson: z.string().optional(),
   unetSteps: z.coerce.number().int().positive().default(13000),
   dualSteps: z.coerce.number().int().positive().default(700),
+  parserSteps: z.coerce.number().int().positive().default(1500),
+  parserLr: z.coerce.number().positive().default(2e-3),
   batch: z.coerce.number().int().positive().default(16),
   dualBatch: z.coerce.number().int().positive().default(64),
   lr: z.coerce.number().positive().default(8e-4),
@@ -26,13 +28,15 @@ export const TrainArgsSchema = z.object({
   initFrom: z.string().optional(),
   /** An exported model folder whose dual encoder stands in for the dual stage's checkpoint when `work` has none (see exportedDualWeights). */
   dualFrom: z.string().optional(),
+  /** An exported model folder whose prompt parser (text_encoder/) stands in for the parser stage's checkpoint when `work` has none. */
+  parserFrom: z.string().optional(),
 });
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
-const USAGE = `npm run model:train -- [--stage dual|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
+const USAGE = `npm run model:train -- [--stage dual|parser|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
   [--unet-steps 13000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
   [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir | exported model dir>]
-  [--dual-from <exported model dir>]
+  [--dual-from <exported model dir>] [--parser-from <exported model dir>] [--parser-steps 1500] [--parser-lr 2e-3]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -57,6 +61,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       weights: { type: 'string' },
       'init-from': { type: 'string' },
       'dual-from': { type: 'string' },
+      'parser-from': { type: 'string' },
+      'parser-steps': { type: 'string' },
+      'parser-lr': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -83,6 +90,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     weights: values.weights,
     initFrom: values['init-from'],
     dualFrom: values['dual-from'],
+    parserFrom: values['parser-from'],
+    parserSteps: values['parser-steps'],
+    parserLr: values['parser-lr'],
   });
   if (!parsed.success) throw new Error(`${z.prettifyError(parsed.error)}\n${USAGE}`);
   return { ...parsed.data, work: parsed.data.work ?? join(tmpdir(), `vca-model-train-${parsed.data.preset}-seed${parsed.data.seed}`) };

@@ -8,7 +8,8 @@ import { buildVaeDecoderGraph, buildVaeEncoderGraph } from '../graphs/pixel-shuf
 import { buildTextEncoderGraph } from '../graphs/text-encoder.graph';
 import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { dualDims } from '../training/dual.stage';
-import { textDims, textPrefix, unetDims } from '../training/diffusion.stage';
+import { parserDims, textDims, textPrefix, unetDims } from '../training/diffusion.stage';
+import { buildPromptParserGraph, GROUNDING_DIM, PARSER_GROUPS, PARSER_SLOTS } from '../graphs/prompt-parser.graph';
 import { schedulerConfigOf } from '../training/noise-schedule.util';
 
 /** Writes trained weights into a freshly built graph; every parameter of the graph must be given. */
@@ -32,6 +33,8 @@ export interface ExportInput {
   /** Text encoder + UNet weights (joint stage); undefined leaves those graphs at their seeded init. */
   diffusionWeights?: ReadonlyMap<string, TensorData>;
   dualWeights?: ReadonlyMap<string, TensorData>;
+  /** Prompt parser weights (when the config's text encoder is the parser). */
+  parserWeights?: ReadonlyMap<string, TensorData>;
   /** Free-form facts for model_family.json (seed, steps, wall time, losses). */
   training: Record<string, unknown>;
 }
@@ -74,10 +77,28 @@ export function exportModelFamily(dir: string, x: ExportInput): void {
   json(join(sub('scheduler'), 'scheduler_config.json'), schedulerConfigOf(c));
 
   const td = textDims(c, x.vocabSize, x.maxLength);
-  json(join(sub('text_encoder'), 'config.json'), { _class_name: 'VcaTextEncoder', source: c.textEncoder === 'dual' ? 'dual encoder text tower (clip_text_encoder/ before pooling)' : 'trained with the UNet', hidden_size: td.hidden, num_hidden_layers: td.layers, num_attention_heads: td.heads, max_position_embeddings: td.maxLength, vocab_size: td.vocabSize });
-  const te = buildTextEncoderGraph(td, textPrefix(c));
-  const textWeights = c.textEncoder === 'dual' ? x.dualWeights : x.diffusionWeights;
-  saveModel(join(dir, 'text_encoder', 'model.onnx'), textWeights ? withWeights(te, textWeights) : te);
+  if (c.textEncoder === 'parser') {
+    const pd = parserDims(c, x.vocabSize, x.maxLength);
+    json(join(sub('text_encoder'), 'config.json'), {
+      _class_name: 'VcaPromptParser',
+      source: 'trained with supervision from the caption grammar; emits grounding tokens',
+      hidden_size: GROUNDING_DIM,
+      encoder_hidden_size: pd.hidden,
+      num_hidden_layers: pd.layers,
+      num_attention_heads: pd.heads,
+      max_position_embeddings: pd.maxLength,
+      vocab_size: pd.vocabSize,
+      slots: PARSER_SLOTS,
+      groups: PARSER_GROUPS,
+    });
+    const pg = buildPromptParserGraph(pd);
+    saveModel(join(dir, 'text_encoder', 'model.onnx'), x.parserWeights ? withWeights(pg, x.parserWeights) : pg);
+  } else {
+    json(join(sub('text_encoder'), 'config.json'), { _class_name: 'VcaTextEncoder', source: c.textEncoder === 'dual' ? 'dual encoder text tower (clip_text_encoder/ before pooling)' : 'trained with the UNet', hidden_size: td.hidden, num_hidden_layers: td.layers, num_attention_heads: td.heads, max_position_embeddings: td.maxLength, vocab_size: td.vocabSize });
+    const te = buildTextEncoderGraph(td, textPrefix(c));
+    const textWeights = c.textEncoder === 'dual' ? x.dualWeights : x.diffusionWeights;
+    saveModel(join(dir, 'text_encoder', 'model.onnx'), textWeights ? withWeights(te, textWeights) : te);
+  }
 
   const ud = unetDims(c, x.maxLength);
   json(join(sub('unet'), 'config.json'), {

@@ -4,6 +4,7 @@ import { createRng, deriveSeed, SceneRenderer } from '@vca/world';
 import type { ClipTokenizer } from '@vca/diffusion';
 import { condUNetLayers, type CondUNetDims } from '../graphs/cond-unet.graph';
 import { textEncoderLayers, type TextEncoderDims } from '../graphs/text-encoder.graph';
+import { GROUNDING_CELLS_OFFSET, GROUNDING_DIM, groundingTokens, PARSER_SLOTS, promptParserLogits, type PromptParserDims } from '../graphs/prompt-parser.graph';
 import { pixelUnshuffle } from '../graphs/pixel-shuffle-vae.graph';
 import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
@@ -11,19 +12,35 @@ import { trainingAlphasCumprod } from './noise-schedule.util';
 
 /** Dimensions of the diffusion text encoder (the dual encoder's text tower when `textEncoder` is `dual`). */
 export function textDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): TextEncoderDims {
+  if (c.textEncoder === 'parser') return parserDims(c, vocabSize, maxLength);
   if (c.textEncoder === 'dual') return { vocabSize, maxLength, hidden: c.dual.textHidden, layers: c.dual.textLayers, heads: c.dual.heads, mlpRatio: 2 };
   return { vocabSize, maxLength, ...c.text };
 }
 
+export function parserDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): PromptParserDims {
+  return { vocabSize, maxLength, hidden: c.parser.hidden, layers: c.parser.layers, heads: c.parser.heads, mlpRatio: 2, readoutHidden: c.parser.readoutHidden };
+}
+
 /** Weight-name prefix of the diffusion text encoder. */
 export function textPrefix(c: ModelFamilyConfig): string {
-  return c.textEncoder === 'dual' ? 'dual_text' : 'text';
+  return c.textEncoder === 'parser' ? 'parser' : c.textEncoder === 'dual' ? 'dual_text' : 'text';
 }
 
 export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims {
   const { channels, size } = latentShape(c);
+  const { groundingChannels, ...unet } = c.unet;
+  if (c.textEncoder === 'parser') {
+    const grounding = { cellsOffset: GROUNDING_CELLS_OFFSET, grid: 3, channels: groundingChannels };
+    return { latentChannels: channels, latentSize: size, ...unet, contextLen: PARSER_SLOTS.length, contextDim: GROUNDING_DIM, grounding };
+  }
   const contextDim = c.textEncoder === 'dual' ? c.dual.textHidden : c.text.hidden;
-  return { latentChannels: channels, latentSize: size, ...c.unet, contextLen: maxLength, contextDim };
+  return { latentChannels: channels, latentSize: size, ...unet, contextLen: maxLength, contextDim };
+}
+
+/** The diffusion conditioning emitted into a graph: grounding tokens from the parser, or the text encoder's token states. */
+export function textConditionLayers(l: Layers, c: ModelFamilyConfig, inputIds: string, vocabSize: number, maxLength: number): string {
+  if (c.textEncoder === 'parser') return groundingTokens(l.g, promptParserLogits(l, inputIds, parserDims(c, vocabSize, maxLength)));
+  return textEncoderLayers(l, textPrefix(c), inputIds, textDims(c, vocabSize, maxLength));
 }
 
 /**
@@ -41,7 +58,7 @@ export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: num
   const timestep = g.input('timestep', 'float32', [batch]);
   const target = g.input('target', 'float32', [batch, u.latentChannels, S, S]);
   const weight = g.input('weight', 'float32', [batch, 1, 1, 1]);
-  const context = textEncoderLayers(l, textPrefix(c), ids, textDims(c, vocabSize, maxLength));
+  const context = textConditionLayers(l, c, ids, vocabSize, maxLength);
   const pred = condUNetLayers(l, sample, timestep, context, u);
   const d = g.sub(pred, target);
   g.op('ReduceMean', [g.mul(g.mul(d, d), weight)], { keepdims: 0 }, 'loss');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasCheckpoint, loadCheckpoint, type TensorData } from '@vca/ml';
+import { hasCheckpoint, loadCheckpoint, loadModel, type TensorData } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
 import { exportModelFamily } from '../export/model-exporter';
 import { exportedDualWeights } from '../export/exported-dual-weights.util';
@@ -8,6 +8,8 @@ import { ModelFamilyConfigSchema, TINY_CONFIG, type ModelFamilyConfig } from '..
 import { worldTokenizer } from '../data/scene-data.util';
 import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
 import { createDualTrainer, dualBatcher } from './dual.stage';
+import { createParserTrainer, parserBatcher } from './parser.stage';
+import { parserAccuracy } from '../eval/parser.eval';
 import { runStage, warmStart, warmStartFromExport, type StageResult } from './stage-runner';
 import type { TrainArgs } from '../cli/train-args.util';
 
@@ -50,7 +52,7 @@ export class ModelFamilyTrainer {
   }
 
   private dirs() {
-    return { dual: join(this.args.work, 'dual'), unet: join(this.args.work, 'unet') };
+    return { dual: join(this.args.work, 'dual'), parser: join(this.args.work, 'parser'), unet: join(this.args.work, 'unet') };
   }
 
   async trainDual(): Promise<StageResult> {
@@ -66,18 +68,37 @@ export class ModelFamilyTrainer {
     }
   }
 
+  async trainParser(): Promise<StageResult & { heldoutExact: number }> {
+    const a = this.args;
+    const tokenizer = worldTokenizer();
+    const vocab = buildTokenizer().vocabSize;
+    const h = { lr: a.parserLr, steps: a.parserSteps, warmupSteps: Math.min(100, Math.floor(a.parserSteps / 10)), emaDecay: 0.99, threads: a.threads, seed: a.seed };
+    const trainer = await createParserTrainer(this.config, tokenizer, vocab, a.dualBatch, h);
+    try {
+      const result = await runStage(trainer, { name: 'parser', steps: a.parserSteps, batch: parserBatcher(a.seed, a.dualBatch, tokenizer), workDir: this.dirs().parser, checkpointEvery: a.checkpointEvery, maxMinutes: a.maxMinutes, log: this.log });
+      const accuracy = await parserAccuracy(this.config, checkpointWeights(this.dirs().parser, 'ema'), { seed: a.seed, count: 500, threads: a.threads });
+      this.log(`[parser] held-out prompts read exactly: ${(100 * accuracy.exact).toFixed(1)}% of ${accuracy.count}`);
+      return { ...result, heldoutExact: accuracy.exact };
+    } finally {
+      await trainer.release();
+    }
+  }
+
   async trainUnet(): Promise<StageResult> {
     const a = this.args;
     const tokenizer = worldTokenizer();
     const vocab = buildTokenizer().vocabSize;
     const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed };
     let frozenText: Map<string, TensorData> | undefined;
-    if (this.config.textEncoder === 'dual') {
+    if (this.config.textEncoder === 'parser') {
+      frozenText = this.parserWeights('ema');
+      if (!frozenText) throw new Error(`[unet] textEncoder "parser" needs the parser stage first (no checkpoint in ${this.dirs().parser}, no --parser-from)`);
+    } else if (this.config.textEncoder === 'dual') {
       frozenText = this.dualWeights('ema');
       if (!frozenText) throw new Error(`[unet] textEncoder "dual" needs the dual stage first (no checkpoint in ${this.dirs().dual}, no --dual-from)`);
     }
     const trainer = await createDiffusionTrainer(this.config, tokenizer, vocab, a.batch, h, frozenText);
-    this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? 'UNet; text encoder = frozen dual text tower' : 'text encoder + UNet'})`);
+    this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? `UNet; text encoder = frozen ${this.config.textEncoder}` : 'text encoder + UNet'})`);
     try {
       if (a.initFrom && !hasCheckpoint(this.dirs().unet)) {
         const fromExport = existsSync(join(a.initFrom, 'unet', 'model.onnx'));
@@ -89,6 +110,12 @@ export class ModelFamilyTrainer {
     } finally {
       await trainer.release();
     }
+  }
+
+  /** The prompt parser's weights: the parser stage's checkpoint, else the export named by --parser-from. */
+  private parserWeights(which: 'ema' | 'current'): Map<string, TensorData> | undefined {
+    if (hasCheckpoint(this.dirs().parser)) return checkpointWeights(this.dirs().parser, which);
+    return this.args.parserFrom ? loadModel(join(this.args.parserFrom, 'text_encoder', 'model.onnx')).initializers : undefined;
   }
 
   /** The dual encoder's weights: the dual stage's checkpoint, else the export named by --dual-from. */
@@ -106,6 +133,7 @@ export class ModelFamilyTrainer {
       vocabSize: built.vocabSize,
       maxLength: built.maxLength,
       diffusionWeights: hasCheckpoint(d.unet) ? checkpointWeights(d.unet, this.args.weights) : undefined,
+      parserWeights: this.parserWeights(this.args.weights),
       dualWeights: this.dualWeights(this.args.weights),
       training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages: results },
     });
@@ -116,6 +144,7 @@ export class ModelFamilyTrainer {
     const stage = this.args.stage;
     const results: Record<string, StageResult | undefined> = {};
     if (stage === 'dual' || stage === 'all') results.dual = await this.trainDual();
+    if ((stage === 'parser' || stage === 'all') && this.config.textEncoder === 'parser') results.parser = await this.trainParser();
     if (stage === 'unet' || stage === 'text' || stage === 'all') results.unet = await this.trainUnet();
     if (stage === 'export' || stage === 'all') this.export(results);
   }
