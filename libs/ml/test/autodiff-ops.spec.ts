@@ -128,6 +128,12 @@ describe('autodiff gradient rules vs finite differences', () => {
       checkGradients((g, p) => g.instanceNorm(p.x, p.s, p.b), { x: [2, 3, 4, 4], s: [3], b: [3] }));
     it('GroupNorm pattern (Reshape → InstanceNormalization → Reshape → affine)', () =>
       checkGradients((g, p) => g.groupNorm(p.x, 2, [2, 4, 3, 3], p.gamma, p.beta), { x: [2, 4, 3, 3], gamma: [4], beta: [4] }));
+    it('GroupNorm pattern then SiLU, 3 groups of 2 channels, non-square (fused GroupNorm backward)', () =>
+      checkGradients((g, p) => g.silu(g.groupNorm(p.x, 3, [2, 6, 3, 2], p.gamma, p.beta)), { x: [2, 6, 3, 2], gamma: [6], beta: [6] }));
+    it('GroupNorm pattern with frozen γ (input gradient only, as in LoRA training)', () =>
+      checkGradients((g, p) => g.groupNorm(p.x, 3, [2, 6, 3, 2], p.gamma, p.beta), { x: [2, 6, 3, 2], gamma: [6], beta: [6] }, { trainable: ['x'] }));
+    it('GroupNorm pattern with a frozen input (γ and β gradients only)', () =>
+      checkGradients((g, p) => g.groupNorm(p.x, 3, [2, 6, 3, 2], p.gamma, p.beta), { x: [2, 6, 3, 2], gamma: [6], beta: [6] }, { trainable: ['gamma', 'beta'] }));
     it('InstanceNormalization with constant unit scale over two spatial axes, then SiLU (LayerNormalization InvStdDev path)', () =>
       checkGradients(
         (g, p) => g.silu(g.mul(g.instanceNorm(p.x, g.constant(new Float32Array(3).fill(1), [3]), g.constant(new Float32Array(3), [3])), p.k)),

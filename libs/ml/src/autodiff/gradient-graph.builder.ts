@@ -5,6 +5,7 @@ import { pruneGraph } from '../onnx/prune.util';
 import { nchwcBlockSize } from '../runtime/nchwc-conv.transform';
 import { GradContext, UnsupportedGradientError, type GradRule } from './grad-context.util';
 import { elementwiseRules } from './rules/elementwise.rules';
+import { findGroupNorms, groupNormBackward } from './rules/group-norm.fused';
 import { linearRules } from './rules/linear.rules';
 import { normalizationRules } from './rules/normalization.rules';
 import { shapeRules } from './rules/shape.rules';
@@ -113,6 +114,7 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
   }));
   const forwardNodes = [...graph.nodes];
   const silu = findSilu(forwardNodes);
+  const groupNorms = findGroupNorms(forwardNodes, (t, v) => ctx.isConstantFill(t, v), (t) => shapes.get(t)?.dims);
   for (let i = forwardNodes.length - 1; i >= 0; i--) {
     const node = forwardNodes[i];
     if (!node.outputs.some((o) => reach.has(o))) continue;
@@ -123,6 +125,14 @@ export async function buildGradientGraph(forward: Graph, opts: GradientGraphOpti
       // SiLU y = x·σ(x): ∂x = g·(σ + y·(1 − σ)), four passes instead of six through Mul and Sigmoid.
       const { x, s } = fused;
       add(x, b.mul(gOut[0], b.add(s, b.mul(node.outputs[0], b.sub(ctx.scalar(1, s), s)))));
+      continue;
+    }
+    const gn = groupNorms.get(node);
+    if (gn && gOut[0]) {
+      // GroupNorm's affine Mul, Reshape, InstanceNormalization and Reshape as one unit (rules/group-norm.fused.ts).
+      const { gx, gGamma } = groupNormBackward(ctx, gn, gOut[0], reach.has(gn.x), reach.has(gn.gamma));
+      if (gx) add(gn.x, gx);
+      if (gGamma) add(gn.gamma, gGamma);
       continue;
     }
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? GRADIENT_RULES[node.op] : undefined;

@@ -70,7 +70,7 @@ function normalizationBackward(
 }
 
 /** 1/s per group from x̂ and x: m = mean(x̂ ⊙ x) = var/s, s = (m + √(m² + 4ε))/2. */
-function invStdFromNormalized(ctx: GradContext, xhat: string, x: string, axes: number[], eps: number): string {
+export function invStdFromNormalized(ctx: GradContext, xhat: string, x: string, axes: number[], eps: number): string {
   const b = ctx.b;
   const m = ctx.mean(b.mul(xhat, x), axes);
   const s = b.mul(b.add(m, b.sqrt(b.add(b.mul(m, m), ctx.scalar(4 * eps, x)))), ctx.scalar(0.5, x));
@@ -86,7 +86,7 @@ function invStdFromNormalized(ctx: GradContext, xhat: string, x: string, axes: n
  * and saves the Mul + ReduceMean over x (about 40% of it) that recovering s would take.
  * Returns the InvStdDev tensor, or null where the rewrite does not apply.
  */
-function instanceNormAsLayerNorm(ctx: GradContext, node: GraphNode): string | null {
+export function instanceNormAsLayerNorm(ctx: GradContext, node: GraphNode): string | null {
   const [x] = node.inputs;
   const xs = ctx.shape(x);
   if (ctx.dtype(x) !== 'float32' || xs.length < 3 || node.outputs.length !== 1) return null;
