@@ -9,10 +9,10 @@ export const TrainArgsSchema = z.object({
   preset: z.enum(['default', 'tiny']).default('default'),
   /** JSON merged over the preset (e.g. '{"unet":{"channels":[48,96]}}'), for experiments. */
   configJson: z.string().optional(),
-  unetSteps: z.coerce.number().int().positive().default(13000),
+  unetSteps: z.coerce.number().int().positive().default(40000),
   dualSteps: z.coerce.number().int().positive().default(700),
-  parserSteps: z.coerce.number().int().positive().default(1500),
-  parserLr: z.coerce.number().positive().default(2e-3),
+  parserSteps: z.coerce.number().int().positive().default(6000),
+  parserLr: z.coerce.number().positive().default(3e-3),
   batch: z.coerce.number().int().positive().default(16),
   dualBatch: z.coerce.number().int().positive().default(64),
   lr: z.coerce.number().positive().default(8e-4),
@@ -34,9 +34,9 @@ export const TrainArgsSchema = z.object({
 export type TrainArgs = z.output<typeof TrainArgsSchema> & { work: string };
 
 const USAGE = `npm run model:train -- [--stage dual|parser|unet|text|export|all] [--seed 1] [--preset default|tiny] [--config <json>]
-  [--unet-steps 13000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
+  [--unet-steps 40000] [--dual-steps 700] [--batch 16] [--dual-batch 64] [--lr 8e-4] [--dual-lr 2e-3]
   [--out models/default] [--work <checkpoint dir>] [--max-minutes m] [--threads n] [--checkpoint-every 100] [--weights ema|current] [--init-from <unet checkpoint dir | exported model dir>]
-  [--dual-from <exported model dir>] [--parser-from <exported model dir>] [--parser-steps 1500] [--parser-lr 2e-3]
+  [--dual-from <exported model dir>] [--parser-from <exported model dir>] [--parser-steps 6000] [--parser-lr 3e-3]
   "text" is an alias of "unet": the text encoder trains jointly with the UNet.`;
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
