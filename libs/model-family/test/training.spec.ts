@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
-import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, runStage, textPrefix, TINY_CONFIG, worldTokenizer } from '../src';
+import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, readStageState, runStage, textPrefix, TINY_CONFIG, worldTokenizer } from '../src';
 
 const config = ModelFamilyConfigSchema.parse(TINY_CONFIG);
 const tokenizer = worldTokenizer();
@@ -50,6 +50,12 @@ describe('text encoder + UNet training stage (tiny config)', () => {
     const r = await runStage(resumed, { name: 'b', steps: 4, batch, workDir: join(root, 'b'), checkpointEvery: 100, log: silent });
 
     expect(r.step).toBe(4);
+    // The stage's record (read by a later standalone export) says what the checkpoint trained, wall time summed over both runs.
+    const state = readStageState(join(root, 'b'))!;
+    expect(state.step).toBe(4);
+    expect(state.wallSeconds).toBeGreaterThan(0);
+    expect(state.wallSeconds).toBeLessThanOrEqual(r.wallSeconds);
+    expect(readStageState(join(root, 'never-trained'))).toBeUndefined();
     for (const [name, w] of straight.params) expect(Array.from(resumed.params.get(name)!), name).toEqual(Array.from(w));
     for (const [name, w] of straight.ema!.shadow) expect(Array.from(resumed.ema!.shadow.get(name)!), name).toEqual(Array.from(w));
     await straight.release();

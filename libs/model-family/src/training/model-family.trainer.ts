@@ -10,7 +10,7 @@ import { createDiffusionTrainer, diffusionBatcher } from './diffusion.stage';
 import { createDualTrainer, dualBatcher } from './dual.stage';
 import { createParserTrainer, parserBatcher } from './parser.stage';
 import { parserAccuracy } from '../eval/parser.eval';
-import { runStage, warmStart, warmStartFromExport, type StageResult } from './stage-runner';
+import { readStageState, runStage, warmStart, warmStartFromExport, type StageResult, type StageState } from './stage-runner';
 import type { TrainArgs } from '../cli/train-args.util';
 
 /** A preset, with an optional JSON override merged one level deep (sections such as `unet` merge their fields). */
@@ -124,9 +124,14 @@ export class ModelFamilyTrainer {
     return this.args.dualFrom ? exportedDualWeights(this.args.dualFrom) : undefined;
   }
 
-  /** Writes the export from the stages' EMA weights; a stage without a checkpoint exports its seeded init. */
-  export(results: Record<string, StageResult | undefined> = {}): void {
+  /**
+   * Writes the export from the stages' EMA weights; a stage without a checkpoint exports its seeded
+   * init. The record names, per stage, this run's result or else what its checkpoint says it
+   * trained, so a standalone `--stage export` does not leave only its own (default) step counts.
+   */
+  export(results: Record<string, StageResult | StageState | undefined> = {}): void {
     const d = this.dirs();
+    const stages = Object.fromEntries(Object.entries(d).map(([name, dir]) => [name, results[name] ?? readStageState(dir)]).filter(([, r]) => r));
     const built = buildTokenizer();
     exportModelFamily(this.args.out, {
       config: this.config,
@@ -135,7 +140,7 @@ export class ModelFamilyTrainer {
       diffusionWeights: hasCheckpoint(d.unet) ? checkpointWeights(d.unet, this.args.weights) : undefined,
       parserWeights: this.parserWeights(this.args.weights),
       dualWeights: this.dualWeights(this.args.weights),
-      training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages: results },
+      training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages },
     });
     this.log(`exported to ${this.args.out}`);
   }

@@ -30,6 +30,13 @@ export interface StageResult {
 }
 
 const StageStateSchema = z.object({ wallSeconds: z.number().nonnegative(), step: z.number().int().nonnegative() });
+export type StageState = z.infer<typeof StageStateSchema>;
+
+/** What a stage's checkpoint folder says it trained (step reached, wall seconds over all runs); undefined without one. */
+export function readStageState(workDir: string): StageState | undefined {
+  const statePath = join(workDir, 'stage.json');
+  return existsSync(statePath) ? StageStateSchema.parse(JSON.parse(readFileSync(statePath, 'utf8'))) : undefined;
+}
 
 /**
  * Runs a Trainer for a stage with progress lines, periodic checkpoints (weights, AdamW moments,
@@ -44,7 +51,7 @@ export async function runStage(trainer: Trainer, o: StageOptions): Promise<Stage
   let previousWall = 0;
   if (hasCheckpoint(o.workDir)) {
     trainer.loadCheckpoint(o.workDir);
-    if (existsSync(statePath)) previousWall = StageStateSchema.parse(JSON.parse(readFileSync(statePath, 'utf8'))).wallSeconds;
+    previousWall = readStageState(o.workDir)?.wallSeconds ?? 0;
     log(`[${o.name}] resumed at step ${trainer.step}/${o.steps}`);
   }
   const started = performance.now();
