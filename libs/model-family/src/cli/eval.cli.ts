@@ -1,32 +1,21 @@
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { DiffusionPipeline } from '@vca/diffusion';
 import { SceneOracle } from '@vca/world';
 import { worldTokenizer } from '../data/scene-data.util';
 import { evalDiversity, evalEdits, evalTextToImage, evalTiming } from '../eval/generation.eval';
 import { DualEncoder, evalRetrieval } from '../eval/retrieval.eval';
-
-const EvalArgsSchema = z.object({
-  model: z.string().default('models/default'),
-  n: z.coerce.number().int().positive().default(500),
-  edits: z.coerce.number().int().positive().default(500),
-  retrieval: z.coerce.number().int().positive().default(500),
-  diversityPrompts: z.coerce.number().int().positive().default(20),
-  steps: z.coerce.number().int().positive().default(20),
-  guidance: z.coerce.number().min(0).default(4),
-  strength: z.coerce.number().gt(0).max(1).default(0.7),
-  scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
-  seed: z.coerce.number().int().min(0).default(7),
-  threads: z.coerce.number().int().min(0).default(0),
-  json: z.string().optional(),
-});
+import { EvalArgsSchema, isShippedProtocol } from './eval-args.util';
 
 /**
  * `npm run eval:model -- [--model models/default] [--n 500] [--edits 500] [--retrieval 500]
  *   [--steps 20] [--guidance 4] [--strength 0.7] [--scheduler ddim] [--json out.json]`
  * Last line: {"t2i_accuracy":…,"edit_success":…,"retrieval_top1":…,"image_ms":…}.
+ * The full report goes to --json; without it, to `<model>/eval.json` only for a run of the shipped
+ * protocol (≥ 500 prompts, edits and retrieval queries, default sampler settings), so a quick
+ * probe never overwrites the report a model ships with (it goes to the temp folder instead).
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -53,7 +42,9 @@ async function main(): Promise<void> {
   log(`[diversity] ${JSON.stringify(diversity)}`);
   await pipe.dispose();
   const report = { args: a, timing, retrieval, t2i, edits, diversity, wallSeconds: (performance.now() - started) / 1000 };
-  writeFileSync(a.json ?? join(a.model, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const out = a.json ?? (isShippedProtocol(a) ? join(a.model, 'eval.json') : join(tmpdir(), `vca-eval-${Date.now()}.json`));
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`[report] ${out}`);
   console.log(JSON.stringify({ t2i_accuracy: t2i.accuracy, edit_success: edits.success, retrieval_top1: retrieval.top1, image_ms: timing.imageMs }));
 }
 
