@@ -16,10 +16,15 @@ function totalBytes(dir: string): number {
 }
 
 describe.skipIf(!shipped)('the committed default model (models/default)', () => {
-  it('was trained with the default config and the world tokenizer, and stays under 40 MB', () => {
+  it('has the default config and the world tokenizer, and stays under 40 MB', () => {
     const family = JSON.parse(readFileSync(join(DIR, 'model_family.json'), 'utf8'));
     const config = ModelFamilyConfigSchema.parse({});
-    expect(family.config).toEqual(config);
+    // Everything that shapes the exported graphs and the schedule must be the default; the shares
+    // of training timesteps are a training-time choice (a warm-started phase may use others, which
+    // model_family.json records) and only need to be valid.
+    const { highNoiseShare: _h, lowNoiseShare: _l, ...shipped } = ModelFamilyConfigSchema.parse(family.config);
+    const { highNoiseShare: _dh, lowNoiseShare: _dl, ...defaults } = config;
+    expect(shipped).toEqual(defaults);
     const tok = buildTokenizer();
     expect([family.vocabSize, family.maxLength]).toEqual([tok.vocabSize, tok.maxLength]);
     expect(JSON.parse(readFileSync(join(DIR, 'tokenizer', 'tokenizer.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(tok.tokenizer)));

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
-import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, readStageState, runStage, textPrefix, TINY_CONFIG, worldTokenizer } from '../src';
+import { createDiffusionTrainer, diffusionBatcher, ModelFamilyConfigSchema, ModelFamilyTrainer, parseTrainArgs, readStageState, runStage, textPrefix, TINY_CONFIG, worldTokenizer } from '../src';
 
 const config = ModelFamilyConfigSchema.parse(TINY_CONFIG);
 const tokenizer = worldTokenizer();
@@ -60,5 +60,20 @@ describe('text encoder + UNet training stage (tiny config)', () => {
     for (const [name, w] of straight.ema!.shadow) expect(Array.from(resumed.ema!.shadow.get(name)!), name).toEqual(Array.from(w));
     await straight.release();
     await resumed.release();
+  });
+});
+
+describe('model:train export record', () => {
+  const root = mkdtempSync(join(tmpdir(), 'vca-mf-lineage-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("keeps the training record of the model a warm start came from, so every phase stays on record", () => {
+    const first = join(root, 'first');
+    new ModelFamilyTrainer(parseTrainArgs(['--stage', 'export', '--preset', 'tiny', '--work', join(root, 'w1'), '--out', first]), silent).export();
+    const second = join(root, 'second');
+    new ModelFamilyTrainer(parseTrainArgs(['--stage', 'export', '--preset', 'tiny', '--work', join(root, 'w2'), '--out', second, '--init-from', first]), silent).export();
+    const read = (dir: string) => JSON.parse(readFileSync(join(dir, 'model_family.json'), 'utf8'));
+    expect(read(first).training.warmStart).toBeUndefined();
+    expect(read(second).training.warmStart).toEqual({ from: first, training: read(first).training });
   });
 });

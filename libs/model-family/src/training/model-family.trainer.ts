@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, loadModel, type TensorData } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
@@ -24,6 +24,18 @@ export function presetConfig(preset: 'default' | 'tiny', overrideJson?: string):
     merged[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? { ...b, ...v } : v;
   }
   return ModelFamilyConfigSchema.parse(merged);
+}
+
+/**
+ * Where a warm-started UNet came from: when --init-from names an exported model, that model's own
+ * training record is kept (under `warmStart`; for a checkpoint folder, its stage record), so a
+ * model trained in phases records every phase and not only the last run's steps.
+ */
+export function warmStartLineage(initFrom: string | undefined): { warmStart?: { from: string; training: unknown } } {
+  if (!initFrom) return {};
+  const record = join(initFrom, 'model_family.json');
+  const training = existsSync(record) ? ((JSON.parse(readFileSync(record, 'utf8')) as { training?: unknown }).training ?? null) : (readStageState(initFrom) ?? null);
+  return { warmStart: { from: initFrom, training } };
 }
 
 /** Weights of a stage checkpoint keyed by parameter name: the EMA shadow (what ships) or the current weights. */
@@ -140,7 +152,7 @@ export class ModelFamilyTrainer {
       diffusionWeights: hasCheckpoint(d.unet) ? checkpointWeights(d.unet, this.args.weights) : undefined,
       parserWeights: this.parserWeights(this.args.weights),
       dualWeights: this.dualWeights(this.args.weights),
-      training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages },
+      training: { seed: this.args.seed, preset: this.args.preset, args: { ...this.args, work: undefined }, stages, ...warmStartLineage(this.args.initFrom) },
     });
     this.log(`exported to ${this.args.out}`);
   }
