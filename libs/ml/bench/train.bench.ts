@@ -7,6 +7,7 @@
  * where python3-torch installs), BENCH_PHASE (internal).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
@@ -134,14 +135,26 @@ function runPhase(name: string): Record<string, unknown> & { peakRssMb: number }
   return JSON.parse(last);
 }
 
+/**
+ * OpenBLAS kernel set for the PyTorch reference: SkylakeX where the CPU has AVX-512 (the issue's
+ * reference machine), else Haswell (AVX2). Forcing SkylakeX on an AVX2-only CPU kills Python
+ * with SIGILL; OPENBLAS_CORETYPE in the environment wins.
+ */
+function openblasCoreType(): string {
+  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
+  const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  return /\bavx512f\b/.test(flags) ? 'SkylakeX' : 'Haswell';
+}
+
 function torchReference(): { torch_step_ms: number | null; torch_lora_step_ms: number | null; note: string } {
   const r = spawnSync(process.env.BENCH_PYTHON ?? '/usr/bin/python3', [join(__dirname, 'unet_torch.py'), String(BATCH), String(THREADS), String(REPS)], {
-    env: { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX', OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? (SPINNING ? 'ACTIVE' : 'PASSIVE') },
+    env: { ...process.env, OPENBLAS_CORETYPE: openblasCoreType(), OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? (SPINNING ? 'ACTIVE' : 'PASSIVE') },
     encoding: 'utf8',
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
-    return { torch_step_ms: null, torch_lora_step_ms: null, note: `PyTorch not available (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})` };
+    const why = (r.stderr || r.error?.message || '').trim().split('\n').pop() || (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
+    return { torch_step_ms: null, torch_lora_step_ms: null, note: `PyTorch not available (${why})` };
   }
   const j = JSON.parse(last);
   return { torch_step_ms: j.torch_step_ms, torch_lora_step_ms: j.torch_lora_step_ms, note: `PyTorch ${j.torch_version}, ${j.params} params` };

@@ -1,7 +1,7 @@
 """PyTorch reference for `npm run bench:train` (issue 2): the same ~2.31M-parameter UNet,
 batch 32, 2 threads; full training step (forward + backward + Adam) and LoRA-only step
 (rank 4 on every attention q/k/v/out, base frozen). Prints one JSON line.
-Debian's python3-torch with libopenblas0-openmp; run with OPENBLAS_CORETYPE=SkylakeX."""
+Debian's python3-torch with libopenblas0-openmp; run with OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2 only)."""
 import json, math, statistics, sys, time
 import torch
 import torch.nn as nn
