@@ -108,6 +108,12 @@ describe('autodiff gradient rules vs finite differences', () => {
         const u = g.squeeze(g.unsqueeze(g.flatten(t, 1), [0, 3]), [0]);
         return g.add(u, g.op('Expand', [p.y, g.ints([4, 6, 3])]));
       }, { x: [2, 3, 4], y: [1, 1, 3] }));
+    it.each(['DCR', 'CRD'])('SpaceToDepth then DepthToSpace (%s), weighted so the permutation matters', (mode) =>
+      checkGradients((g, p) => g.mul(g.op('DepthToSpace', [g.mul(g.op('SpaceToDepth', [p.x], { blocksize: 2 }), p.w)], { blocksize: 2, mode }), p.v), {
+        x: [2, 3, 4, 6],
+        w: [1, 12, 2, 3],
+        v: [1, 3, 4, 6],
+      }));
     it('Gather: embedding lookup with repeated ids', () =>
       checkGradients((g, p) => g.gather(p.table, 'ids'), { table: [10, 4] }, {
         feeds: { ids: new ort.Tensor('int64', BigInt64Array.from([1n, 3n, 3n, 9n, 0n, 1n]), [2, 3]) },

@@ -1,6 +1,7 @@
 export * from './model-family.config';
 export * from './graphs/text-encoder.graph';
 export * from './graphs/cond-unet.graph';
+export * from './graphs/layout-prior.util';
 export * from './graphs/pixel-shuffle-vae.graph';
 export * from './graphs/dual-encoder.graph';
 export * from './graphs/prompt-parser.graph';

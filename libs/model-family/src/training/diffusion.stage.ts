@@ -4,7 +4,7 @@ import { createRng, deriveSeed, SceneRenderer } from '@vca/world';
 import type { ClipTokenizer } from '@vca/diffusion';
 import { condUNetLayers, type CondUNetDims } from '../graphs/cond-unet.graph';
 import { textEncoderLayers, type TextEncoderDims } from '../graphs/text-encoder.graph';
-import { GROUNDING_CELLS_OFFSET, GROUNDING_DIM, groundingTokens, PARSER_SLOTS, promptParserLogits, type PromptParserDims } from '../graphs/prompt-parser.graph';
+import { GROUNDING_CELLS_OFFSET, GROUNDING_DIM, GROUP_OFFSET, groundingTokens, PARSER_SLOTS, promptParserLogits, type PromptParserDims } from '../graphs/prompt-parser.graph';
 import { pixelUnshuffle } from '../graphs/pixel-shuffle-vae.graph';
 import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
@@ -28,9 +28,13 @@ export function textPrefix(c: ModelFamilyConfig): string {
 
 export function unetDims(c: ModelFamilyConfig, maxLength: number): CondUNetDims {
   const { channels, size } = latentShape(c);
-  const { groundingChannels, ...unet } = c.unet;
+  const { groundingChannels, layoutPrior, ...unet } = c.unet;
   if (c.textEncoder === 'parser') {
-    const grounding = { cellsOffset: GROUNDING_CELLS_OFFSET, grid: 3, channels: groundingChannels };
+    const M = PARSER_SLOTS.length;
+    const layout = layoutPrior
+      ? { namedOffset: M + GROUP_OFFSET.present + 1, colorOffset: M + GROUP_OFFSET.color, sizeOffset: M + GROUP_OFFSET.size, shapes: M - 1, imageSize: c.imageSize, factor: c.vaeFactor, scalingFactor: c.scalingFactor }
+      : undefined;
+    const grounding = { cellsOffset: GROUNDING_CELLS_OFFSET, grid: 3, channels: groundingChannels, layout };
     return { latentChannels: channels, latentSize: size, ...unet, contextLen: PARSER_SLOTS.length, contextDim: GROUNDING_DIM, grounding };
   }
   const contextDim = c.textEncoder === 'dual' ? c.dual.textHidden : c.text.hidden;

@@ -87,6 +87,22 @@ export const shapeRules: Record<string, GradRule> = {
     return [out, null];
   },
 
+  // Pixel (un)shuffles are permutations: each one's gradient is the inverse permutation of g.
+  // SpaceToDepth is undone exactly by DepthToSpace in DCR mode and vice versa; CRD (PyTorch's
+  // PixelShuffle export) is undone by its own reshape–transpose–reshape in reverse.
+  SpaceToDepth: (ctx, node, [g]) => [g && ctx.b.op('DepthToSpace', [g], { blocksize: attrInt(node, 'blocksize', 1), mode: 'DCR' })],
+
+  DepthToSpace: (ctx, node, [g]) => {
+    if (!g) return [null];
+    const b = attrInt(node, 'blocksize', 1);
+    if (attrString(node, 'mode', 'DCR') === 'DCR') return [ctx.b.op('SpaceToDepth', [g], { blocksize: b })];
+    const [n, c, h, w] = ctx.shape(node.inputs[0]);
+    const cOut = c / (b * b);
+    // Forward (CRD): [n, cOut, b, b, h, w] → transpose [0, 1, 4, 2, 5, 3] → [n, cOut, h·b, w·b].
+    const split = ctx.reshape(g, [n, cOut, h, b, w, b]);
+    return [ctx.reshape(ctx.b.transpose(split, [0, 1, 3, 5, 2, 4]), [n, c, h, w])];
+  },
+
   // Nearest up-sampling by whole factors: each input element was copied into a block, so its
   // gradient is the block's sum.
   Resize: (ctx, node, [g]) => {
