@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { createSession, GraphBuilder, Rng } from '@vca/ml';
-import { buildTokenizer, DEFAULT_STYLE, SceneRenderer, SHAPES, specOf, toChwFloat, type Scene, type SceneSpec } from '@vca/world';
+import { createSession, GraphBuilder, loadModel, Rng, type Graph } from '@vca/ml';
+import { buildTokenizer, DEFAULT_STYLE, POSITIONS, SceneRenderer, SHAPES, specOf, toChwFloat, type Scene, type SceneSpec } from '@vca/world';
 import { textWeightsFor } from './text-weights.util';
 import {
+  buildCondUNetGraph,
   createDiffusionTrainer,
   diffusionBatcher,
   exportModelFamily,
   GROUNDING_DIM,
   LABEL_DIM,
   layoutPriorLayers,
+  resolveUnsaidCells,
+  sceneFor,
   ModelFamilyConfigSchema,
   PARSER_SLOTS,
   parserLabels,
@@ -117,8 +120,62 @@ describe('layout prior (the grounding tokens drawn as an expected image)', () =>
   });
 });
 
+/** Runs resolveUnsaidCells; returns each prompt's shape-slot cell distributions [N, shapes, 10]. */
+async function resolvedCells(specs: readonly SceneSpec[], samples: Float32Array): Promise<Float32Array> {
+  const g = new GraphBuilder('resolve');
+  const context = g.input('context', 'float32', ['batch', M, GROUNDING_DIM]);
+  const sample = g.input('sample', 'float32', ['batch', dims.latentChannels, dims.latentSize, dims.latentSize]);
+  const cellsOffset = dims.grounding!.cellsOffset;
+  const placed = resolveUnsaidCells(g, context, sample, cellsOffset, layout);
+  g.op('Identity', [g.slice(placed, [0, cellsOffset], [SHAPES.length, GROUNDING_DIM], [1, 2])], {}, 'cells');
+  g.output('cells', 'float32', ['batch', SHAPES.length, 10]);
+  const { session } = await createSession(g.build(), { threads: 1 });
+  const S = dims.latentSize;
+  const out = await session.run({
+    context: new ort.Tensor('float32', tokensFor(specs), [specs.length, M, GROUNDING_DIM]),
+    sample: new ort.Tensor('float32', samples, [specs.length, dims.latentChannels, S, S]),
+  });
+  return out['cells']!.data as Float32Array;
+}
+
+describe('cells for shapes whose place the prompt leaves open', () => {
+  const spec: SceneSpec = { background: 'blue', objects: [{ shape: 'square', color: 'red', size: 'large' }, { shape: 'star', color: 'yellow', size: 'small', position: 'center' }] };
+  const square = SHAPES.indexOf('square');
+  const star = SHAPES.indexOf('star');
+  const argmax = (cells: Float32Array, n: number, slot: number) => {
+    const row = cells.subarray((n * SHAPES.length + slot) * 10, (n * SHAPES.length + slot + 1) * 10);
+    return row.indexOf(Math.max(...row));
+  };
+
+  it('are read from the sample: where the image already shows the shape (an img2img edit keeps it in place)', async () => {
+    const scene: Scene = { background: 'blue', objects: [{ shape: 'square', color: 'red', size: 'large', position: 'bottom-left' }, { shape: 'star', color: 'yellow', size: 'small', position: 'center' }], style: DEFAULT_STYLE };
+    const latent = new Float32Array(dims.latentChannels * dims.latentSize ** 2);
+    pixelUnshuffle(toChwFloat(new SceneRenderer({ size: 64 }).render(scene)), 64, config.vaeFactor, latent);
+    const cells = await resolvedCells([spec], latent.map((v) => v * config.scalingFactor));
+    expect(cells[(0 * SHAPES.length + square) * 10 + POSITIONS.indexOf('bottom-left')]).toBeGreaterThan(0.99);
+    expect(cells[(0 * SHAPES.length + square) * 10 + 9]).toBe(0);
+    // A named place is left as the prompt says.
+    expect(argmax(cells, 0, star)).toBe(POSITIONS.indexOf('center'));
+  });
+
+  it('vary with the noise they start from, and never take a cell another shape is named at', async () => {
+    const n = 24;
+    const rng = new Rng(5);
+    const per = dims.latentChannels * dims.latentSize ** 2;
+    const noise = Float32Array.from({ length: n * per }, () => rng.normal());
+    const cells = await resolvedCells(Array.from({ length: n }, () => spec), noise);
+    const picks = Array.from({ length: n }, (_, i) => argmax(cells, i, square));
+    expect(new Set(picks).size).toBeGreaterThanOrEqual(4);
+    expect(picks).not.toContain(POSITIONS.indexOf('center'));
+    // Mostly one-hot already from pure noise, so no faint copy of the shape is spread over the image.
+    const top = picks.map((c, i) => cells[(i * SHAPES.length + square) * 10 + c]!).sort((a, b) => a - b);
+    expect(top[0]).toBeGreaterThan(0.5);
+    expect(top[n >> 1]).toBeGreaterThan(0.9);
+  });
+});
+
 describe('layout prior in the UNet', () => {
-  it('starts at zero, so a UNet warm-started from an export without it computes the same loss; then it trains', async () => {
+  it('starts at zero: a warm-started UNet computes what its export did for tokens that name every place; then it trains', async () => {
     const tok = buildTokenizer();
     const tokenizer = worldTokenizer();
     const BATCH = 4;
@@ -134,14 +191,32 @@ describe('layout prior in the UNet', () => {
       const rng = new Rng(4);
       for (let s = 0; s < 3; s++) await a.trainStep(batch(s, rng));
       exportModelFamily(dir, { config: plain, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: a.weights('current'), dualWeights: text.dual, parserWeights: text.parser, training: {} });
-      const feeds = batch(50, rng);
-      const lossA = (await a.lossAndGradients(feeds)).loss;
       await a.release();
 
+      // Same function: the exported UNet and the prior UNet with its new tensors at zero, on tokens
+      // that name every place (a place left open gets a cell picked from the sample, on purpose).
+      const exported = loadModel(join(dir, 'unet', 'model.onnx'));
+      const priorGraph = buildCondUNetGraph(unetDims(withPrior, tok.maxLength));
+      const fresh = [...priorGraph.initializers.keys()].filter((k) => !exported.initializers.has(k) && /\.(weight|bias)$/.test(k));
+      expect(fresh.sort()).toEqual(['layout.image_in.bias', 'layout.image_in.weight', 'layout.mask_in.bias', 'layout.mask_in.weight', 'layout_gate.bias', 'layout_gate.weight']);
+      for (const [k, t] of exported.initializers) if (/\.(weight|bias)$/.test(k) && priorGraph.initializers.has(k)) priorGraph.initializers.set(k, t);
+      const u = unetDims(plain, tok.maxLength);
+      const specs = Array.from({ length: BATCH }, (_, i) => specOf(sceneFor(8, 'prior-test', i, 'train')));
+      const feeds = {
+        sample: new ort.Tensor('float32', Float32Array.from({ length: BATCH * u.latentChannels * u.latentSize ** 2 }, () => rng.normal()), [BATCH, u.latentChannels, u.latentSize, u.latentSize]),
+        timestep: new ort.Tensor('float32', Float32Array.of(999, 600, 200, 10), [BATCH]),
+        encoder_hidden_states: new ort.Tensor('float32', tokensFor(specs), [BATCH, M, GROUNDING_DIM]),
+      };
+      const run = async (graph: Graph) => {
+        const { session } = await createSession(graph, { threads: 1 });
+        return (await session.run(feeds))['out_sample']!.data as Float32Array;
+      };
+      const [before, after] = [await run(exported), await run(priorGraph)];
+      expect(Math.max(...before.map((v, i) => Math.abs(v - after[i]!)))).toBeLessThan(1e-4);
+
       const b = await createDiffusionTrainer(withPrior, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
-      expect(warmStartFromExport(b, dir).sort()).toEqual(['layout.image_in.bias', 'layout.image_in.weight', 'layout.mask_in.bias', 'layout.mask_in.weight', 'layout_gate.bias', 'layout_gate.weight']);
-      const { loss: lossB, grads } = await b.lossAndGradients(feeds);
-      expect(lossB).toBeCloseTo(lossA, 5);
+      expect(warmStartFromExport(b, dir).sort()).toEqual(fresh.sort());
+      const { grads } = await b.lossAndGradients(batch(50, rng));
       for (const name of ['layout_gate.bias', 'layout.image_in.weight', 'layout.mask_in.weight']) expect(Math.max(...grads.get(name)!.map(Math.abs)), name).toBeGreaterThan(0);
       await b.release();
     } finally {

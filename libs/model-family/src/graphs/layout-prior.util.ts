@@ -49,6 +49,22 @@ export function shapeCoverageTemplates(size: number): Float32Array {
   return out;
 }
 
+/** Pixel area of each shape's template per size class [shapes, PRIOR_SIZES] (the centre cell's). */
+export function templateAreas(size: number): Float32Array {
+  const t = shapeCoverageTemplates(size);
+  const P = size * size;
+  const out = new Float32Array(SHAPES.length * PRIOR_SIZES);
+  const centre = POSITIONS.indexOf('center');
+  for (let s = 0; s < SHAPES.length; s++)
+    for (let z = 0; z < PRIOR_SIZES; z++) {
+      const base = ((s * PRIOR_SIZES + z) * PRIOR_CELLS + centre) * P;
+      let a = 0;
+      for (let i = 0; i < P; i++) a += t[base + i]!;
+      out[s * PRIOR_SIZES + z] = a;
+    }
+  return out;
+}
+
 /**
  * The named colours as latent values [COLORS + 1, 3]: sRGB mapped to [−1, 1] as the VAE's input,
  * times the latent scaling factor; the last row ("unsaid") is 0, the middle of the range.
