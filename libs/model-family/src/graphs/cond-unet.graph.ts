@@ -68,6 +68,11 @@ export interface LayoutPriorDims {
   scalingFactor: number;
 }
 
+/** The shapes' coverage templates as one constant [shapes · sizes · cells, pixels], shared by the cell pick and the prior. */
+export function layoutTemplates(g: GraphBuilder, p: LayoutPriorDims): string {
+  return g.constant(shapeCoverageTemplates(p.imageSize), [p.shapes * PRIOR_SIZES * PRIOR_CELLS, p.imageSize * p.imageSize]);
+}
+
 /**
  * Sharpness of the sample-driven cell choice for shapes whose place the prompt leaves open (see
  * resolveUnsaidCells). Area-mean contrast energy of pure noise varies by about ±0.1–0.25 between
@@ -88,15 +93,14 @@ const OCCUPIED_PENALTY = 30;
  * moved onto its pick, which the layout map and the prior read instead of a faint copy in every cell
  * (measured: with that copy, 0 of 15 held-out prompts with an unsaid place came out right).
  */
-export function resolveUnsaidCells(g: GraphBuilder, context: string, sample: string, cellsOffset: number, p: LayoutPriorDims): string {
+export function resolveUnsaidCells(g: GraphBuilder, context: string, sample: string, cellsOffset: number, p: LayoutPriorDims, templates = layoutTemplates(g, p)): string {
   const K = p.shapes;
   const cellsN = PRIOR_CELLS - 1;
   const P = p.imageSize * p.imageSize;
   const pixels = g.op('DepthToSpace', [sample], { blocksize: p.factor, mode: 'DCR' });
   const centred = g.sub(pixels, g.reduceMean(pixels, [2, 3], 1));
   const energy = g.reshape(g.reduceSum(g.mul(centred, centred), [1], 0), [0, P]);
-  const templates = g.transpose(g.constant(shapeCoverageTemplates(p.imageSize), [K * PRIOR_SIZES * PRIOR_CELLS, P]), [1, 0]);
-  const underShape = g.reshape(g.matmul(energy, templates), [0, K, PRIOR_SIZES, PRIOR_CELLS]);
+  const underShape = g.reshape(g.matmul(energy, g.transpose(templates, [1, 0])), [0, K, PRIOR_SIZES, PRIOR_CELLS]);
   const shapeTokens = g.slice(context, [0], [K], [1]);
   const sizes = g.slice(shapeTokens, [p.sizeOffset], [p.sizeOffset + PRIOR_SIZES], [2]);
   const perCell = g.reduceSum(g.mul(underShape, g.unsqueeze(sizes, [3])), [2], 0);
@@ -149,7 +153,7 @@ export function cellMasks(size: number, grid: number): Float32Array {
 }
 
 /** The layout prior's expected image [N, C, S, S] and per-slot coverage [N, (shapes + 1)·f², S, S]. */
-export function layoutPriorLayers(g: GraphBuilder, context: string, cellsOffset: number, p: LayoutPriorDims): { image: string; masks: string } {
+export function layoutPriorLayers(g: GraphBuilder, context: string, cellsOffset: number, p: LayoutPriorDims, templates = layoutTemplates(g, p)): { image: string; masks: string } {
   const K = p.shapes;
   const P = p.imageSize * p.imageSize;
   const shapeTokens = g.slice(context, [0], [K], [1]);
@@ -158,8 +162,7 @@ export function layoutPriorLayers(g: GraphBuilder, context: string, cellsOffset:
   const cells = g.slice(shapeTokens, [cellsOffset], [cellsOffset + PRIOR_CELLS], [2]);
   // P(size) ⊗ P(cell) per shape token: [N, K, sizes·cells], then per shape × its templates.
   const joint = g.reshape(g.mul(g.unsqueeze(sizes, [3]), g.unsqueeze(cells, [2])), [0, K, PRIOR_SIZES * PRIOR_CELLS]);
-  const templates = g.constant(shapeCoverageTemplates(p.imageSize), [K, PRIOR_SIZES * PRIOR_CELLS, P]);
-  const perShape = g.transpose(g.matmul(g.transpose(joint, [1, 0, 2]), templates), [1, 0, 2]);
+  const perShape = g.transpose(g.matmul(g.transpose(joint, [1, 0, 2]), g.reshape(templates, [K, PRIOR_SIZES * PRIOR_CELLS, P])), [1, 0, 2]);
   const shapeMasks = g.mul(perShape, named);
   const covered = g.op('Clip', [g.reduceSum(shapeMasks, [1], 1), '', g.scalar(1)]);
   const masks = g.concat([shapeMasks, g.sub(g.scalar(1), covered)], 1);
@@ -227,9 +230,10 @@ export function condUNetLayers(l: Layers, sample: string, timestep: string, cont
   let h = l.conv('conv_in', sample, d.latentChannels, c0, 3);
   const layout = d.grounding?.layout;
   if (layout && d.contextDim !== d.grounding!.cellsOffset + PRIOR_CELLS) throw new Error('the layout prior needs the cell distribution as the grounding tokens\' last group');
-  const placed = layout ? resolveUnsaidCells(g, context, sample, d.grounding!.cellsOffset, layout) : context;
+  const templates = layout ? layoutTemplates(g, layout) : undefined;
+  const placed = layout ? resolveUnsaidCells(g, context, sample, d.grounding!.cellsOffset, layout, templates) : context;
   if (d.grounding) h = g.add(h, groundingLayers(l, placed, d, c0));
-  const prior = layout ? layoutPriorLayers(g, placed, d.grounding!.cellsOffset, layout) : undefined;
+  const prior = layout ? layoutPriorLayers(g, placed, d.grounding!.cellsOffset, layout, templates) : undefined;
   if (prior && layout) {
     const maskChannels = (layout.shapes + 1) * layout.factor * layout.factor;
     h = g.add(h, g.add(zeroConv(l, 'layout.image_in', prior.image, d.latentChannels, c0, 3), zeroConv(l, 'layout.mask_in', prior.masks, maskChannels, c0, 1)));
