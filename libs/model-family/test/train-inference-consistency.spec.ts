@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, type TensorData } from '@vca/ml';
+import { loadModel, Rng, type TensorData } from '@vca/ml';
 import { alphasCumprod, betaSchedule, DiffusionPipeline } from '@vca/diffusion';
 import { buildTokenizer } from '@vca/world';
 import {
+  buildDiffusionTrainingGraph,
   createDiffusionTrainer,
   diffusionBatcher,
   exportedDualWeights,
@@ -42,7 +43,9 @@ describe.each([
   beforeAll(async () => {
     const text = await textWeightsFor(config, tokenizer, tok.vocabSize, BATCH, hyper);
     dualWeights = text.dual;
-    const trainer = await createDiffusionTrainer(config, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
+    // Teacher-forced places (the layout prior reading open places from the target) are a deliberate
+    // training-only difference; without them training must be the exported function exactly.
+    const trainer = await createDiffusionTrainer(config, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen, { teacherForcedPlaces: false });
     const batch = diffusionBatcher({ config, seed: 5, batch: BATCH, tokenizer, uncondRate: 0 });
     const rng = new Rng(2);
     // A few steps so text_proj (zero-initialised) and conv_out carry the prompt into the output.
@@ -68,6 +71,13 @@ describe.each([
     expect(loss / target.length).toBeCloseTo(trainLoss, 4);
     await te.release();
     await unet.release();
+  });
+
+  it.runIf(predictionType === 'sample')('by default picks the layout prior\'s open places from the clean target in training, from the sample in the export', () => {
+    const readsForPlaces = (graph: { nodes: { op: string; inputs: string[] }[] }) => graph.nodes.filter((n) => n.op === 'DepthToSpace').map((n) => n.inputs[0]);
+    expect(readsForPlaces(buildDiffusionTrainingGraph(config, tok.vocabSize, tok.maxLength, BATCH, 1).graph)).toEqual(['target']);
+    expect(readsForPlaces(buildDiffusionTrainingGraph(config, tok.vocabSize, tok.maxLength, BATCH, 1, { teacherForcedPlaces: false }).graph)).toEqual(['sample']);
+    expect(readsForPlaces(loadModel(join(dir, 'unet', 'model.onnx')))).toEqual(['sample']);
   });
 
   it('ships the training noise schedule and prediction type, and the runtime tokenizer encodes as training does', async () => {

@@ -204,8 +204,12 @@ function groundingLayers(l: Layers, context: string, d: CondUNetDims, c: number)
  * attention; 2× nearest up, concat skip, res(c1+c0→c0); GroupNorm, SiLU, conv out.
  * Attention blocks are self- then cross-attention to the token states; their projections are
  * named `….self.{q,k,v,out}` / `….cross.{q,k,v,out}`, which the runtime LoRA recognises.
+ * `placeFrom` is the image the layout prior picks open places from (resolveUnsaidCells): the
+ * sample itself at inference; in training the clean image, so the prior always puts an object
+ * where the target has it and the UNet learns to draw what the prior says with full confidence —
+ * at inference the pick is then self-consistent from the first step (teacher forcing).
  */
-export function condUNetLayers(l: Layers, sample: string, timestep: string, context: string, d: CondUNetDims): string {
+export function condUNetLayers(l: Layers, sample: string, timestep: string, context: string, d: CondUNetDims, placeFrom = sample): string {
   const g = l.g;
   const [c0, c1] = d.channels;
   const S = d.latentSize;
@@ -231,7 +235,7 @@ export function condUNetLayers(l: Layers, sample: string, timestep: string, cont
   const layout = d.grounding?.layout;
   if (layout && d.contextDim !== d.grounding!.cellsOffset + PRIOR_CELLS) throw new Error('the layout prior needs the cell distribution as the grounding tokens\' last group');
   const templates = layout ? layoutTemplates(g, layout) : undefined;
-  const placed = layout ? resolveUnsaidCells(g, context, sample, d.grounding!.cellsOffset, layout, templates) : context;
+  const placed = layout ? resolveUnsaidCells(g, context, placeFrom, d.grounding!.cellsOffset, layout, templates) : context;
   if (d.grounding) h = g.add(h, groundingLayers(l, placed, d, c0));
   const prior = layout ? layoutPriorLayers(g, placed, d.grounding!.cellsOffset, layout, templates) : undefined;
   if (prior && layout) {

@@ -52,7 +52,16 @@ export function textConditionLayers(l: Layers, c: ModelFamilyConfig, inputIds: s
  * loss = mean w_t·‖prediction − target‖² (target and w_t: see diffusionBatcher). The text encoder learns through the UNet's cross-attention (as Imagen's
  * and LDM's conditioners can), so its states carry exactly what the denoiser needs.
  */
-export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: number, maxLength: number, batch: number, seed: number): { graph: Graph; loss: string } {
+export interface DiffusionGraphOptions {
+  /**
+   * Let the layout prior pick open places from the clean target instead of x_t (teacher forcing,
+   * see condUNetLayers); x₀ prediction only. Default true. Off, training computes exactly the
+   * exported UNet's function (the train/inference consistency test runs that way).
+   */
+  teacherForcedPlaces?: boolean;
+}
+
+export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: number, maxLength: number, batch: number, seed: number, o: DiffusionGraphOptions = {}): { graph: Graph; loss: string } {
   const g = new GraphBuilder('diffusion_train');
   const l = new Layers(g, new Rng(seed));
   const u = unetDims(c, maxLength);
@@ -63,7 +72,8 @@ export function buildDiffusionTrainingGraph(c: ModelFamilyConfig, vocabSize: num
   const target = g.input('target', 'float32', [batch, u.latentChannels, S, S]);
   const weight = g.input('weight', 'float32', [batch, 1, 1, 1]);
   const context = textConditionLayers(l, c, ids, vocabSize, maxLength);
-  const pred = condUNetLayers(l, sample, timestep, context, u);
+  const forced = (o.teacherForcedPlaces ?? true) && c.schedule.predictionType === 'sample';
+  const pred = condUNetLayers(l, sample, timestep, context, u, forced ? target : sample);
   const d = g.sub(pred, target);
   g.op('ReduceMean', [g.mul(g.mul(d, d), weight)], { keepdims: 0 }, 'loss');
   g.output('loss', 'float32', []);
@@ -160,8 +170,8 @@ export interface TrainerHyper {
  * `frozenText`: weights of a trained text encoder (the dual tower) written into the graph and kept
  * frozen; without it (or with `textEncoder: joint`) the text encoder trains with the UNet.
  */
-export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: ClipTokenizer, vocabSize: number, batch: number, h: TrainerHyper, frozenText?: ReadonlyMap<string, TensorData>): Promise<Trainer> {
-  const { graph, loss } = buildDiffusionTrainingGraph(c, vocabSize, tokenizer.maxLength, batch, h.seed);
+export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: ClipTokenizer, vocabSize: number, batch: number, h: TrainerHyper, frozenText?: ReadonlyMap<string, TensorData>, o: DiffusionGraphOptions = {}): Promise<Trainer> {
+  const { graph, loss } = buildDiffusionTrainingGraph(c, vocabSize, tokenizer.maxLength, batch, h.seed, o);
   const prefix = `${textPrefix(c)}.`;
   if (frozenText) for (const [k, t] of frozenText) if (k.startsWith(prefix) && graph.initializers.has(k)) graph.initializers.set(k, t);
   const { channels: C, size: S } = latentShape(c);
