@@ -158,6 +158,21 @@ describe('cells for shapes whose place the prompt leaves open', () => {
     expect(argmax(cells, 0, star)).toBe(POSITIONS.indexOf('center'));
   });
 
+  it('never move onto a named shape, however much it stands out', async () => {
+    // The square (unsaid place, white) is drawn faintly at the top right; a large yellow triangle
+    // named at the centre has far more contrast against the blue background.
+    const open: SceneSpec = { background: 'blue', objects: [{ shape: 'square', color: 'white', size: 'medium' }, { shape: 'triangle', color: 'yellow', size: 'large', position: 'center' }] };
+    const scene: Scene = { background: 'blue', objects: [{ shape: 'square', color: 'white', size: 'medium', position: 'top-right' }, { shape: 'triangle', color: 'yellow', size: 'large', position: 'center' }], style: DEFAULT_STYLE };
+    const background: Scene = { background: 'blue', objects: [{ shape: 'triangle', color: 'yellow', size: 'large', position: 'center' }], style: DEFAULT_STYLE };
+    const renderer = new SceneRenderer({ size: 64 });
+    const [withSquare, without] = [scene, background].map((s) => toChwFloat(renderer.render(s)));
+    const faint = withSquare!.map((v, i) => 0.2 * v + 0.8 * without![i]!);
+    const latent = new Float32Array(dims.latentChannels * dims.latentSize ** 2);
+    pixelUnshuffle(faint, 64, config.vaeFactor, latent);
+    const cells = await resolvedCells([open], latent.map((v) => v * config.scalingFactor));
+    expect(argmax(cells, 0, square)).toBe(POSITIONS.indexOf('top-right'));
+  });
+
   it('vary with the noise they start from, and never take a cell another shape is named at', async () => {
     const n = 24;
     const rng = new Rng(5);

@@ -80,8 +80,12 @@ export function layoutTemplates(g: GraphBuilder, p: LayoutPriorDims): string {
  * (≥ 1) makes it hard.
  */
 const CELL_CHOICE_SHARPNESS = 60;
-/** Logit penalty on cells another shape is named at (positions are distinct in every scene). */
-const OCCUPIED_PENALTY = 30;
+/**
+ * Logit penalty on cells another shape is named at (positions are distinct in every scene). It must
+ * beat any evidence: a high-contrast object scores up to ~30 per pixel × the sharpness (measured: a
+ * penalty of 30 let an unsaid white box jump onto a named yellow triangle half-way through sampling).
+ */
+const OCCUPIED_PENALTY = 1e4;
 
 /**
  * Picks a cell for every shape whose place the prompt leaves open, from the sample itself: the
