@@ -120,7 +120,12 @@ async function main(): Promise<void> {
   if (smoke) env.LOG_LEVEL ??= 'warn';
   env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/vca';
   env.IMAGE_DIR ??= join(root, 'data', 'images');
-  env.MODEL_DIR ??= join(root, 'models', 'default');
+  if (!env.MODEL_DIR) {
+    env.MODEL_DIR = join(root, 'models', 'default');
+    // The embedded model's guidance scale (MODEL.md: chosen on validation prompts; the bot's 7.5
+    // default suits Stable Diffusion exports and washes this model's colours out).
+    env.GUIDANCE_SCALE ??= '2.5';
+  }
   if (!existsSync(join(env.MODEL_DIR, 'model_index.json'))) {
     throw new Error(`no model at MODEL_DIR=${env.MODEL_DIR} (model_index.json missing): run \`npm run model:train\` or point MODEL_DIR at a Stable Diffusion ONNX export`);
   }
