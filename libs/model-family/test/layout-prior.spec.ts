@@ -5,12 +5,10 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createSession, GraphBuilder, loadModel, Rng, type Graph } from '@vca/ml';
 import { buildTokenizer, DEFAULT_STYLE, POSITIONS, SceneRenderer, SHAPES, specOf, toChwFloat, type Scene, type SceneSpec } from '@vca/world';
-import { textWeightsFor } from './text-weights.util';
+import { trainBrieflyAndExport, WARM_START_BATCH, WARM_START_HYPER } from './warm-start.util';
 import {
   buildCondUNetGraph,
   createDiffusionTrainer,
-  diffusionBatcher,
-  exportModelFamily,
   GROUNDING_DIM,
   LABEL_DIM,
   layoutPriorLayers,
@@ -192,20 +190,13 @@ describe('cells for shapes whose place the prompt leaves open', () => {
 describe('layout prior in the UNet', () => {
   it('starts at zero: a warm-started UNet computes what its export did for tokens that name every place; then it trains', async () => {
     const tok = buildTokenizer();
-    const tokenizer = worldTokenizer();
-    const BATCH = 4;
-    const hyper = { lr: 3e-3, steps: 10, warmupSteps: 0, emaDecay: 0.9, threads: 1, seed: 8 };
+    const BATCH = WARM_START_BATCH;
     const dir = mkdtempSync(join(tmpdir(), 'vca-mf-prior-'));
     try {
       const plain = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, unet: { ...TINY_CONFIG.unet, layoutPrior: false } });
       const withPrior = ModelFamilyConfigSchema.parse(TINY_CONFIG);
       expect(withPrior.unet.layoutPrior).toBe(true);
-      const text = await textWeightsFor(plain, tokenizer, tok.vocabSize, BATCH, hyper);
-      const a = await createDiffusionTrainer(plain, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
-      const batch = diffusionBatcher({ config: plain, seed: 8, batch: BATCH, tokenizer });
-      const rng = new Rng(4);
-      for (let s = 0; s < 3; s++) await a.trainStep(batch(s, rng));
-      exportModelFamily(dir, { config: plain, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: a.weights('current'), dualWeights: text.dual, parserWeights: text.parser, training: {} });
+      const { trainer: a, batch, rng, frozen } = await trainBrieflyAndExport(plain, dir);
       await a.release();
 
       // Same function: the exported UNet and the prior UNet with its new tensors at zero, on tokens
@@ -229,7 +220,7 @@ describe('layout prior in the UNet', () => {
       const [before, after] = [await run(exported), await run(priorGraph)];
       expect(Math.max(...before.map((v, i) => Math.abs(v - after[i]!)))).toBeLessThan(1e-4);
 
-      const b = await createDiffusionTrainer(withPrior, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
+      const b = await createDiffusionTrainer(withPrior, worldTokenizer(), tok.vocabSize, BATCH, WARM_START_HYPER, frozen);
       expect(warmStartFromExport(b, dir).sort()).toEqual(fresh.sort());
       const { grads } = await b.lossAndGradients(batch(50, rng));
       for (const name of ['layout_gate.bias', 'layout.image_in.weight', 'layout.mask_in.weight']) expect(Math.max(...grads.get(name)!.map(Math.abs)), name).toBeGreaterThan(0);

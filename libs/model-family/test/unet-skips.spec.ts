@@ -2,15 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '@vca/ml';
 import { buildTokenizer } from '@vca/world';
-import { textWeightsFor } from './text-weights.util';
-import { createDiffusionTrainer, diffusionBatcher, exportModelFamily, ModelFamilyConfigSchema, TINY_CONFIG, warmStartFromExport, worldTokenizer } from '../src';
+import { trainBrieflyAndExport, WARM_START_BATCH, WARM_START_HYPER } from './warm-start.util';
+import { createDiffusionTrainer, ModelFamilyConfigSchema, TINY_CONFIG, warmStartFromExport, worldTokenizer } from '../src';
 
 const tok = buildTokenizer();
 const tokenizer = worldTokenizer();
-const BATCH = 4;
-const hyper = { lr: 3e-3, steps: 10, warmupSteps: 0, emaDecay: 0.9, threads: 1, seed: 8 };
 
 describe('UNet output skips (inputSkip, outSkip) and warm start from an export', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vca-mf-skips-'));
@@ -19,17 +16,12 @@ describe('UNet output skips (inputSkip, outSkip) and warm start from an export',
   it('start at zero, so a UNet warm-started from an export without them computes the same loss; then they train', async () => {
     const plain = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, unet: { ...TINY_CONFIG.unet, inputSkip: false, outSkip: false } });
     const skips = ModelFamilyConfigSchema.parse({ ...TINY_CONFIG, unet: { ...TINY_CONFIG.unet, inputSkip: true, outSkip: true } });
-    const text = await textWeightsFor(plain, tokenizer, tok.vocabSize, BATCH, hyper);
-    const a = await createDiffusionTrainer(plain, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
-    const batch = diffusionBatcher({ config: plain, seed: 8, batch: BATCH, tokenizer });
-    const rng = new Rng(4);
-    for (let s = 0; s < 3; s++) await a.trainStep(batch(s, rng));
-    exportModelFamily(dir, { config: plain, vocabSize: tok.vocabSize, maxLength: tok.maxLength, diffusionWeights: a.weights('current'), dualWeights: text.dual, parserWeights: text.parser, training: {} });
+    const { trainer: a, batch, rng, frozen } = await trainBrieflyAndExport(plain, dir);
     const feeds = batch(50, rng);
     const lossA = (await a.lossAndGradients(feeds)).loss;
     await a.release();
 
-    const b = await createDiffusionTrainer(skips, tokenizer, tok.vocabSize, BATCH, hyper, text.frozen);
+    const b = await createDiffusionTrainer(skips, tokenizer, tok.vocabSize, WARM_START_BATCH, WARM_START_HYPER, frozen);
     expect(warmStartFromExport(b, dir).sort()).toEqual(['conv_skip.bias', 'conv_skip.weight', 'skip_gate.bias', 'skip_gate.weight']);
     const { loss: lossB, grads } = await b.lossAndGradients(feeds);
     expect(lossB).toBeCloseTo(lossA, 5);

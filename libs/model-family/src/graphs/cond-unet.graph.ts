@@ -1,5 +1,5 @@
 import { attentionBlock, GraphBuilder, Layers, resBlock, Rng, type Graph } from '@vca/ml';
-import { paletteLatent, PRIOR_CELLS, PRIOR_SIZES, shapeCoverageTemplates, templateAreas } from './layout-prior.util';
+import { paletteLatent, PRIOR_CELLS, PRIOR_COLORS, PRIOR_SIZES, shapeCoverageTemplates, templateAreas } from './layout-prior.util';
 
 export interface CondUNetDims {
   latentChannels: number;
@@ -68,6 +68,17 @@ export interface LayoutPriorDims {
   scalingFactor: number;
 }
 
+/**
+ * The shape tokens (the first `p.shapes` grounding tokens) and the groups the prior reads from
+ * them: P(named) [N, K, 1], the size distribution [N, K, PRIOR_SIZES] and the cell distribution
+ * [N, K, PRIOR_CELLS], "unsaid" last in each.
+ */
+function shapeTokenGroups(g: GraphBuilder, context: string, cellsOffset: number, p: LayoutPriorDims) {
+  const tokens = g.slice(context, [0], [p.shapes], [1]);
+  const group = (offset: number, width: number) => g.slice(tokens, [offset], [offset + width], [2]);
+  return { tokens, named: group(p.namedOffset, 1), sizes: group(p.sizeOffset, PRIOR_SIZES), cells: group(cellsOffset, PRIOR_CELLS) };
+}
+
 /** The shapes' coverage templates as one constant [shapes · sizes · cells, pixels], shared by the cell pick and the prior. */
 export function layoutTemplates(g: GraphBuilder, p: LayoutPriorDims): string {
   return g.constant(shapeCoverageTemplates(p.imageSize), [p.shapes * PRIOR_SIZES * PRIOR_CELLS, p.imageSize * p.imageSize]);
@@ -105,14 +116,12 @@ export function resolveUnsaidCells(g: GraphBuilder, context: string, sample: str
   const centred = g.sub(pixels, g.reduceMean(pixels, [2, 3], 1));
   const energy = g.reshape(g.reduceSum(g.mul(centred, centred), [1], 0), [0, P]);
   const underShape = g.reshape(g.matmul(energy, g.transpose(templates, [1, 0])), [0, K, PRIOR_SIZES, PRIOR_CELLS]);
-  const shapeTokens = g.slice(context, [0], [K], [1]);
-  const sizes = g.slice(shapeTokens, [p.sizeOffset], [p.sizeOffset + PRIOR_SIZES], [2]);
+  const { tokens: shapeTokens, named, sizes, cells: allCells } = shapeTokenGroups(g, context, cellsOffset, p);
   const perCell = g.reduceSum(g.mul(underShape, g.unsqueeze(sizes, [3])), [2], 0);
   const area = g.reduceSum(g.mul(sizes, g.constant(templateAreas(p.imageSize), [1, K, PRIOR_SIZES])), [2], 1);
   const evidence = g.div(g.slice(perCell, [0], [cellsN], [2]), area);
-  const cells = g.slice(shapeTokens, [cellsOffset], [cellsOffset + cellsN], [2]);
-  const unsaid = g.slice(shapeTokens, [cellsOffset + cellsN], [cellsOffset + PRIOR_CELLS], [2]);
-  const named = g.slice(shapeTokens, [p.namedOffset], [p.namedOffset + 1], [2]);
+  const cells = g.slice(allCells, [0], [cellsN], [2]);
+  const unsaid = g.slice(allCells, [cellsN], [PRIOR_CELLS], [2]);
   const occupied = g.reduceSum(g.mul(cells, named), [1], 1);
   const logits = g.sub(g.mul(evidence, g.scalar(CELL_CHOICE_SHARPNESS)), g.mul(occupied, g.scalar(OCCUPIED_PENALTY)));
   // Only a named shape is placed; a shape the prompt does not name keeps its "unsaid" cell.
@@ -160,18 +169,15 @@ export function cellMasks(size: number, grid: number): Float32Array {
 export function layoutPriorLayers(g: GraphBuilder, context: string, cellsOffset: number, p: LayoutPriorDims, templates = layoutTemplates(g, p)): { image: string; masks: string } {
   const K = p.shapes;
   const P = p.imageSize * p.imageSize;
-  const shapeTokens = g.slice(context, [0], [K], [1]);
-  const named = g.slice(shapeTokens, [p.namedOffset], [p.namedOffset + 1], [2]);
-  const sizes = g.slice(shapeTokens, [p.sizeOffset], [p.sizeOffset + PRIOR_SIZES], [2]);
-  const cells = g.slice(shapeTokens, [cellsOffset], [cellsOffset + PRIOR_CELLS], [2]);
+  const { named, sizes, cells } = shapeTokenGroups(g, context, cellsOffset, p);
   // P(size) ⊗ P(cell) per shape token: [N, K, sizes·cells], then per shape × its templates.
   const joint = g.reshape(g.mul(g.unsqueeze(sizes, [3]), g.unsqueeze(cells, [2])), [0, K, PRIOR_SIZES * PRIOR_CELLS]);
   const perShape = g.transpose(g.matmul(g.transpose(joint, [1, 0, 2]), g.reshape(templates, [K, PRIOR_SIZES * PRIOR_CELLS, P])), [1, 0, 2]);
   const shapeMasks = g.mul(perShape, named);
   const covered = g.op('Clip', [g.reduceSum(shapeMasks, [1], 1), '', g.scalar(1)]);
   const masks = g.concat([shapeMasks, g.sub(g.scalar(1), covered)], 1);
-  const colors = g.slice(context, [p.colorOffset], [p.colorOffset + paletteLatent(1).length / 3], [2]);
-  const rgb = g.matmul(colors, g.constant(paletteLatent(p.scalingFactor), [paletteLatent(1).length / 3, 3]));
+  const colors = g.slice(context, [p.colorOffset], [p.colorOffset + PRIOR_COLORS], [2]);
+  const rgb = g.matmul(colors, g.constant(paletteLatent(p.scalingFactor), [PRIOR_COLORS, 3]));
   const picture = g.reshape(g.matmul(g.transpose(rgb, [0, 2, 1]), masks), [0, 3, p.imageSize, p.imageSize]);
   const unshuffle = (x: string) => g.op('SpaceToDepth', [x], { blocksize: p.factor });
   return { image: unshuffle(picture), masks: unshuffle(g.reshape(masks, [0, K + 1, p.imageSize, p.imageSize])) };

@@ -11,6 +11,8 @@ import { COLORS, DEFAULT_STYLE, PALETTE, POSITIONS, SceneRenderer, SHAPES, SIZES
 export const PRIOR_SIZES = SIZES.length + 1;
 /** Cell classes of a grounding token: the 3×3 cells, then "unsaid". */
 export const PRIOR_CELLS = POSITIONS.length + 1;
+/** Colour classes of a grounding token: the named colours, then "unsaid". */
+export const PRIOR_COLORS = COLORS.length + 1;
 
 const templateCache = new Map<number, Float32Array>();
 
@@ -66,11 +68,11 @@ export function templateAreas(size: number): Float32Array {
 }
 
 /**
- * The named colours as latent values [COLORS + 1, 3]: sRGB mapped to [−1, 1] as the VAE's input,
+ * The named colours as latent values [PRIOR_COLORS, 3]: sRGB mapped to [−1, 1] as the VAE's input,
  * times the latent scaling factor; the last row ("unsaid") is 0, the middle of the range.
  */
 export function paletteLatent(scalingFactor: number): Float32Array {
-  const out = new Float32Array((COLORS.length + 1) * 3);
+  const out = new Float32Array(PRIOR_COLORS * 3);
   COLORS.forEach((color, i) => PALETTE[color].forEach((v, k) => (out[i * 3 + k] = (v / 127.5 - 1) * scalingFactor)));
   return out;
 }
