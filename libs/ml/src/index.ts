@@ -22,3 +22,5 @@ export * from './lora/lora.transform';
 export * from './lora/lora-weights.util';
 export * from './optim/adamw.graph';
 export * from './runtime/nchwc-conv.transform';
+export * from './runtime/kernel-layout.util';
+export * from './onnx/permutation.util';

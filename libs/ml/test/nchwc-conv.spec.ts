@@ -16,7 +16,10 @@ function convGraph() {
   g.op('Conv', [x, g.slice(w, [0, 0], [1, 1], [2, 3])], {}, 'pointwise'); // computed 1×1 kernel
   g.op('Conv', [rgb, w4], { auto_pad: 'SAME_UPPER' }, 'few_inputs');
   g.op('Conv', [x, g.slice(w, [0], [8], [0])], { pads: [1, 1, 1, 1] }, 'unaligned'); // 8 outputs: not a whole block, stays NCHW
-  for (const o of ['same', 'strided', 'pointwise', 'few_inputs', 'unaligned']) g.output(o, 'float32');
+  // An input-gradient style kernel: channels swapped, both spatial axes reversed (gathered from w in one step).
+  const y = g.input('y', 'float32', [2, 32, 5, 5]);
+  g.op('Conv', [y, g.slice(g.transpose(w, [1, 0, 2, 3]), [-1, -1], [-4, -4], [2, 3], [-1, -1])], { pads: [1, 1, 1, 1] }, 'flipped');
+  for (const o of ['same', 'strided', 'pointwise', 'few_inputs', 'unaligned', 'flipped']) g.output(o, 'float32');
   return g.build();
 }
 
@@ -42,7 +45,8 @@ describe('NCHWc convolutions with run-time kernels', () => {
     const block = await nchwcBlockSize();
     const rewritten = await useNchwcConvs(graph);
     const nchwc = rewritten.nodes.filter((n) => n.domain === 'com.microsoft.nchwc' && n.op === 'Conv').length;
-    if (block === 16) expect(nchwc).toBe(4);
+    if (block === 16) expect(nchwc).toBe(5);
+    if (block === 16) expect(rewritten.nodes.filter((n) => n.op === 'GatherElements')).toHaveLength(1); // the flipped kernel
     const rng = new Rng(3);
     const feeds: Record<string, ort.Tensor> = {};
     for (const i of graph.inputs) feeds[i.name] = new ort.Tensor('float32', rng.normalArray(numel(i.shape as number[])), i.shape as number[]);

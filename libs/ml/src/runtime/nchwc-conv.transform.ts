@@ -3,6 +3,7 @@ import { GraphBuilder } from '../onnx/graph.builder';
 import { cloneGraph, type Graph, type GraphNode } from '../onnx/graph.model';
 import { encodeModel } from '../onnx/onnx-codec';
 import { pruneGraph } from '../onnx/prune.util';
+import { blockedKernelIndex, traceKernelChain } from './kernel-layout.util';
 
 /**
  * ORT's CPU EP runs convolutions fastest in its blocked NCHWc layout (channels in blocks of 8 or
@@ -10,7 +11,7 @@ import { pruneGraph } from '../onnx/prune.util';
  * initializer: it reorders the weight once at load time. In a training graph the weights are
  * inputs (and the input-gradient convolutions use computed, flipped kernels), so every Conv
  * there ran the slower NCHW im2col path. This pass does the rewrite itself for such convs:
- * the kernel is reordered in the graph (Reshape + Transpose, cheap: kernels are small), the
+ * the kernel is reordered in the graph (one GatherElements, see kernel-layout.util.ts), the
  * input goes through `ReorderInput`, and ORT's internal `com.microsoft.nchwc` Conv writes a
  * blocked output that `ReorderOutput` turns back into NCHW. CPU only: these ops exist only in
  * ORT's CPU EP (see createSession).
@@ -73,6 +74,7 @@ export function nchwcCandidates(graph: Graph, block: number, weightShape: (name:
 export function rewriteConvsNchwc(graph: Graph, convs: GraphNode[], block: number, weightShape: (name: string) => number[] | undefined): Graph {
   const out = cloneGraph(graph);
   const targets = new Set(convs.map((n) => n.name));
+  const indexCache = new Map<string, string>();
   const b = new GraphBuilder(out); // before the node list is emptied: it reserves every existing name
   const original = out.nodes;
   out.nodes = [];
@@ -85,12 +87,27 @@ export function rewriteConvsNchwc(graph: Graph, convs: GraphNode[], block: numbe
     const [x, w, bias] = node.inputs;
     const [o, i, kh, kw] = weightShape(w)!;
     const direct = i < block; // few input channels: NCHW input, kernel in OIHWBo
-    // OIHW → OIHWBiBo ([O/B, I/B, kH, kW, Bi, Bo]), or OIHWBo ([O/B, I, kH, kW, Bo]) for few input
-    // channels, as two 3-D transposes: ORT's Transpose took ~7× longer for the one 6-D permutation.
-    const name = (step: string) => ({ name: b.fresh(`${node.name}_nchwc_kernel_${step}`) });
-    const k = kh * kw;
-    const inner = direct ? w : b.node('Transpose', [b.reshape(w, [(o * i) / block, block, k])], { perm: [0, 2, 1] }, name('bi'))[0];
-    const kernel = b.node('Transpose', [b.reshape(inner, [o / block, block, i * k])], { perm: [0, 2, 1] }, name('bo'))[0];
+    // A kernel that is a pure permutation of a tensor of known shape (the input-gradient
+    // convolution's flipped, channel-swapped kernel) is gathered from that tensor in one
+    // GatherElements (see kernel-layout.util.ts): ORT's Transpose and reversing Slice were each
+    // slower than the whole gather. Otherwise ReorderInput (MLAS's blocked reorder) moves the
+    // input-channel block, then the output-channel block, innermost: faster than the gather
+    // where there is nothing to fold, and than ORT's Transpose (2–3× on the UNet's kernels).
+    const chain = traceKernelChain(graph, w, weightShape);
+    let kernel: string;
+    if (chain.steps.length > 0) {
+      const key = JSON.stringify([chain.sourceShape, chain.steps, o, i, kh, kw, block]);
+      let index = indexCache.get(key);
+      if (!index) {
+        index = b.constant(blockedKernelIndex(chain, [o, i, kh, kw], block, direct), [o * i * kh * kw], 'int32', 'nchwc_kernel_index');
+        indexCache.set(key, index);
+      }
+      kernel = b.node('GatherElements', [b.reshape(chain.source, [-1]), index], { axis: 0 }, { name: b.fresh(`${node.name}_nchwc_kernel`) })[0];
+    } else {
+      const reorder = (t: string, step: string) => b.node('ReorderInput', [t], {}, { domain: NCHWC_DOMAIN, name: b.fresh(`${node.name}_nchwc_kernel_${step}`) })[0];
+      const inner = direct ? w : reorder(w, 'bi'); // [O, I/B, kH, kW, Bi]
+      kernel = reorder(b.reshape(inner, [o / block, block, i * kh * kw, 1]), 'bo'); // [O/B, I/B, kH, kW, Bi, Bo]
+    }
     const xin = direct ? x : b.node('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
     const attrs = { ...node.attrs, kernel_shape: { type: 'ints' as const, value: [kh, kw] } };
     const inputs = bias ? [xin, b.reshape(kernel, [o, i, kh, kw]), bias] : [xin, b.reshape(kernel, [o, i, kh, kw])];
@@ -98,7 +115,8 @@ export function rewriteConvsNchwc(graph: Graph, convs: GraphNode[], block: numbe
     out.nodes[out.nodes.length - 1].attrs = attrs;
     b.node('ReorderOutput', [y], { channels: o }, { domain: NCHWC_DOMAIN, outputs: [node.outputs[0]] });
   }
-  return out;
+  // Transposes and slices that only fed the kernels are left without consumers.
+  return pruneGraph(out);
 }
 
 /**
@@ -146,6 +164,7 @@ export async function useNchwcConvs(graph: Graph): Promise<Graph> {
   const known = new Map<string, number[]>();
   // Only float32 kernels: ORT's NCHWc kernels exist for float alone.
   for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) if (v.dtype === 'float32' && v.shape?.every((d) => typeof d === 'number')) known.set(v.name, v.shape as number[]);
+  for (const [name, t] of graph.initializers) if (t.dtype === 'float32') known.set(name, t.dims);
   const inputNames = new Set(graph.inputs.map((v) => v.name));
   const computed = [...new Set(runtimeKernels.map((n) => n.inputs[1]).filter((w) => !inputNames.has(w) && !known.has(w)))];
   if (computed.length) for (const [k, v] of await probeTensorShapes(graph, computed)) known.set(k, v);

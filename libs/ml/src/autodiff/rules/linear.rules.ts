@@ -179,8 +179,8 @@ export function convWeightGradIm2col(ctx: GradContext, x: string, xs: number[], 
       }
     }
   }
-  const stacked = ctx.reshape(blocks.length === 1 ? blocks[0] : b.concat(blocks, 0), [kh, kw, cout, cin]);
-  return b.transpose(stacked, [2, 3, 0, 1]);
+  const stacked = blocks.length === 1 ? blocks[0] : b.concat(blocks, 0); // [(kh, kw, C_out), C_in]
+  return ctx.permute(stacked, [2, 3, 0, 1], [kh, kw, cout, cin]);
 }
 
 /**
