@@ -75,6 +75,7 @@ export function rewriteConvsNchwc(graph: Graph, convs: GraphNode[], block: numbe
   const out = cloneGraph(graph);
   const targets = new Set(convs.map((n) => n.name));
   const indexCache = new Map<string, string>();
+  const blockedInputs = new Map<string, string>();
   const b = new GraphBuilder(out); // before the node list is emptied: it reserves every existing name
   const original = out.nodes;
   out.nodes = [];
@@ -108,7 +109,12 @@ export function rewriteConvsNchwc(graph: Graph, convs: GraphNode[], block: numbe
       const inner = direct ? w : reorder(w, 'bi'); // [O, I/B, kH, kW, Bi]
       kernel = reorder(b.reshape(inner, [o / block, block, i * kh * kw, 1]), 'bo'); // [O/B, I/B, kH, kW, Bi, Bo]
     }
-    const xin = direct ? x : b.node('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
+    // One reorder per tensor: a gradient often feeds two convolutions (a block's conv and its skip).
+    let xin = direct ? x : blockedInputs.get(x);
+    if (!xin) {
+      xin = b.node('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
+      blockedInputs.set(x, xin);
+    }
     const attrs = { ...node.attrs, kernel_shape: { type: 'ints' as const, value: [kh, kw] } };
     const inputs = bias ? [xin, b.reshape(kernel, [o, i, kh, kw]), bias] : [xin, b.reshape(kernel, [o, i, kh, kw])];
     const y = b.node('Conv', inputs, {}, { domain: NCHWC_DOMAIN, name: `${node.name}_nchwc` })[0];

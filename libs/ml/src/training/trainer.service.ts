@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { buildGradientGraph, type GradientGraph } from '../autodiff/gradient-graph.builder';
+import { numel } from '../onnx/dtype.util';
 import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
 import { adamWConfigSchema, AdamW, clipScale } from '../optim/adamw.optimizer';
 import { WeightEma } from '../optim/weight-ema.util';
@@ -103,18 +104,38 @@ export class Trainer {
     return this.handle.device;
   }
 
-  /** Loss and gradients for one batch, without updating anything. */
+  /** Loss and gradients for one batch, without updating anything (the gradients are the caller's to keep). */
   async lossAndGradients(feeds: Record<string, ort.Tensor>): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+    return this.run(feeds, false);
+  }
+
+  /**
+   * Gradient buffers ORT writes into on every training step (pre-allocated outputs): a step
+   * then allocates no fresh 4-bytes-per-parameter output arrays for the garbage collector.
+   */
+  private gradBuffers?: Map<string, ort.Tensor>;
+
+  private async run(feeds: Record<string, ort.Tensor>, reuse: boolean): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
     const all: Record<string, ort.Tensor> = { ...feeds };
     for (const [name, data] of this.params) all[name] = new ort.Tensor('float32', data, this.gradientGraph.initialValues.get(name)!.dims);
-    const out = await this.handle.session.run(all);
+    let fetches: Record<string, ort.Tensor | null> | undefined;
+    if (reuse) {
+      this.gradBuffers ??= new Map(
+        Object.entries(this.gradientGraph.gradients).map(([name, gname]) => {
+          const dims = this.gradientGraph.initialValues.get(name)!.dims;
+          return [gname, new ort.Tensor('float32', new Float32Array(numel(dims)), dims)];
+        }),
+      );
+      fetches = Object.fromEntries(this.handle.session.outputNames.map((o) => [o, this.gradBuffers!.get(o) ?? null]));
+    }
+    const out = fetches ? await this.handle.session.run(all, fetches) : await this.handle.session.run(all);
     const grads = new Map<string, Float32Array>();
-    for (const [name, gname] of Object.entries(this.gradientGraph.gradients)) grads.set(name, out[gname].data as Float32Array);
+    for (const [name, gname] of Object.entries(this.gradientGraph.gradients)) grads.set(name, (this.gradBuffers?.get(gname) ?? out[gname]).data as Float32Array);
     return { loss: Number((out[this.gradientGraph.loss].data as Float32Array)[0]), grads };
   }
 
   async trainStep(feeds: Record<string, ort.Tensor>): Promise<StepResult> {
-    const { loss, grads } = await this.lossAndGradients(feeds);
+    const { loss, grads } = await this.run(feeds, true);
     const lr = learningRate(this.config.optimizer.lr, this.step, this.config.schedule);
     let norm: number;
     if (this.config.clipGradNorm === undefined) {
