@@ -14,6 +14,7 @@ export * from './models/layers.factory';
 export * from './models/unet-blocks.factory';
 export * from './models/unet.factory';
 export * from './optim/adamw.optimizer';
+export * from './optim/simd-arena';
 export * from './optim/lr-schedule.util';
 export * from './optim/weight-ema.util';
 export * from './training/checkpoint.store';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TensorData } from '../onnx/graph.model';
+import type { SimdArena } from './simd-arena';
 
 export const adamWConfigSchema = z.object({
   lr: z.number().positive().default(1e-3),
@@ -21,6 +22,9 @@ export type AdamWConfig = z.input<typeof adamWConfigSchema>;
  * within noise. The update here took 26–40 ms for 2.3M parameters on the loaded machine; the
  * graph variant instead pays for copying weights and both moments out of ORT every step. It
  * stays here: simpler state, and checkpoints need the moments in JS memory anyway.
+ * Given a SimdArena, weights and gradients that live in it are updated by its WebAssembly SIMD
+ * loop (float32 arithmetic, four lanes at a time; the moments are placed there too): 1.4 ms
+ * instead of 9–12 ms for the 2.3M-parameter UNet. Other arrays take the scalar loop below.
  */
 export class AdamW {
   readonly config: z.output<typeof adamWConfigSchema>;
@@ -29,7 +33,10 @@ export class AdamW {
   /** Number of updates applied so far. */
   t = 0;
 
-  constructor(config: AdamWConfig = {}) {
+  constructor(
+    config: AdamWConfig = {},
+    private readonly arena?: SimdArena,
+  ) {
     this.config = adamWConfigSchema.parse(config);
   }
 
@@ -51,11 +58,26 @@ export class AdamW {
     for (const [name, theta] of params) {
       const g = grads.get(name);
       if (!g) throw new Error(`AdamW: no gradient for ${name}`);
+      const fast = this.arena && this.arena.owns(theta) && this.arena.owns(g) ? this.arena : undefined;
       let m = this.m.get(name);
       let v = this.v.get(name);
       if (!m || !v) {
-        this.m.set(name, (m = new Float32Array(theta.length)));
-        this.v.set(name, (v = new Float32Array(theta.length)));
+        this.m.set(name, (m = fast ? fast.alloc(theta.length) : new Float32Array(theta.length)));
+        this.v.set(name, (v = fast ? fast.alloc(theta.length) : new Float32Array(theta.length)));
+      }
+      if (fast && fast.owns(m) && fast.owns(v)) {
+        // The same update with √bc₂ moved into the step size and ε, and the clip scale into the coefficients.
+        const sqrtBc2 = 1 / invSqrtBc2;
+        sumSq += fast.adamw(theta, m, v, g, {
+          beta1,
+          c1: (1 - beta1) * gradScale,
+          beta2,
+          c2: (1 - beta2) * gradScale * gradScale,
+          stepSize: stepSize * sqrtBc2,
+          eps: eps * sqrtBc2,
+          decay,
+        });
+        continue;
       }
       for (let i = 0; i < theta.length; i++) {
         sumSq += g[i] * g[i];
@@ -83,15 +105,23 @@ export class AdamW {
     this.t = t;
     for (const [key, tensor] of tensors) {
       const target = key.startsWith('m.') ? this.m : key.startsWith('v.') ? this.v : undefined;
-      if (target) target.set(key.slice(2), Float32Array.from(tensor.data as Float32Array));
+      if (!target) continue;
+      const data = tensor.data as Float32Array;
+      const existing = target.get(key.slice(2));
+      // Moments already placed (in the arena, say) keep their place.
+      if (existing && existing.length === data.length) existing.set(data);
+      else target.set(key.slice(2), this.arena ? this.arena.copy(data) : Float32Array.from(data));
     }
   }
 }
 
 /** Global L2 norm of all gradients, and the factor min(1, maxNorm/‖g‖) that clips it (Pascanu et al. 2013). */
-export function clipScale(grads: Iterable<Float32Array>, maxNorm?: number): { norm: number; scale: number } {
+export function clipScale(grads: Iterable<Float32Array>, maxNorm?: number, arena?: SimdArena): { norm: number; scale: number } {
   let sq = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  for (const g of grads) {
+    if (arena?.owns(g)) sq += arena.sumSquares(g);
+    else for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  }
   const norm = Math.sqrt(sq);
   return { norm, scale: maxNorm && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1 };
 }

@@ -4,6 +4,7 @@ import { buildGradientGraph, type GradientGraph } from '../autodiff/gradient-gra
 import { numel } from '../onnx/dtype.util';
 import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
 import { adamWConfigSchema, AdamW, clipScale } from '../optim/adamw.optimizer';
+import { SimdArena } from '../optim/simd-arena';
 import { WeightEma } from '../optim/weight-ema.util';
 import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule.util';
 import { createSession, runtimeOptionsSchema, type SessionHandle } from '../runtime/session.factory';
@@ -65,6 +66,7 @@ export class Trainer {
   readonly params = new Map<string, Float32Array>();
   readonly optimizer: AdamW;
   readonly ema?: WeightEma;
+  private readonly arena?: SimdArena;
   rng: Rng;
   step = 0;
 
@@ -75,10 +77,13 @@ export class Trainer {
     config: z.output<typeof trainerConfigSchema>,
   ) {
     this.config = config;
-    this.optimizer = new AdamW(config.optimizer);
-    this.ema = config.emaDecay ? new WeightEma(config.emaDecay) : undefined;
+    // Weights, gradients, both moments and EMA shadows share one SIMD arena (see optim/simd-arena.ts).
+    const floats = [...gradientGraph.initialValues.values()].reduce((a, t) => a + SimdArena.footprint(numel(t.dims)), 0);
+    this.arena = SimdArena.create(floats * (config.emaDecay ? 5 : 4));
+    this.optimizer = new AdamW(config.optimizer, this.arena);
+    this.ema = config.emaDecay ? new WeightEma(config.emaDecay, this.arena) : undefined;
     this.rng = new Rng(config.seed);
-    for (const [name, t] of gradientGraph.initialValues) this.params.set(name, Float32Array.from(t.data as Float32Array));
+    for (const [name, t] of gradientGraph.initialValues) this.params.set(name, this.arena ? this.arena.copy(t.data as Float32Array) : Float32Array.from(t.data as Float32Array));
     this.ema?.update(this.params);
   }
 
@@ -104,9 +109,13 @@ export class Trainer {
     return this.handle.device;
   }
 
-  /** Loss and gradients for one batch, without updating anything (the gradients are the caller's to keep). */
-  async lossAndGradients(feeds: Record<string, ort.Tensor>): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
-    return this.run(feeds, false);
+  /**
+   * Loss and gradients for one batch, without updating anything. The gradients are the caller's
+   * to keep, unless `reuseBuffers`: then they are the trainer's own buffers (in its SIMD arena),
+   * which the next step overwrites.
+   */
+  async lossAndGradients(feeds: Record<string, ort.Tensor>, opts: { reuseBuffers?: boolean } = {}): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+    return this.run(feeds, opts.reuseBuffers ?? false);
   }
 
   /**
@@ -123,7 +132,7 @@ export class Trainer {
       this.gradBuffers ??= new Map(
         Object.entries(this.gradientGraph.gradients).map(([name, gname]) => {
           const dims = this.gradientGraph.initialValues.get(name)!.dims;
-          return [gname, new ort.Tensor('float32', new Float32Array(numel(dims)), dims)];
+          return [gname, new ort.Tensor('float32', this.arena?.alloc(numel(dims)) ?? new Float32Array(numel(dims)), dims)];
         }),
       );
       fetches = Object.fromEntries(this.handle.session.outputNames.map((o) => [o, this.gradBuffers!.get(o) ?? null]));
@@ -142,7 +151,7 @@ export class Trainer {
       // No clipping: the update itself sums g² for the reported norm (one pass over the gradients, not two).
       norm = Math.sqrt(this.optimizer.step(this.params, grads, lr));
     } else {
-      const clip = clipScale(grads.values(), this.config.clipGradNorm);
+      const clip = clipScale(grads.values(), this.config.clipGradNorm, this.arena);
       norm = clip.norm;
       this.optimizer.step(this.params, grads, lr, clip.scale);
     }
@@ -206,7 +215,7 @@ export class Trainer {
     for (const [name, p] of this.params) p.set(c.weights.get(name)!.data as Float32Array);
     if (this.ema) for (const name of this.params.keys()) {
       const s = c.weights.get(`ema.${name}`);
-      if (s) this.ema.shadow.set(name, Float32Array.from(s.data as Float32Array));
+      if (s) this.ema.setShadow(name, s.data as Float32Array);
     }
     this.optimizer.loadState(c.optimizer, c.meta.optimizerStep);
     this.step = c.meta.step;

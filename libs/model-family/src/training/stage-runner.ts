@@ -100,7 +100,7 @@ export function warmStart(trainer: Trainer, dir: string): string[] {
     if (w) p.set(w.data as Float32Array);
     else fresh.push(name);
     const shadow = c.weights.get(`ema.${name}`);
-    trainer.ema?.shadow.set(name, Float32Array.from(shadow ? (shadow.data as Float32Array) : p));
+    trainer.ema?.setShadow(name, shadow ? (shadow.data as Float32Array) : p);
   }
   trainer.optimizer.loadState(c.optimizer, c.meta.optimizerStep);
   trainer.step = c.meta.step;
@@ -121,7 +121,7 @@ export function warmStartFromExport(trainer: Trainer, modelDir: string): string[
     const w = exported.get(name);
     if (w && w.data.length === p.length) p.set(w.data as Float32Array);
     else fresh.push(name);
-    trainer.ema?.shadow.set(name, Float32Array.from(p));
+    trainer.ema?.setShadow(name, p);
   }
   return fresh;
 }
