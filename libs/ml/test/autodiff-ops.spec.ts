@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { buildGradientGraph, GraphBuilder, Rng } from '@vca/ml';
 import { checkGradients } from './grad-check.helper';
 
 const pos: [number, number] = [0.5, 2];
@@ -68,6 +69,29 @@ describe('autodiff gradient rules vs finite differences', () => {
         (g, p) => g.add(g.reduceSum(g.conv(p.x, p.w, undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }), [2, 3]), g.reduceSum(g.conv(p.y, p.w, undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }), [2, 3])),
         { x: [2, 3, 8, 8], y: [2, 3, 7, 7], w: [4, 3, 3, 3] },
       ));
+    it('strided Conv input gradients by polyphase: kernel 4 stride 2, kernel 3 stride 3 unpadded, 1×1 stride 2, asymmetric pads', () =>
+      checkGradients(
+        (g, p) => {
+          // Each convolution's output weighted by its own random tensor, then all summed.
+          const weighted = (y: string, r: string) => g.reduceSum(g.mul(y, r), [1, 2, 3]);
+          return g.add(
+            g.add(weighted(g.conv(p.x, p.w4, undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }), p.r4), weighted(g.conv(p.x, p.w1, undefined, { strides: [2, 2] }), p.r1)),
+            g.add(weighted(g.conv(p.x, p.w3, undefined, { strides: [3, 3] }), p.r3), weighted(g.conv(p.x, p.w3, undefined, { strides: [2, 2], pads: [0, 1, 2, 1] }), p.ra)),
+          );
+        },
+        { x: [2, 3, 9, 9], w4: [4, 3, 4, 4], w3: [4, 3, 3, 3], w1: [4, 3, 1, 1], r4: [2, 4, 4, 4], r1: [2, 4, 5, 5], r3: [2, 4, 3, 3], ra: [2, 4, 5, 5] },
+        { trainable: ['x', 'w4', 'w3'] },
+      ));
+    it('differentiates float32 strided Conv without ConvTranspose (one convolution + DepthToSpace)', async () => {
+      const g = new GraphBuilder('s');
+      const x = g.input('x', 'float32', [2, 3, 9, 9]);
+      const w = g.initializer('w', new Rng(2).normalArray(4 * 3 * 16), [4, 3, 4, 4]);
+      g.op('ReduceSum', [g.conv(x, w, undefined, { strides: [2, 2], pads: [1, 1, 1, 1] })], { keepdims: 0 }, 'loss');
+      g.output('loss', 'float32', []);
+      const gg = await buildGradientGraph(g.build(), { loss: 'loss', wrt: ['x', 'w'] });
+      expect(gg.graph.nodes.some((n) => n.op === 'ConvTranspose')).toBe(false);
+      expect(gg.graph.nodes.some((n) => n.op === 'DepthToSpace')).toBe(true);
+    });
     it('Conv 1×1, asymmetric pads, and auto_pad SAME_UPPER', () =>
       checkGradients(
         (g, p) =>
