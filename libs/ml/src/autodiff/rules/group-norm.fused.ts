@@ -65,8 +65,8 @@ export function findGroupNorms(
  *   ∂γ_c = Σ_n S[n, c],  S[n, c] = Σ_hw g ⊙ x̂,  R[n, c] = Σ_hw g
  *   ∂x = γ·g/s − x̂·(Σ_{c∈grp} γ_c S)/(L·s) − (Σ_{c∈grp} γ_c R)/(L·s)
  * The group means come from the per-channel sums S and R ([N, C, 1, 1]), so the full-size
- * passes are g ⊙ x̂, the two spatial sums and the three of ∂x: γ and 1/s are folded into one
- * per-(n, c) factor. Separately, ∂γ took a Mul and a reduction over g ⊙ x̂, the InstanceNorm
+ * passes are g ⊙ x̂, the two spatial sums and the four of ∂x: γ and 1/s are folded into one
+ * per-(n, c) factor, the group terms applied to x̂ in its grouped view (no per-channel Expands). Separately, ∂γ took a Mul and a reduction over g ⊙ x̂, the InstanceNorm
  * rule another Mul (g·γ), a Mul and a mean for mean(ĝ x̂) and a mean of ĝ, and ∂x four passes.
  * 1/s is the InvStdDev of the LayerNormalization the InstanceNormalization becomes (float32).
  */
@@ -83,10 +83,12 @@ export function groupNormBackward(ctx: GradContext, p: GroupNormPattern, g: stri
     invStdFromNormalized(ctx, p.norm.outputs[0], p.grouped, [2], attrFloat(p.norm, 'epsilon', 1e-5));
   const gamma = ctx.reshape(p.gamma, [1, c, 1, 1]);
   const r = ctx.sum(g, [2, 3], 1);
-  // Per-group coefficients [N, G, 1] first (−1/(L·s) shared), then one Expand each to channels.
+  // Per-group coefficients [N, G, 1] (−1/(L·s) shared) act on x̂ in its grouped view [N, G, L]
+  // by broadcasting; only γ/s needs a per-channel [N, C, 1, 1] tensor (γ [G, C/G] × 1/s [N, G, 1]).
   const negInvSL = b.mul(invS, ctx.scalar(-1 / (perGroup * h * w), p.x));
   const groupCoef = (perChannelSum: string) => b.mul(ctx.sum(ctx.reshape(b.mul(perChannelSum, gamma), [n, groups, perGroup]), [2], 1), negInvSL);
-  const perChannel = (perGroupT: string) => ctx.reshape(b.op('Expand', [perGroupT, b.ints([n, groups, perGroup])]), [n, c, 1, 1]);
-  const gx = b.add(b.add(b.mul(g, b.mul(gamma, perChannel(invS))), b.mul(p.normed, perChannel(groupCoef(s)))), perChannel(groupCoef(r)));
+  const gammaOverS = ctx.reshape(b.mul(ctx.reshape(p.gamma, [1, groups, perGroup]), invS), [n, c, 1, 1]);
+  const grouped = b.add(b.mul(p.norm.outputs[0], groupCoef(s)), groupCoef(r)); // [N, G, L]
+  const gx = b.add(b.mul(g, gammaOverS), ctx.reshape(grouped, [n, c, h, w]));
   return { gx, gGamma };
 }
