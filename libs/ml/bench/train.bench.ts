@@ -3,7 +3,10 @@
  * Peak RSS comes from a child process that only sets up and runs training steps (the < 2 GB
  * target); timings from a second child that interleaves all variants, so load from other
  * processes on a shared machine skews them alike. The last line is one JSON object.
- * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPS (10), BENCH_SPINNING (0; 1 = ORT/OpenMP default spinning), BENCH_PYTHON (/usr/bin/python3, Debian's,
+ * Training steps are timed both as one session with BENCH_THREADS intra-op threads and as
+ * BENCH_REPLICAS data-parallel replicas (worker threads) with BENCH_THREADS / replicas each; the
+ * forward too, so the ratios can be read either way. The JSON reports the faster configuration.
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPLICAS (2), BENCH_REPS (10), BENCH_SPINNING (0; 1 = ORT/OpenMP default spinning), BENCH_PYTHON (/usr/bin/python3, Debian's,
  * where python3-torch installs), BENCH_PHASE (internal).
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +20,9 @@ import {
   applyLora,
   buildUNet,
   createSession,
+  encodeModel,
   numel,
+  ReplicaPool,
   Rng,
   Trainer,
   type Graph,
@@ -29,6 +34,7 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 // passively): on a CPU shared with other busy processes spinning halved our step rate.
 const SPINNING = process.env.BENCH_SPINNING === '1';
 const REPS = Number(process.env.BENCH_REPS ?? 10);
+const REPLICAS = Math.max(1, Math.min(THREADS, Number(process.env.BENCH_REPLICAS ?? 2)));
 const WARMUP = 3;
 const ATTENTION_PROJECTIONS = /attn\.(self|cross)\.(q|k|v|out)\.weight$/;
 
@@ -62,9 +68,31 @@ function lossGraph(): { graph: Graph; params: string[] } {
   return { graph: unet.graph, params: unet.parameters };
 }
 
-async function fullTrainer(feeds: Record<string, ort.Tensor>): Promise<Trainer> {
+async function fullTrainer(feeds: Record<string, ort.Tensor>, replicas = 1): Promise<Trainer> {
   const { graph, params } = lossGraph();
-  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { runtime: { threads: THREADS, spinning: SPINNING } } });
+  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, spinning: SPINNING } } });
+}
+
+async function loraTrainer(feeds: Record<string, ort.Tensor>, replicas = 1): Promise<{ trainer: Trainer; adapters: number }> {
+  const unet = buildUNet();
+  const lora = applyLora(unet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
+  addMseLoss(lora.graph, unet.output);
+  const trainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, spinning: SPINNING } } });
+  return { trainer, adapters: lora.adapters.length };
+}
+
+/** The inference forward as data-parallel replicas (for reading the step ratios against it). */
+async function replicaForward(graph: Graph, output: string): Promise<ReplicaPool> {
+  return ReplicaPool.create({
+    model: encodeModel(graph).model,
+    replicas: REPLICAS,
+    threads: Math.max(1, Math.floor(THREADS / REPLICAS)),
+    spinning: SPINNING,
+    shared: new SharedArrayBuffer(16),
+    inputs: [],
+    outputs: Array.from({ length: REPLICAS }, () => []),
+    loss: output,
+  });
 }
 
 /** A full step with the AdamW update inside the graph: weights and moments go in and come back out. */
@@ -92,11 +120,12 @@ async function inGraphAdamStep(trainer: Trainer, feeds: Record<string, ort.Tenso
 }
 
 const phases: Record<string, () => Promise<Record<string, unknown>>> = {
-  /** Peak memory of a process that only sets up and runs batch-32 training steps. */
+  /** Peak memory of a process that only sets up and runs batch-32 training steps (as replicas where they are used). */
   async memory() {
     const feeds = batchFeeds(new Rng(1));
-    const trainer = await fullTrainer(feeds);
+    const trainer = await fullTrainer(feeds, REPLICAS);
     for (let i = 0; i < 3; i++) await trainer.trainStep(feeds);
+    await trainer.release();
     return {};
   },
   async timing() {
@@ -105,22 +134,27 @@ const phases: Record<string, () => Promise<Record<string, unknown>>> = {
     const feeds = batchFeeds(new Rng(1));
     const { target: _t, ...fwdFeeds } = feeds;
     const { session: forward } = await createSession(unet.graph, { threads: THREADS, spinning: SPINNING });
+    const forwardDp = await replicaForward(unet.graph, unet.output);
     const trainer = await fullTrainer(feeds);
+    const trainerDp = await fullTrainer(feeds, REPLICAS);
     const adamInGraph = await inGraphAdamStep(trainer, feeds);
-    const loraUnet = buildUNet();
-    const lora = applyLora(loraUnet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
-    addMseLoss(lora.graph, loraUnet.output);
-    const loraTrainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { runtime: { threads: THREADS, spinning: SPINNING } } });
+    const lora = await loraTrainer(feeds);
+    const loraDp = await loraTrainer(feeds, REPLICAS);
     const grads = (await trainer.lossAndGradients(feeds, { reuseBuffers: true })).grads; // in the trainer's SIMD arena, as in a step
     const times = await timeInterleaved({
       fwd: () => forward.run(fwdFeeds),
+      fwdDp: () => forwardDp.run(fwdFeeds),
       step: () => trainer.trainStep(feeds),
+      stepDp: () => trainerDp.trainStep(feeds),
       fwdBwd: () => trainer.lossAndGradients(feeds),
       adamTs: async () => trainer.optimizer.step(trainer.params, grads, 1e-4),
       stepAdamInGraph: adamInGraph,
-      lora: () => loraTrainer.trainStep(feeds),
+      lora: () => lora.trainer.trainStep(feeds),
+      loraDp: () => loraDp.trainer.trainStep(feeds),
     });
-    return { params, adapters: lora.adapters.length, ...times };
+    for (const t of [trainer, trainerDp, lora.trainer, loraDp.trainer]) await t.release();
+    await forwardDp.release();
+    return { params, adapters: lora.adapters, ...times };
   },
 };
 
@@ -172,24 +206,30 @@ async function main(): Promise<void> {
   console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, thread spinning ${SPINNING ? 'on' : 'off'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
   const mem = runPhase('memory');
   const t = runPhase('timing') as unknown as Record<string, Timed> & { params: number; adapters: number };
+  const dp = `${REPLICAS} replicas × ${Math.max(1, Math.floor(THREADS / REPLICAS))} thread`;
   console.log(`params:                     ${t.params}`);
   console.log(`forward:                    ${f(t.fwd)}`);
+  console.log(`forward, ${dp}: ${f(t.fwdDp)}`);
   console.log(`full step (fwd+bwd+AdamW):  ${f(t.step)}`);
   console.log(`  of which fwd+bwd:         ${f(t.fwdBwd)}`);
   console.log(`  of which AdamW (TS+SIMD): ${f(t.adamTs)}`);
   console.log(`full step, AdamW in graph:  ${f(t.stepAdamInGraph)}`);
+  console.log(`full step, ${dp}: ${f(t.stepDp)}`);
   console.log(`LoRA-only step (r=4, ${t.adapters} projections): ${f(t.lora)}`);
-  console.log(`peak RSS of a training process (setup + batch-${BATCH} steps): ${mem.peakRssMb} MB`);
+  console.log(`LoRA-only step, ${dp}: ${f(t.loraDp)}`);
+  console.log(`peak RSS of a training process (setup + batch-${BATCH} steps, ${REPLICAS} replicas): ${mem.peakRssMb} MB`);
   const fwdMs = t.fwd.median;
-  const stepMs = Math.min(t.step.median, t.stepAdamInGraph.median);
-  console.log(`step/forward ratio:         ${(stepMs / fwdMs).toFixed(2)}   LoRA step/forward: ${(t.lora.median / fwdMs).toFixed(2)}`);
+  const stepMs = Math.min(t.step.median, t.stepAdamInGraph.median, t.stepDp.median);
+  const loraMs = Math.min(t.lora.median, t.loraDp.median);
+  console.log(`step/forward ratio:         ${(stepMs / fwdMs).toFixed(2)}   LoRA step/forward: ${(loraMs / fwdMs).toFixed(2)}   (fastest configurations over the 1-session forward)`);
+  console.log(`  against the replica forward (${t.fwdDp.median.toFixed(1)} ms): ${(stepMs / t.fwdDp.median).toFixed(2)} and ${(loraMs / t.fwdDp.median).toFixed(2)}`);
   const torch = torchReference();
   console.log(`PyTorch reference:          step ${torch.torch_step_ms ?? 'n/a'} ms, LoRA step ${torch.torch_lora_step_ms ?? 'n/a'} ms (${torch.note})`);
   console.log(
     JSON.stringify({
       fwd_ms: +fwdMs.toFixed(1),
       step_ms: +stepMs.toFixed(1),
-      lora_step_ms: +t.lora.median.toFixed(1),
+      lora_step_ms: +loraMs.toFixed(1),
       torch_step_ms: torch.torch_step_ms,
       torch_lora_step_ms: torch.torch_lora_step_ms,
       peak_rss_mb: mem.peakRssMb,

@@ -23,5 +23,7 @@ export * from './lora/lora.transform';
 export * from './lora/lora-weights.util';
 export * from './optim/adamw.graph';
 export * from './runtime/nchwc-conv.transform';
+export * from './runtime/replica-pool';
+export * from './training/gradient-runner';
 export * from './runtime/kernel-layout.util';
 export * from './onnx/permutation.util';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { AdamW, adamWGraphScalars, clipScale, appendAdamW, buildGradientGraph, createSession, GraphBuilder, Layers, learningRate, Rng, Trainer, type TrainerConfig } from '@vca/ml';
+import { AdamW, adamWGraphScalars, clipScale, appendAdamW, buildGradientGraph, createSession, encodeModel, GraphBuilder, Layers, learningRate, ReplicaPool, Rng, Trainer, type TrainerConfig } from '@vca/ml';
 
 const BATCH = 64;
 
@@ -90,6 +90,50 @@ describe('Trainer', () => {
   });
 });
 
+describe('Trainer with data-parallel replicas (worker threads)', () => {
+  const setup = (replicas: number) => ({ graph: regressionGraph(), loss: 'loss', trainable: /\.(weight|bias)$/, config: { ...config, replicas } });
+
+  it('computes the loss and gradients one session computes, as the mean of its replicas', async () => {
+    const single = await Trainer.create(setup(1));
+    const dual = await Trainer.create(setup(2));
+    const feeds = batch(0, new Rng(4));
+    const a = await single.lossAndGradients(feeds);
+    const b = await dual.lossAndGradients(feeds);
+    expect(b.loss).toBeCloseTo(a.loss, 6);
+    for (const [name, g] of a.grads) g.forEach((v, i) => expect(b.grads.get(name)![i], name).toBeCloseTo(v, 5));
+    await single.release();
+    await dual.release();
+  });
+
+  it('trains deterministically and resumes bit-identically', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vca-dp-ckpt-'));
+    const straight = await Trainer.create(setup(2));
+    const results = await straight.fit({ steps: 30, batch });
+    expect(results[29].loss).toBeLessThan(results[0].loss);
+    const first = await Trainer.create(setup(2));
+    await first.fit({ steps: 15, batch, checkpoint: { dir, every: 15 } });
+    const resumed = await Trainer.create(setup(2));
+    resumed.loadCheckpoint(dir);
+    await resumed.fit({ steps: 30, batch });
+    for (const [name, p] of straight.params) expect(resumed.params.get(name), name).toEqual(p);
+    for (const t of [straight, first, resumed]) await t.release();
+  });
+
+  it('reports a replica\'s failure as an error of the step, and keeps working after it', async () => {
+    const dual = await Trainer.create(setup(2));
+    const good = batch(0, new Rng(1));
+    await expect(dual.trainStep({ x: new ort.Tensor('float32', new Float32Array(BATCH * 3), [BATCH, 3]), y: good.y })).rejects.toThrow(/training replica: .*x/);
+    const r = await dual.trainStep(good);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    await dual.release();
+  });
+
+  it('refuses a batch that does not split evenly, and CUDA', async () => {
+    await expect(Trainer.create(setup(3))).rejects.toThrow(/64 rows, not a multiple of 3 replicas/);
+    await expect(Trainer.create({ ...setup(2), config: { ...config, replicas: 2, runtime: { device: 'cuda' } } })).rejects.toThrow(/CPU training/);
+  });
+});
+
 describe('optimizer pieces', () => {
   it('AdamW: the first step moves each weight by about lr against its gradient, plus decoupled decay', () => {
     const opt = new AdamW({ lr: 0.1, weightDecay: 0.5 });
@@ -139,5 +183,20 @@ describe('optimizer pieces', () => {
     }
     for (const p of params) (state[p].data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(ts.get(p)![i], 5));
     await trainer.release();
+  });
+});
+
+describe('ReplicaPool', () => {
+  it('splits the batch across replicas, and fails every run at once after a replica died', async () => {
+    const g = new GraphBuilder('id');
+    const x = g.input('x', 'float32', [2]);
+    g.op('ReduceSum', [x], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    const pool = await ReplicaPool.create({ model: encodeModel(g.build()).model, replicas: 2, threads: 1, spinning: false, shared: new SharedArrayBuffer(16), inputs: [], outputs: [[], []], loss: 'loss' });
+    const x4 = () => ({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [4]) });
+    expect(await pool.run(x4())).toEqual([3, 7]);
+    await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[1].terminate();
+    await expect(pool.run(x4())).rejects.toThrow(/replica exited .*create the trainer again/);
+    await pool.release();
   });
 });

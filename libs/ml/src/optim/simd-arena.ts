@@ -16,8 +16,8 @@ declare namespace WebAssembly {
     constructor(bytes: Uint8Array);
   }
   class Memory {
-    constructor(descriptor: { initial: number });
-    readonly buffer: ArrayBuffer;
+    constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
   }
   class Instance {
     constructor(module: Module, imports: Record<string, Record<string, unknown>>);
@@ -234,6 +234,26 @@ function emaBody(): number[] {
   ];
 }
 
+/** axpby(dst, x, y, bytes, a, b): dst ← a·x + b·y (dst may be x or y). */
+function axpbyBody(): number[] {
+  const [dst, x, y, end, a, bb] = [0, 1, 2, 3, 4, 5];
+  const [av, bv, i] = [6, 7, 8];
+  return [
+    ...vec([
+      [2, V128],
+      [1, I32],
+    ]),
+    ...get(a),
+    ...simd(V.f32Splat),
+    ...set(av),
+    ...get(bb),
+    ...simd(V.f32Splat),
+    ...set(bv),
+    ...loop16(i, end, [...addr(dst, i), ...get(av), ...loadAt(x, i), ...simd(V.f32Mul), ...get(bv), ...loadAt(y, i), ...simd(V.f32Mul), ...simd(V.f32Add), ...simd(V.store, ...MEMARG)]),
+    OP.end,
+  ];
+}
+
 /** sumsq(g, bytes) → Σg² (f64). */
 function sumsqBody(): number[] {
   const [g, end] = [0, 1];
@@ -249,13 +269,24 @@ function sumsqBody(): number[] {
   ];
 }
 
-function assemble(): Uint8Array {
+/** The kernels' module; `shared`: it imports a shared memory of exactly `pages` pages. */
+function assemble(shared: boolean, pages: number): Uint8Array {
   const fnType = (params: number[], results: number[]) => [0x60, ...vec(params.map((p) => [p])), ...vec(results.map((r) => [r]))];
-  const types = section(1, vec([fnType([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32], [F64]), fnType([I32, I32, I32, F32, F32], []), fnType([I32, I32], [F64])]));
-  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])); // memory, min 1 page
-  const functions = section(3, vec([[0], [1], [2]]));
-  const exports = section(7, vec([[...name('adamw'), 0x00, 0], [...name('ema'), 0x00, 1], [...name('sumsq'), 0x00, 2]]));
-  const code = section(10, vec([adamwBody(), emaBody(), sumsqBody()].map((body) => [...uleb(body.length), ...body])));
+  const types = section(
+    1,
+    vec([
+      fnType([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32], [F64]),
+      fnType([I32, I32, I32, F32, F32], []),
+      fnType([I32, I32], [F64]),
+      fnType([I32, I32, I32, I32, F32, F32], []),
+    ]),
+  );
+  // Memory limits: 0x00 min (private), or 0x03 min max (shared, which needs a maximum).
+  const limits = shared ? [0x03, ...uleb(pages), ...uleb(pages)] : [0x00, 0x01];
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
+  const functions = section(3, vec([[0], [1], [2], [3]]));
+  const exports = section(7, vec([[...name('adamw'), 0x00, 0], [...name('ema'), 0x00, 1], [...name('sumsq'), 0x00, 2], [...name('axpby'), 0x00, 3]]));
+  const code = section(10, vec([adamwBody(), emaBody(), sumsqBody(), axpbyBody()].map((body) => [...uleb(body.length), ...body])));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...functions, ...exports, ...code]);
 }
 
@@ -263,18 +294,20 @@ interface Kernels {
   adamw(th: number, m: number, v: number, g: number, bytes: number, b1: number, c1: number, b2: number, c2: number, s: number, e: number, decay: number): number;
   ema(shadow: number, th: number, bytes: number, d: number, d1: number): void;
   sumsq(g: number, bytes: number): number;
+  axpby(dst: number, x: number, y: number, bytes: number, a: number, b: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+const compiled = new Map<string, WebAssembly.Module | null>();
+function kernelModule(shared: boolean, pages: number): WebAssembly.Module | null {
+  const key = shared ? `shared:${pages}` : 'private';
+  if (!compiled.has(key)) {
     try {
-      compiled = new WebAssembly.Module(assemble());
+      compiled.set(key, new WebAssembly.Module(assemble(shared, pages)));
     } catch {
-      compiled = null; // no WebAssembly SIMD here: callers keep their scalar loops
+      compiled.set(key, null); // no WebAssembly SIMD (or shared memory) here: callers keep their scalar loops
     }
   }
-  return compiled;
+  return compiled.get(key)!;
 }
 
 /** Coefficients of one AdamW update (see AdamW.step for how they are derived). */
@@ -294,20 +327,27 @@ export class SimdArena {
   private used = 0;
   readonly capacity: number;
 
-  private constructor(module: WebAssembly.Module, floats: number) {
-    const bytes = Math.max(16, floats * 4);
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
+    this.memory = memory;
     this.capacity = (this.memory.buffer.byteLength / 4) | 0;
     this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as Kernels;
   }
 
   /**
    * An arena with room for `floats` float32 values (plus alignment), or undefined where this
-   * runtime has no WebAssembly SIMD.
+   * runtime has no WebAssembly SIMD. `shared`: its memory is a SharedArrayBuffer that worker
+   * threads can read and write (ONNX Runtime itself does not take shared buffers as tensors).
    */
-  static create(floats: number): SimdArena | undefined {
-    const module = kernelModule();
-    return module ? new SimdArena(module, floats) : undefined;
+  static create(floats: number, opts: { shared?: boolean } = {}): SimdArena | undefined {
+    const pages = Math.max(1, Math.ceil((Math.max(16, floats * 4)) / 65536));
+    const module = kernelModule(!!opts.shared, pages);
+    if (!module) return undefined;
+    return new SimdArena(module, new WebAssembly.Memory(opts.shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages }));
+  }
+
+  /** The memory behind every view (a SharedArrayBuffer for a shared arena). */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.memory.buffer;
   }
 
   /** Room one array of n floats takes (views start on 16-byte boundaries). */
@@ -357,6 +397,13 @@ export class SimdArena {
     const whole = theta.length & ~3;
     this.k.ema(shadow.byteOffset, theta.byteOffset, whole * 4, decay, 1 - decay);
     for (let i = whole; i < theta.length; i++) shadow[i] = decay * shadow[i] + (1 - decay) * theta[i];
+  }
+
+  /** dst ← a·x + b·y (equal lengths; dst may be x or y). */
+  axpby(dst: Float32Array, x: Float32Array, y: Float32Array, a: number, b: number): void {
+    const whole = dst.length & ~3;
+    this.k.axpby(dst.byteOffset, x.byteOffset, y.byteOffset, whole * 4, a, b);
+    for (let i = whole; i < dst.length; i++) dst[i] = a * x[i] + b * y[i];
   }
 
   /** Σg². */

@@ -7,7 +7,12 @@ import { adamWConfigSchema, AdamW, clipScale } from '../optim/adamw.optimizer';
 import { SimdArena } from '../optim/simd-arena';
 import { WeightEma } from '../optim/weight-ema.util';
 import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule.util';
-import { createSession, runtimeOptionsSchema, type SessionHandle } from '../runtime/session.factory';
+import { availableParallelism } from 'node:os';
+import { encodeModel } from '../onnx/onnx-codec';
+import { useNchwcConvs } from '../runtime/nchwc-conv.transform';
+import { ReplicaPool, type SharedSlot } from '../runtime/replica-pool';
+import { createSession, runtimeOptionsSchema } from '../runtime/session.factory';
+import { ReplicaRunner, SessionRunner, type GradientRunner, type LossAndGradients } from './gradient-runner';
 import { Rng } from '../util/random.util';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.store';
 
@@ -21,6 +26,13 @@ export const trainerConfigSchema = z.object({
   /** Seeds the Rng handed to batch functions (data order, noise). */
   seed: z.number().int().default(0),
   runtime: runtimeOptionsSchema.default(runtimeOptionsSchema.parse({})),
+  /**
+   * Data-parallel replicas (CPU): worker threads, each an ORT session over an equal slice of every
+   * batch with runtime.threads / replicas intra-op threads (see runtime/replica-pool.ts). Only for
+   * losses that are a mean over independent examples (no batch statistics, no in-batch contrast):
+   * the step's loss and gradients are the replicas' means. Batch sizes must divide evenly.
+   */
+  replicas: z.number().int().min(1).max(64).default(1),
 });
 export type TrainerConfig = z.input<typeof trainerConfigSchema>;
 
@@ -66,24 +78,23 @@ export class Trainer {
   readonly params = new Map<string, Float32Array>();
   readonly optimizer: AdamW;
   readonly ema?: WeightEma;
-  private readonly arena?: SimdArena;
   rng: Rng;
   step = 0;
 
   private constructor(
     private readonly forward: Graph,
     readonly gradientGraph: GradientGraph,
-    private readonly handle: SessionHandle,
+    private readonly runner: GradientRunner,
     config: z.output<typeof trainerConfigSchema>,
+    /** Weights, gradient buffers, both moments and EMA shadows (see optim/simd-arena.ts). */
+    private readonly arena: SimdArena | undefined,
+    params: Map<string, Float32Array>,
   ) {
     this.config = config;
-    // Weights, gradients, both moments and EMA shadows share one SIMD arena (see optim/simd-arena.ts).
-    const floats = [...gradientGraph.initialValues.values()].reduce((a, t) => a + SimdArena.footprint(numel(t.dims)), 0);
-    this.arena = SimdArena.create(floats * (config.emaDecay ? 5 : 4));
     this.optimizer = new AdamW(config.optimizer, this.arena);
     this.ema = config.emaDecay ? new WeightEma(config.emaDecay, this.arena) : undefined;
     this.rng = new Rng(config.seed);
-    for (const [name, t] of gradientGraph.initialValues) this.params.set(name, this.arena ? this.arena.copy(t.data as Float32Array) : Float32Array.from(t.data as Float32Array));
+    for (const [name, p] of params) this.params.set(name, p);
     this.ema?.update(this.params);
   }
 
@@ -98,15 +109,57 @@ export class Trainer {
       const t = setup.graph.initializers.get(n);
       if (!t || t.dtype !== 'float32') throw new Error(`Trainer: "${n}" is not a float32 initializer`);
     }
+    const replicas = config.replicas;
+    if (replicas > 1 && config.runtime.device !== 'cpu') throw new Error('Trainer: data-parallel replicas are for CPU training (runtime.device "cpu")');
     // Gradient formulations tuned for ORT's CPU NCHWc kernels only where the graph runs on CPU.
     const nchwcBlock = config.runtime.device === 'cuda' || !config.runtime.nchwc ? 0 : undefined;
-    const gg = await buildGradientGraph(setup.graph, { loss: setup.loss, wrt: names, feeds: setup.exampleFeeds, inputShapes: setup.inputShapes, nchwcBlock });
-    const handle = await createSession(gg.graph, config.runtime);
-    return new Trainer(setup.graph, gg, handle, config);
+    // Each replica's graph is specialised to its share of the batch.
+    const exampleFeeds = setup.exampleFeeds && replicas > 1 ? Object.fromEntries(Object.entries(setup.exampleFeeds).map(([k, t]) => [k, firstShard(k, t, replicas)])) : setup.exampleFeeds;
+    let inputShapes = setup.inputShapes;
+    if (replicas > 1) {
+      // Inputs without an example or a given shape keep their declared one, sharded like the rest.
+      const declared = setup.graph.inputs.filter((i) => !exampleFeeds?.[i.name] && i.shape?.every((d) => typeof d === 'number')).map((i) => [i.name, i.shape as number[]] as const);
+      const all = { ...Object.fromEntries(declared), ...setup.inputShapes };
+      inputShapes = Object.fromEntries(Object.entries(all).map(([k, d]) => [k, shardDims(k, d, replicas)]));
+    }
+    // A replica's graph declares its share of any fixed batch dimension.
+    const forward = replicas > 1 ? { ...setup.graph, inputs: setup.graph.inputs.map((i) => (typeof i.shape?.[0] === 'number' ? { ...i, shape: [shardDims(i.name, [i.shape[0]], replicas)[0], ...i.shape.slice(1)] } : i)) } : setup.graph;
+    const gg = await buildGradientGraph(forward, { loss: setup.loss, wrt: names, feeds: exampleFeeds, inputShapes, nchwcBlock });
+
+    const sizes = new Map([...gg.initialValues].map(([k, t]) => [k, numel(t.dims)]));
+    const floats = [...sizes.values()].reduce((a, n) => a + SimdArena.footprint(n), 0);
+    // Weights, moments, gradients (plus one slot per replica) and EMA shadows.
+    const arena = SimdArena.create(floats * (4 + (config.emaDecay ? 1 : 0) + (replicas > 1 ? replicas : 0)), { shared: replicas > 1 });
+    if (replicas > 1 && !arena) throw new Error('Trainer: data-parallel replicas need WebAssembly SIMD and shared memory');
+    const params = new Map([...gg.initialValues].map(([k, t]) => [k, arena ? arena.copy(t.data as Float32Array) : Float32Array.from(t.data as Float32Array)]));
+    let runner: GradientRunner;
+    if (replicas > 1) {
+      const a = arena!;
+      const slot = (name: string, view: Float32Array, dims: number[]): SharedSlot => ({ name, byteOffset: view.byteOffset, length: view.length, dims });
+      const dims = (k: string) => gg.initialValues.get(k)!.dims;
+      const slots = Array.from({ length: replicas }, () => new Map([...sizes].map(([k, n]) => [k, a.alloc(n)])));
+      const grads = new Map([...sizes].map(([k, n]) => [k, a.alloc(n)]));
+      const threads = Math.max(1, Math.floor((config.runtime.threads || availableParallelism()) / replicas));
+      const model = encodeModel(config.runtime.nchwc ? await useNchwcConvs(gg.graph) : gg.graph).model;
+      const pool = await ReplicaPool.create({
+        model,
+        replicas,
+        threads,
+        spinning: config.runtime.spinning,
+        shared: a.buffer as SharedArrayBuffer,
+        inputs: [...params].map(([k, v]) => slot(k, v, dims(k))),
+        outputs: slots.map((m) => [...m].map(([k, v]) => slot(gg.gradients[k], v, dims(k)))),
+        loss: gg.loss,
+      });
+      runner = new ReplicaRunner(pool, a, slots, grads);
+    } else {
+      runner = new SessionRunner(await createSession(gg.graph, config.runtime), gg, arena);
+    }
+    return new Trainer(setup.graph, gg, runner, config, arena, params);
   }
 
   get device(): 'cpu' | 'cuda' {
-    return this.handle.device;
+    return this.runner.device;
   }
 
   /**
@@ -114,37 +167,12 @@ export class Trainer {
    * to keep, unless `reuseBuffers`: then they are the trainer's own buffers (in its SIMD arena),
    * which the next step overwrites.
    */
-  async lossAndGradients(feeds: Record<string, ort.Tensor>, opts: { reuseBuffers?: boolean } = {}): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
-    return this.run(feeds, opts.reuseBuffers ?? false);
-  }
-
-  /**
-   * Gradient buffers ORT writes into on every training step (pre-allocated outputs): a step
-   * then allocates no fresh 4-bytes-per-parameter output arrays for the garbage collector.
-   */
-  private gradBuffers?: Map<string, ort.Tensor>;
-
-  private async run(feeds: Record<string, ort.Tensor>, reuse: boolean): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
-    const all: Record<string, ort.Tensor> = { ...feeds };
-    for (const [name, data] of this.params) all[name] = new ort.Tensor('float32', data, this.gradientGraph.initialValues.get(name)!.dims);
-    let fetches: Record<string, ort.Tensor | null> | undefined;
-    if (reuse) {
-      this.gradBuffers ??= new Map(
-        Object.entries(this.gradientGraph.gradients).map(([name, gname]) => {
-          const dims = this.gradientGraph.initialValues.get(name)!.dims;
-          return [gname, new ort.Tensor('float32', this.arena?.alloc(numel(dims)) ?? new Float32Array(numel(dims)), dims)];
-        }),
-      );
-      fetches = Object.fromEntries(this.handle.session.outputNames.map((o) => [o, this.gradBuffers!.get(o) ?? null]));
-    }
-    const out = fetches ? await this.handle.session.run(all, fetches) : await this.handle.session.run(all);
-    const grads = new Map<string, Float32Array>();
-    for (const [name, gname] of Object.entries(this.gradientGraph.gradients)) grads.set(name, (this.gradBuffers?.get(gname) ?? out[gname]).data as Float32Array);
-    return { loss: Number((out[this.gradientGraph.loss].data as Float32Array)[0]), grads };
+  async lossAndGradients(feeds: Record<string, ort.Tensor>, opts: { reuseBuffers?: boolean } = {}): Promise<LossAndGradients> {
+    return this.runner.run(feeds, this.params, opts.reuseBuffers ?? false);
   }
 
   async trainStep(feeds: Record<string, ort.Tensor>): Promise<StepResult> {
-    const { loss, grads } = await this.run(feeds, true);
+    const { loss, grads } = await this.runner.run(feeds, this.params, true);
     const lr = learningRate(this.config.optimizer.lr, this.step, this.config.schedule);
     let norm: number;
     if (this.config.clipGradNorm === undefined) {
@@ -223,6 +251,20 @@ export class Trainer {
   }
 
   async release(): Promise<void> {
-    await this.handle.session.release();
+    await this.runner.release();
   }
+}
+
+/** The first of `replicas` equal slices of a feed along axis 0 (scalars whole). */
+function firstShard(name: string, t: ort.Tensor, replicas: number): ort.Tensor {
+  if (t.dims.length === 0) return t;
+  const dims = shardDims(name, [...t.dims], replicas);
+  const data = t.data as unknown as { length: number; slice(a: number, b: number): ort.Tensor['data'] };
+  return new ort.Tensor(t.type as 'float32', data.slice(0, data.length / replicas) as Float32Array, dims);
+}
+
+function shardDims(name: string, dims: number[], replicas: number): number[] {
+  if (dims.length === 0) return dims;
+  if (dims[0] % replicas !== 0) throw new Error(`Trainer: input "${name}" has ${dims[0]} rows, not a multiple of ${replicas} replicas`);
+  return [dims[0] / replicas, ...dims.slice(1)];
 }
