@@ -26,6 +26,21 @@ describe('text encoder + UNet training stage (tiny config)', () => {
     expect(losses[7]!).toBeLessThan(0.8 * losses[0]!);
   });
 
+  it('computes the same loss and gradients with two data-parallel replicas (--replicas 2)', async () => {
+    const one = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1));
+    const two = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, { ...hyper(1), threads: 2, replicas: 2 });
+    const feeds = diffusionBatcher({ config, seed: 3, batch: BATCH, tokenizer })(0, new Rng(1));
+    const a = await one.lossAndGradients(feeds);
+    const b = await two.lossAndGradients(feeds);
+    expect(b.loss).toBeCloseTo(a.loss, 5);
+    for (const [name, g] of a.grads) {
+      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
+      g.forEach((v, i) => expect(Math.abs(b.grads.get(name)![i] - v) / scale, name).toBeLessThan(1e-3));
+    }
+    await one.release();
+    await two.release();
+  });
+
   it('keeps a given text encoder frozen: only UNet tensors train, the text weights stay as given', async () => {
     const probe = await createDiffusionTrainer(config, tokenizer, vocab, BATCH, hyper(1));
     const prefix = `${textPrefix(config)}.`;

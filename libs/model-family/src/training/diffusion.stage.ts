@@ -164,6 +164,8 @@ export interface TrainerHyper {
   emaDecay: number;
   threads: number;
   seed: number;
+  /** Data-parallel replicas (the diffusion loss is a per-example mean, see @vca/ml Trainer). */
+  replicas?: number;
 }
 
 /**
@@ -187,6 +189,7 @@ export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: Cl
       emaDecay: h.emaDecay,
       seed: h.seed,
       runtime: { threads: h.threads },
+      replicas: h.replicas ?? 1,
     },
   });
 }

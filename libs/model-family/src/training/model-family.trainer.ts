@@ -100,7 +100,7 @@ export class ModelFamilyTrainer {
     const a = this.args;
     const tokenizer = worldTokenizer();
     const vocab = buildTokenizer().vocabSize;
-    const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed };
+    const h = { lr: a.lr, steps: a.unetSteps, warmupSteps: Math.min(200, Math.floor(a.unetSteps / 10)), emaDecay: 0.998, threads: a.threads, seed: a.seed, replicas: a.replicas };
     let frozenText: Map<string, TensorData> | undefined;
     if (this.config.textEncoder === 'parser') {
       frozenText = this.parserWeights('ema');
