@@ -66,6 +66,12 @@ describe('NCHWc kernel chains', () => {
       const [ob, ib, y, x, bi, bo] = unflatten(p, [o / B, i / B, kh, kw, B, B]);
       expect(idx[p]).toBe(flatten([ob * B + bo, ib * B + bi, y, x], [o, i, kh, kw]));
     }
+    // Output channels padded to a whole block read one past the source (where a zero is appended).
+    const padded = blockedKernelIndex({ source: 'w', sourceShape: [4, i, kh, kw], steps: [] }, [4, i, kh, kw], B, false, B);
+    for (let p = 0; p < padded.length; p++) {
+      const [, ib, y, x, bi, bo] = unflatten(p, [1, i / B, kh, kw, B, B]);
+      expect(padded[p]).toBe(bo < 4 ? flatten([bo, ib * B + bi, y, x], [4, i, kh, kw]) : 4 * i * kh * kw);
+    }
     const direct = blockedKernelIndex({ source: 'w', sourceShape: [o, 3, kh, kw], steps: [] }, [o, 3, kh, kw], B, true);
     for (let p = 0; p < direct.length; p++) {
       const [ob, c, y, x, bo] = unflatten(p, [o / B, 3, kh, kw, B]);

@@ -123,22 +123,26 @@ export function traceKernelChain(graph: Graph, kernel: string, shapeOf: (name: s
 /**
  * For each element of the NCHWc-ordered kernel ([O/B, I/B, kH, kW, Bi, Bo], or [O/B, I, kH, kW, Bo]
  * when `direct`: few input channels, NCHW input), the flat index in `chain.source` it comes from.
+ * `paddedOut` (a multiple of B, ≥ O) pads the output channels: their taps read index
+ * numel(source), where the caller appends a zero.
  */
-export function blockedKernelIndex(chain: KernelChain, kernelShape: number[], block: number, direct: boolean): Int32Array {
+export function blockedKernelIndex(chain: KernelChain, kernelShape: number[], block: number, direct: boolean, paddedOut = kernelShape[0]): Int32Array<ArrayBuffer> {
   const map = permutationIndex(chain.sourceShape, chain.steps);
   const [o, i, kh, kw] = kernelShape;
   const k = kh * kw;
-  const out = new Int32Array(map.length);
+  const zero = map.length;
+  const at = (oc: number, ic: number, s: number) => (oc < o ? map[(oc * i + ic) * k + s] : zero);
+  const out = new Int32Array(paddedOut * i * k);
   let p = 0;
   if (direct) {
-    for (let ob = 0; ob < o / block; ob++)
+    for (let ob = 0; ob < paddedOut / block; ob++)
       for (let ci = 0; ci < i; ci++)
-        for (let s = 0; s < k; s++) for (let bo = 0; bo < block; bo++) out[p++] = map[((ob * block + bo) * i + ci) * k + s];
+        for (let s = 0; s < k; s++) for (let bo = 0; bo < block; bo++) out[p++] = at(ob * block + bo, ci, s);
   } else {
-    for (let ob = 0; ob < o / block; ob++)
+    for (let ob = 0; ob < paddedOut / block; ob++)
       for (let ib = 0; ib < i / block; ib++)
         for (let s = 0; s < k; s++)
-          for (let bi = 0; bi < block; bi++) for (let bo = 0; bo < block; bo++) out[p++] = map[((ob * block + bo) * i + ib * block + bi) * k + s];
+          for (let bi = 0; bi < block; bi++) for (let bo = 0; bo < block; bo++) out[p++] = at(ob * block + bo, ib * block + bi, s);
   }
   return out;
 }
