@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { GradientGraph } from '../autodiff/gradient-graph.builder';
 import { numel } from '../onnx/dtype.util';
 import type { SimdArena } from '../optim/simd-arena';
-import type { ReplicaPool } from '../runtime/replica-pool';
+import { ReplicaPool, type SharedSlot } from '../runtime/replica-pool';
 import type { SessionHandle } from '../runtime/session.factory';
 
 /** Loss and gradients of one batch. */
@@ -71,7 +71,30 @@ export class SessionRunner implements GradientRunner {
 export class ReplicaRunner implements GradientRunner {
   readonly device = 'cpu' as const;
 
-  constructor(
+  /**
+   * Starts `replicas` workers on `model` (the encoded gradient graph of one replica's share):
+   * they read `params` (views into the shared `arena`) and write into per-replica gradient slots
+   * allocated here, as is the buffer for their mean.
+   */
+  static async create(o: { gg: GradientGraph; model: Uint8Array; arena: SimdArena; params: Map<string, Float32Array>; replicas: number; threads: number; spinning: boolean }): Promise<ReplicaRunner> {
+    const dims = (k: string) => o.gg.initialValues.get(k)!.dims;
+    const slot = (name: string, view: Float32Array, shape: number[]): SharedSlot => ({ name, byteOffset: view.byteOffset, length: view.length, dims: shape });
+    const slots = Array.from({ length: o.replicas }, () => new Map([...o.params].map(([k, p]) => [k, o.arena.alloc(p.length)])));
+    const mean = new Map([...o.params].map(([k, p]) => [k, o.arena.alloc(p.length)]));
+    const pool = await ReplicaPool.create({
+      model: o.model,
+      replicas: o.replicas,
+      threads: o.threads,
+      spinning: o.spinning,
+      shared: o.arena.buffer as SharedArrayBuffer,
+      inputs: [...o.params].map(([k, v]) => slot(k, v, dims(k))),
+      outputs: slots.map((m) => [...m].map(([k, v]) => slot(o.gg.gradients[k], v, dims(k)))),
+      loss: o.gg.loss,
+    });
+    return new ReplicaRunner(pool, o.arena, slots, mean);
+  }
+
+  private constructor(
     private readonly pool: ReplicaPool,
     private readonly arena: SimdArena,
     /** Per replica, the gradient slot of each trainable tensor. */

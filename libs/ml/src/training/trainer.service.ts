@@ -1,16 +1,15 @@
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { buildGradientGraph, type GradientGraph } from '../autodiff/gradient-graph.builder';
 import { numel } from '../onnx/dtype.util';
 import { cloneGraph, type Graph, type TensorData } from '../onnx/graph.model';
+import { encodeModel } from '../onnx/onnx-codec';
 import { adamWConfigSchema, AdamW, clipScale } from '../optim/adamw.optimizer';
+import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule.util';
 import { SimdArena } from '../optim/simd-arena';
 import { WeightEma } from '../optim/weight-ema.util';
-import { learningRate, scheduleConfigSchema } from '../optim/lr-schedule.util';
-import { availableParallelism } from 'node:os';
-import { encodeModel } from '../onnx/onnx-codec';
 import { useNchwcConvs } from '../runtime/nchwc-conv.transform';
-import { ReplicaPool, type SharedSlot } from '../runtime/replica-pool';
 import { createSession, runtimeOptionsSchema } from '../runtime/session.factory';
 import { ReplicaRunner, SessionRunner, type GradientRunner, type LossAndGradients } from './gradient-runner';
 import { Rng } from '../util/random.util';
@@ -114,44 +113,19 @@ export class Trainer {
     // Gradient formulations tuned for ORT's CPU NCHWc kernels only where the graph runs on CPU.
     const nchwcBlock = config.runtime.device === 'cuda' || !config.runtime.nchwc ? 0 : undefined;
     // Each replica's graph is specialised to its share of the batch.
-    const exampleFeeds = setup.exampleFeeds && replicas > 1 ? Object.fromEntries(Object.entries(setup.exampleFeeds).map(([k, t]) => [k, firstShard(k, t, replicas)])) : setup.exampleFeeds;
-    let inputShapes = setup.inputShapes;
-    if (replicas > 1) {
-      // Inputs without an example or a given shape keep their declared one, sharded like the rest.
-      const declared = setup.graph.inputs.filter((i) => !exampleFeeds?.[i.name] && i.shape?.every((d) => typeof d === 'number')).map((i) => [i.name, i.shape as number[]] as const);
-      const all = { ...Object.fromEntries(declared), ...setup.inputShapes };
-      inputShapes = Object.fromEntries(Object.entries(all).map(([k, d]) => [k, shardDims(k, d, replicas)]));
-    }
-    // A replica's graph declares its share of any fixed batch dimension.
-    const forward = replicas > 1 ? { ...setup.graph, inputs: setup.graph.inputs.map((i) => (typeof i.shape?.[0] === 'number' ? { ...i, shape: [shardDims(i.name, [i.shape[0]], replicas)[0], ...i.shape.slice(1)] } : i)) } : setup.graph;
-    const gg = await buildGradientGraph(forward, { loss: setup.loss, wrt: names, feeds: exampleFeeds, inputShapes, nchwcBlock });
+    const shard = replicas > 1 ? shardSetup(setup, replicas) : setup;
+    const gg = await buildGradientGraph(shard.graph, { loss: setup.loss, wrt: names, feeds: shard.exampleFeeds, inputShapes: shard.inputShapes, nchwcBlock });
 
-    const sizes = new Map([...gg.initialValues].map(([k, t]) => [k, numel(t.dims)]));
-    const floats = [...sizes.values()].reduce((a, n) => a + SimdArena.footprint(n), 0);
+    const floats = [...gg.initialValues.values()].reduce((a, t) => a + SimdArena.footprint(numel(t.dims)), 0);
     // Weights, moments, gradients (plus one slot per replica) and EMA shadows.
     const arena = SimdArena.create(floats * (4 + (config.emaDecay ? 1 : 0) + (replicas > 1 ? replicas : 0)), { shared: replicas > 1 });
-    if (replicas > 1 && !arena) throw new Error('Trainer: data-parallel replicas need WebAssembly SIMD and shared memory');
     const params = new Map([...gg.initialValues].map(([k, t]) => [k, arena ? arena.copy(t.data as Float32Array) : Float32Array.from(t.data as Float32Array)]));
     let runner: GradientRunner;
     if (replicas > 1) {
-      const a = arena!;
-      const slot = (name: string, view: Float32Array, dims: number[]): SharedSlot => ({ name, byteOffset: view.byteOffset, length: view.length, dims });
-      const dims = (k: string) => gg.initialValues.get(k)!.dims;
-      const slots = Array.from({ length: replicas }, () => new Map([...sizes].map(([k, n]) => [k, a.alloc(n)])));
-      const grads = new Map([...sizes].map(([k, n]) => [k, a.alloc(n)]));
-      const threads = Math.max(1, Math.floor((config.runtime.threads || availableParallelism()) / replicas));
+      if (!arena) throw new Error('Trainer: data-parallel replicas need WebAssembly SIMD and shared memory');
       const model = encodeModel(config.runtime.nchwc ? await useNchwcConvs(gg.graph) : gg.graph).model;
-      const pool = await ReplicaPool.create({
-        model,
-        replicas,
-        threads,
-        spinning: config.runtime.spinning,
-        shared: a.buffer as SharedArrayBuffer,
-        inputs: [...params].map(([k, v]) => slot(k, v, dims(k))),
-        outputs: slots.map((m) => [...m].map(([k, v]) => slot(gg.gradients[k], v, dims(k)))),
-        loss: gg.loss,
-      });
-      runner = new ReplicaRunner(pool, a, slots, grads);
+      const threads = Math.max(1, Math.floor((config.runtime.threads || availableParallelism()) / replicas));
+      runner = await ReplicaRunner.create({ gg, model, arena, params, replicas, threads, spinning: config.runtime.spinning });
     } else {
       runner = new SessionRunner(await createSession(gg.graph, config.runtime), gg, arena);
     }
@@ -253,6 +227,20 @@ export class Trainer {
   async release(): Promise<void> {
     await this.runner.release();
   }
+}
+
+/**
+ * The setup one of `replicas` data-parallel replicas is built from: every fixed batch dimension
+ * (declared input shapes, given shapes, example feeds along axis 0) divided by the replica count.
+ */
+function shardSetup(setup: TrainerSetup, replicas: number): Pick<TrainerSetup, 'graph' | 'exampleFeeds' | 'inputShapes'> {
+  const exampleFeeds = setup.exampleFeeds && Object.fromEntries(Object.entries(setup.exampleFeeds).map(([k, t]) => [k, firstShard(k, t, replicas)]));
+  // Inputs without an example or a given shape keep their declared one, sharded like the rest.
+  const declared = setup.graph.inputs.filter((i) => !exampleFeeds?.[i.name] && i.shape?.every((d) => typeof d === 'number')).map((i) => [i.name, i.shape as number[]] as const);
+  const shapes = { ...Object.fromEntries(declared), ...setup.inputShapes };
+  const inputShapes = Object.fromEntries(Object.entries(shapes).map(([k, d]) => [k, shardDims(k, d, replicas)]));
+  const inputs = setup.graph.inputs.map((i) => (typeof i.shape?.[0] === 'number' ? { ...i, shape: [...shardDims(i.name, [i.shape[0]], replicas), ...i.shape.slice(1)] } : i));
+  return { graph: { ...setup.graph, inputs }, exampleFeeds, inputShapes };
 }
 
 /** The first of `replicas` equal slices of a feed along axis 0 (scalars whole). */
