@@ -48,6 +48,10 @@ describe('SIMD arena (WebAssembly) for the optimizer passes', () => {
     expect(a.sumSquares(theta)).toBeCloseTo(theta.reduce((s, v) => s + v * v, 0), 4);
   });
 
+  it('declines sizes beyond 32-bit WebAssembly memory (4 GiB): callers keep their scalar loops', () => {
+    expect(SimdArena.create(2 ** 30 + 1)).toBeUndefined();
+  });
+
   it('refuses what does not fit instead of growing (growth would detach every view)', () => {
     const a = SimdArena.create(8)!;
     a.alloc(a.capacity - 4);

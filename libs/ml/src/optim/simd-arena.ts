@@ -321,6 +321,8 @@ export interface AdamWCoefficients {
   decay: number;
 }
 
+const MAX_PAGES = 65536;
+
 export class SimdArena {
   private readonly memory: WebAssembly.Memory;
   private readonly k: Kernels;
@@ -339,10 +341,16 @@ export class SimdArena {
    * threads can read and write (ONNX Runtime itself does not take shared buffers as tensors).
    */
   static create(floats: number, opts: { shared?: boolean } = {}): SimdArena | undefined {
-    const pages = Math.max(1, Math.ceil((Math.max(16, floats * 4)) / 65536));
+    const pages = Math.max(1, Math.ceil(Math.max(16, floats * 4) / 65536));
+    // 32-bit WebAssembly addresses at most 4 GiB (65536 pages): bigger trainers keep scalar loops.
+    if (pages > MAX_PAGES) return undefined;
     const module = kernelModule(!!opts.shared, pages);
     if (!module) return undefined;
-    return new SimdArena(module, new WebAssembly.Memory(opts.shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages }));
+    try {
+      return new SimdArena(module, new WebAssembly.Memory(opts.shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages }));
+    } catch {
+      return undefined; // the memory could not be reserved
+    }
   }
 
   /** The memory behind every view (a SharedArrayBuffer for a shared arena). */
