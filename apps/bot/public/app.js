@@ -118,16 +118,15 @@ async function openThread(id) {
 function openStream(id) {
   const source = new EventSource('/api/threads/' + encodeURIComponent(id) + '/events');
   state.source = source;
-  let dropped = false;
   source.addEventListener('open', () => {
     $('#connection').className = 'connection live';
-    // EventSource reconnects by itself; updates sent while it was away are read back here.
-    if (dropped) refreshThread(id);
-    dropped = false;
+    // Updates published before this stream was listening are read back here: on the first open,
+    // those between the thread's GET and now (a fast round can finish in that gap); after a
+    // reconnect (EventSource does it by itself), those sent while it was away.
+    refreshThread(id);
   });
   source.addEventListener('error', () => {
     $('#connection').className = 'connection down';
-    dropped = true;
   });
   source.addEventListener('round', (ev) => onRoundUpdate(JSON.parse(ev.data)));
 }
@@ -136,6 +135,9 @@ async function refreshThread(id) {
   try {
     const fresh = await api('GET', '/api/threads/' + encodeURIComponent(id));
     if (!state.current || state.current.id !== id) return;
+    // A round that finished over SSE while this GET was on its way stays finished.
+    const finished = new Map(state.current.rounds.filter((r) => r.status === 'completed' || r.status === 'failed').map((r) => [r.id, r]));
+    fresh.rounds = fresh.rounds.map((r) => (finished.has(r.id) && r.status !== 'completed' && r.status !== 'failed' ? finished.get(r.id) : r));
     state.current = fresh;
     for (const round of fresh.rounds) {
       if (round.queuePosition !== undefined) (state.live[round.id] ||= {}).position = round.queuePosition;

@@ -166,6 +166,31 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
     ]);
   });
 
+  it('shows a round that finished before the page was listening for updates', async () => {
+    // Hold the page's event stream back while the (fast) worker double finishes the round: the
+    // page must read the finished round back once its stream opens, not wait for an event it missed.
+    let held = 0;
+    await page.route('**/events', async (route) => {
+      held += 1;
+      await new Promise((r) => setTimeout(r, 4_000));
+      await route.continue();
+    });
+    await page.getByTestId('new-thread').click();
+    await page.getByTestId('composer-input').fill('a kettle by the window');
+    await page.getByTestId('send').click();
+    const threadId = await until(async () => {
+      const id = await page.evaluate<string>('location.hash.split("/").pop()');
+      return id && id.length > 8 ? id : null;
+    }, 'the new thread');
+    await until(async () => {
+      const [row] = await bot.db.dataSource.query("SELECT count(*)::int AS n FROM rounds WHERE dialogue_id = $1 AND status = 'completed'", [threadId]);
+      return row.n === 1 ? true : null;
+    }, 'the round finished');
+    await expect.poll(() => page.getByTestId('candidate').count(), { timeout: 30_000 }).toBe(4);
+    expect(held).toBeGreaterThan(0);
+    await page.unroute('**/events');
+  });
+
   it('moderates from the moderation page: token gate, approve a label, ban a rater', async () => {
     await page.goto(bot.baseUrl + '/moderation.html');
     await page.getByTestId('admin-token').fill('not-the-admin-token-at-all');
