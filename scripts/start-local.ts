@@ -10,7 +10,7 @@
  * `npm run start:gpu-server` and `npm run start:bot` would start them on separate hosts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -120,15 +120,15 @@ async function main(): Promise<void> {
   if (smoke) env.LOG_LEVEL ??= 'warn';
   env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/vca';
   env.IMAGE_DIR ??= join(root, 'data', 'images');
-  if (!env.MODEL_DIR) {
-    env.MODEL_DIR = join(root, 'models', 'default');
-    // The embedded model's guidance scale (MODEL.md: chosen on validation prompts; the bot's 7.5
-    // default suits Stable Diffusion exports and washes this model's colours out).
-    env.GUIDANCE_SCALE ??= '2.5';
-  }
-  if (!existsSync(join(env.MODEL_DIR, 'model_index.json'))) {
+  env.MODEL_DIR ??= join(root, 'models', 'default');
+  const index = join(env.MODEL_DIR, 'model_index.json');
+  if (!existsSync(index)) {
     throw new Error(`no model at MODEL_DIR=${env.MODEL_DIR} (model_index.json missing): run \`npm run model:train\` or point MODEL_DIR at a Stable Diffusion ONNX export`);
   }
+  // The guidance scale the model recommends (the embedded one: 2.5, MODEL.md; the bot's 7.5
+  // default suits Stable Diffusion exports and washes that model's colours out).
+  const recommended = (JSON.parse(readFileSync(index, 'utf8')) as { _vca_guidance_scale?: unknown })._vca_guidance_scale;
+  if (typeof recommended === 'number') env.GUIDANCE_SCALE ??= String(recommended);
   const botPort = Number(env.PORT ?? 3000);
   const gpuPort = Number(env.GPU_SERVER_PORT ?? 3001);
   await ensureDatabase(env.DATABASE_URL);

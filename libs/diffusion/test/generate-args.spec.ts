@@ -8,6 +8,11 @@ describe('generate CLI arguments', () => {
     expect(a.loras).toEqual([{ path: 'x.safetensors', scale: 0.8 }, { path: 'C:\\l\\y.safetensors', scale: 1 }]);
   });
 
+  it('leaves --guidance to the model unless given (the CLI then uses its recommendation, else 7.5)', () => {
+    expect(parseGenerateArgs(['p', '--model', 'm']).guidance).toBeUndefined();
+    expect(parseGenerateArgs(['p', '--model', 'm', '--guidance', '4']).guidance).toBe(4);
+  });
+
   it('defaults --model to models/default only when it exists', () => {
     expect(parseGenerateArgs(['p'], () => true).model).toBe('models/default');
     expect(() => parseGenerateArgs(['p'], () => false)).toThrow(/--model is required/);

@@ -19,3 +19,4 @@ export * from './cli/train-args.util';
 export * from './eval/generation.eval';
 export * from './eval/retrieval.eval';
 export * from './eval/parser.eval';
+export * from './export/recommended-guidance.constant';

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffusionPipeline } from '@vca/diffusion';
 import { buildTokenizer } from '@vca/world';
-import { latentShape, ModelFamilyConfigSchema, unetDims } from '../src';
+import { latentShape, ModelFamilyConfigSchema, RECOMMENDED_GUIDANCE, unetDims } from '../src';
 
 const DIR = resolve(__dirname, '../../../models/default');
 const shipped = existsSync(join(DIR, 'model_family.json'));
@@ -37,6 +37,8 @@ describe.skipIf(!shipped)('the committed default model (models/default)', () => 
   it('loads in DiffusionPipeline like any export and generates a 64×64 image', async () => {
     const pipe = await DiffusionPipeline.load(DIR, { threads: 1 });
     try {
+      // It recommends the guidance scale it was tuned for (npm run generate uses it by default).
+      expect(pipe.model.recommendedGuidance).toBe(RECOMMENDED_GUIDANCE);
       const { images } = await pipe.generate({ prompt: 'a large red circle in the center on a blue background', candidates: [{ seed: 1 }], steps: 2, guidanceScale: 3 });
       expect([images[0]!.width, images[0]!.height]).toEqual([64, 64]);
     } finally {

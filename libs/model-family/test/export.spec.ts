@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '@vca/ml';
 import { DiffusionPipeline } from '@vca/diffusion';
 import { buildTokenizer, decodeImage, encodePng, sampleScene, SceneRenderer, toChwFloat } from '@vca/world';
-import { buildVaeEncoderGraph, DualEncoder, exportModelFamily, ModelFamilyConfigSchema, pixelUnshuffle, TINY_CONFIG, worldTokenizer } from '../src';
+import { buildVaeEncoderGraph, DualEncoder, exportModelFamily, ModelFamilyConfigSchema, pixelUnshuffle, RECOMMENDED_GUIDANCE, TINY_CONFIG, worldTokenizer } from '../src';
 
 describe('exportModelFamily (tiny config, seeded weights)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vca-mf-export-'));
@@ -21,6 +21,11 @@ describe('exportModelFamily (tiny config, seeded weights)', () => {
   afterAll(async () => {
     await pipe?.dispose();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recommends the guidance scale the family was tuned for (model_index.json), and the loader reads it', () => {
+    expect(JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8'))._vca_guidance_scale).toBe(RECOMMENDED_GUIDANCE);
+    expect(pipe.model.recommendedGuidance).toBe(RECOMMENDED_GUIDANCE);
   });
 
   it('loads in DiffusionPipeline and generates 64×64 images, text-to-image and img2img', async () => {

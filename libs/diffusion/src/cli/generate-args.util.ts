@@ -4,13 +4,15 @@ import { z } from 'zod';
 import { SCHEDULER_NAMES } from '../schedulers/scheduler.interface';
 
 export const DEFAULT_MODEL_DIR = 'models/default';
+/** Guidance for models that recommend none (Stable Diffusion's customary scale). */
+export const DEFAULT_GUIDANCE = 7.5;
 
 export const USAGE = `usage: npm run generate -- "<prompt>" [options]
   --model <dir>         diffusers/optimum ONNX model folder (default: ${DEFAULT_MODEL_DIR} if it exists)
   --n <count>           images to generate (default 4)
   --seed <uint32>       seed of the first image; image i uses seed + i (default 1)
   --steps <count>       denoising steps (default 20)
-  --guidance <w>        classifier-free guidance scale (default 7.5)
+  --guidance <w>        classifier-free guidance scale (default: the model's recommendation, else 7.5)
   --width <px> --height <px>  image size (default: the model's native size)
   --negative <text>     negative prompt
   --scheduler <name>    ${SCHEDULER_NAMES.join(' | ')} (default ddim)
@@ -27,7 +29,8 @@ const CliSchema = z.object({
   n: z.coerce.number().int().min(1).max(64),
   seed: z.coerce.number().int().min(0).max(0xffffffff),
   steps: z.coerce.number().int().min(1).max(1000),
-  guidance: z.coerce.number().min(0).max(100),
+  /** Absent: the model's recommended scale (model_index.json), else DEFAULT_GUIDANCE. */
+  guidance: z.coerce.number().min(0).max(100).optional(),
   width: z.coerce.number().int().positive().optional(),
   height: z.coerce.number().int().positive().optional(),
   negative: z.string(),
@@ -56,7 +59,7 @@ export function parseGenerateArgs(argv: string[], exists: (p: string) => boolean
       n: { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
       steps: { type: 'string', default: '20' },
-      guidance: { type: 'string', default: '7.5' },
+      guidance: { type: 'string' },
       width: { type: 'string' },
       height: { type: 'string' },
       negative: { type: 'string', default: '' },

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiffusionPipeline } from '../pipeline/diffusion.pipeline';
-import { parseGenerateArgs, USAGE } from './generate-args.util';
+import { DEFAULT_GUIDANCE, parseGenerateArgs, USAGE } from './generate-args.util';
 
 /** `npm run generate -- "<prompt>" --model <dir> --n 4 --seed 1 --steps 20 --out <dir>` */
 async function main(): Promise<void> {
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => ac.abort());
   try {
     const loras = args.loras.map((l) => ({ lora: pipe.loadLora(l.path), scale: l.scale }));
+    const guidance = args.guidance ?? pipe.model.recommendedGuidance ?? DEFAULT_GUIDANCE;
     const result = await pipe.generate({
       prompt: args.prompt,
       negativePrompt: args.negative,
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
       width: args.width,
       height: args.height,
       steps: args.steps,
-      guidanceScale: args.guidance,
+      guidanceScale: guidance,
       scheduler: args.scheduler,
       loras,
       signal: ac.signal,
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${file}\n`);
     }
     const t = result.timings;
-    process.stderr.write(`${result.images.length} image(s) in ${t.totalMs.toFixed(0)} ms; UNet ${t.unetStepMs.toFixed(1)} ms/step on ${pipe.model.unet.device}\n`);
+    process.stderr.write(`${result.images.length} image(s) in ${t.totalMs.toFixed(0)} ms; UNet ${t.unetStepMs.toFixed(1)} ms/step on ${pipe.model.unet.device}; guidance ${guidance}${args.guidance === undefined ? (pipe.model.recommendedGuidance === undefined ? ' (default)' : " (the model's recommendation)") : ''}\n`);
   } finally {
     await pipe.dispose();
   }

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 
-/** `model_index.json`: component name → [library, class]; only its presence and shape are checked. */
+/**
+ * `model_index.json`: component name → [library, class]; only its presence and shape are checked,
+ * and our models' recommended classifier-free guidance scale (`_vca_guidance_scale`: a model
+ * trained for a low scale washes out at the 7.5 that suits Stable Diffusion).
+ */
 export const ModelIndexSchema = z
-  .object({ _class_name: z.string().optional() })
+  .object({ _class_name: z.string().optional(), _vca_guidance_scale: z.number().min(0).max(50).optional() })
   .catchall(z.unknown());
 
 /** `vae_decoder/config.json` (AutoencoderKL config as optimum copies it next to the ONNX file). */

@@ -48,6 +48,8 @@ export class StableDiffusionModel {
     readonly vaeScaleFactor: number,
     /** Temporary rewritten component files (deterministic VAE encoder), removed on dispose. */
     private readonly rewritten: readonly RewrittenModelFile[] = [],
+    /** The guidance scale the model ships as its recommendation (model_index.json), if any. */
+    readonly recommendedGuidance?: number,
   ) {}
 
   get imageSize(): number {
@@ -82,7 +84,7 @@ export class StableDiffusionModel {
       if (!existsSync(p)) throw new DiffusionModelError('MISSING_FILE', `${dir}: missing ${rel} (expected the diffusers/optimum ONNX layout)`);
       return p;
     };
-    parseJson(need('model_index.json'), ModelIndexSchema);
+    const index = parseJson(need('model_index.json'), ModelIndexSchema);
     let schedulerConfig: SchedulerConfig;
     try {
       schedulerConfig = parseSchedulerConfig(JSON.parse(readFileSync(need('scheduler/scheduler_config.json'), 'utf8')));
@@ -142,6 +144,7 @@ export class StableDiffusionModel {
         latentSize,
         2 ** (vaeConfig.block_out_channels.length - 1),
         rewritten,
+        index._vca_guidance_scale,
       );
     } catch (err) {
       await Promise.all(opened.map((c) => c.dispose()));

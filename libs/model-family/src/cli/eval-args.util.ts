@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECOMMENDED_GUIDANCE } from '../export/recommended-guidance.constant';
 
 export const EvalArgsSchema = z.object({
   model: z.string().default('models/default'),
@@ -7,13 +8,8 @@ export const EvalArgsSchema = z.object({
   retrieval: z.coerce.number().int().positive().default(500),
   diversityPrompts: z.coerce.number().int().positive().default(20),
   steps: z.coerce.number().int().positive().default(20),
-  /**
-   * Classifier-free guidance of the eval (and the embedded model's recommended scale). Chosen on
-   * validation prompts — held-out scenes drawn with seed 8, never the eval's seed 7 — at 1.5 / 2 /
-   * 2.5 / 3 / 4 on the phase-6 weights: 75.3 / 78.7 / 80.0 / 78.7 / 64.7% text-to-image (150
-   * prompts); at 4 most errors were over-driven colours.
-   */
-  guidance: z.coerce.number().min(0).default(2.5),
+  /** Classifier-free guidance of the eval: the scale exported models recommend (see RECOMMENDED_GUIDANCE). */
+  guidance: z.coerce.number().min(0).default(RECOMMENDED_GUIDANCE),
   strength: z.coerce.number().gt(0).max(1).default(0.7),
   scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
   seed: z.coerce.number().int().min(0).default(7),

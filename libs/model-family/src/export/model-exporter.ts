@@ -11,6 +11,7 @@ import { dualDims } from '../training/dual.stage';
 import { parserDims, textDims, textPrefix, unetDims } from '../training/diffusion.stage';
 import { buildPromptParserGraph, GROUNDING_DIM, PARSER_GROUPS, PARSER_SLOTS } from '../graphs/prompt-parser.graph';
 import { schedulerConfigOf } from '../training/noise-schedule.util';
+import { RECOMMENDED_GUIDANCE } from './recommended-guidance.constant';
 
 /** Writes trained weights into a freshly built graph; every parameter of the graph must be given. */
 export function withWeights(graph: Graph, weights: ReadonlyMap<string, TensorData>): Graph {
@@ -62,6 +63,7 @@ export function exportModelFamily(dir: string, x: ExportInput): void {
     _class_name: 'ORTStableDiffusionPipeline',
     _diffusers_version: '0.30.0',
     _vca_model_family: 'vca-scene-default',
+    _vca_guidance_scale: RECOMMENDED_GUIDANCE,
     feature_extractor: [null, null],
     requires_safety_checker: false,
     safety_checker: [null, null],
