@@ -32,9 +32,12 @@ export interface StageResult {
 const StageStateSchema = z.object({ wallSeconds: z.number().nonnegative(), step: z.number().int().nonnegative() });
 export type StageState = z.infer<typeof StageStateSchema>;
 
+/** Where a stage's checkpoint folder records what it trained. */
+const stateFile = (workDir: string) => join(workDir, 'stage.json');
+
 /** What a stage's checkpoint folder says it trained (step reached, wall seconds over all runs); undefined without one. */
 export function readStageState(workDir: string): StageState | undefined {
-  const statePath = join(workDir, 'stage.json');
+  const statePath = stateFile(workDir);
   return existsSync(statePath) ? StageStateSchema.parse(JSON.parse(readFileSync(statePath, 'utf8'))) : undefined;
 }
 
@@ -47,7 +50,7 @@ export async function runStage(trainer: Trainer, o: StageOptions): Promise<Stage
   const log = o.log ?? ((l: string) => console.log(l));
   const logEvery = o.logEvery ?? 20;
   mkdirSync(o.workDir, { recursive: true });
-  const statePath = join(o.workDir, 'stage.json');
+  const statePath = stateFile(o.workDir);
   let previousWall = 0;
   if (hasCheckpoint(o.workDir)) {
     trainer.loadCheckpoint(o.workDir);
