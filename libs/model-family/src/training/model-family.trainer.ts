@@ -34,8 +34,13 @@ export function presetConfig(preset: 'default' | 'tiny', overrideJson?: string):
 export function warmStartLineage(initFrom: string | undefined): { warmStart?: { from: string; training: unknown } } {
   if (!initFrom) return {};
   const record = join(initFrom, 'model_family.json');
-  const training = existsSync(record) ? ((JSON.parse(readFileSync(record, 'utf8')) as { training?: unknown }).training ?? null) : (readStageState(initFrom) ?? null);
+  const training = isExportedModel(initFrom) && existsSync(record) ? ((JSON.parse(readFileSync(record, 'utf8')) as { training?: unknown }).training ?? null) : (readStageState(initFrom) ?? null);
   return { warmStart: { from: initFrom, training } };
+}
+
+/** --init-from names an exported model folder (its UNet is there), not a stage checkpoint folder. */
+function isExportedModel(dir: string): boolean {
+  return existsSync(join(dir, 'unet', 'model.onnx'));
 }
 
 /** Weights of a stage checkpoint keyed by parameter name: the EMA shadow (what ships) or the current weights. */
@@ -113,8 +118,7 @@ export class ModelFamilyTrainer {
     this.log(`[unet] ${[...trainer.params.values()].reduce((s, p) => s + p.length, 0)} trainable parameters (${frozenText ? `UNet; text encoder = frozen ${this.config.textEncoder}` : 'text encoder + UNet'})`);
     try {
       if (a.initFrom && !hasCheckpoint(this.dirs().unet)) {
-        const fromExport = existsSync(join(a.initFrom, 'unet', 'model.onnx'));
-        const fresh = fromExport ? warmStartFromExport(trainer, a.initFrom) : warmStart(trainer, a.initFrom);
+        const fresh = isExportedModel(a.initFrom) ? warmStartFromExport(trainer, a.initFrom) : warmStart(trainer, a.initFrom);
         this.log(`[unet] warm start from ${a.initFrom} at step ${trainer.step}; new tensors: ${fresh.join(', ') || 'none'}`);
       }
       const batch = diffusionBatcher({ config: this.config, seed: a.seed, batch: a.batch, tokenizer });
