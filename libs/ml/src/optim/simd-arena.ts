@@ -79,6 +79,8 @@ const MEMARG = [4, 0]; // 16-byte alignment hint, offset 0
 const loadAt = (base: number, i: number) => [...get(base), ...get(i), OP.i32Add, ...simd(V.load, ...MEMARG)];
 /** Address for a later v128.store: local `base` + local `i`. */
 const addr = (base: number, i: number) => [...get(base), ...get(i), OP.i32Add];
+/** An f32 parameter splatted into an f32x4 local. */
+const splat = (param: number, local: number) => [...get(param), ...simd(V.f32Splat), ...set(local)];
 /** Adds x² (x an f32x4 local) into two f64x2 accumulators (lanes 0–1 and 2–3). */
 const accumulateSquares = (x: number, sq: number, lo: number, hi: number) => [
   ...get(x),
@@ -143,7 +145,6 @@ function adamwBody(): number[] {
   const [th, m, v, g, end] = [0, 1, 2, 3, 4];
   const [b1, c1, b2, c2, s, e, dec] = [12, 13, 14, 15, 16, 17, 18]; // f32x4 splats of params 5–11
   const [i, gv, mv, vv, sq, lo, hi] = [19, 20, 21, 22, 23, 24, 25];
-  const splat = (param: number, local: number) => [...get(param), ...simd(V.f32Splat), ...set(local)];
   return [
     ...vec([
       [7, V128],
@@ -204,36 +205,6 @@ function adamwBody(): number[] {
   ];
 }
 
-/** ema(shadow, θ, bytes, d, 1−d): shadow ← d·shadow + (1−d)·θ. */
-function emaBody(): number[] {
-  const [sh, th, end, d, d1] = [0, 1, 2, 3, 4];
-  const [dv, d1v, i] = [5, 6, 7];
-  return [
-    ...vec([
-      [2, V128],
-      [1, I32],
-    ]),
-    ...get(d),
-    ...simd(V.f32Splat),
-    ...set(dv),
-    ...get(d1),
-    ...simd(V.f32Splat),
-    ...set(d1v),
-    ...loop16(i, end, [
-      ...addr(sh, i),
-      ...get(dv),
-      ...loadAt(sh, i),
-      ...simd(V.f32Mul),
-      ...get(d1v),
-      ...loadAt(th, i),
-      ...simd(V.f32Mul),
-      ...simd(V.f32Add),
-      ...simd(V.store, ...MEMARG),
-    ]),
-    OP.end,
-  ];
-}
-
 /** axpby(dst, x, y, bytes, a, b): dst ← a·x + b·y (dst may be x or y). */
 function axpbyBody(): number[] {
   const [dst, x, y, end, a, bb] = [0, 1, 2, 3, 4, 5];
@@ -243,12 +214,8 @@ function axpbyBody(): number[] {
       [2, V128],
       [1, I32],
     ]),
-    ...get(a),
-    ...simd(V.f32Splat),
-    ...set(av),
-    ...get(bb),
-    ...simd(V.f32Splat),
-    ...set(bv),
+    ...splat(a, av),
+    ...splat(bb, bv),
     ...loop16(i, end, [...addr(dst, i), ...get(av), ...loadAt(x, i), ...simd(V.f32Mul), ...get(bv), ...loadAt(y, i), ...simd(V.f32Mul), ...simd(V.f32Add), ...simd(V.store, ...MEMARG)]),
     OP.end,
   ];
@@ -276,7 +243,6 @@ function assemble(shared: boolean, pages: number): Uint8Array {
     1,
     vec([
       fnType([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32], [F64]),
-      fnType([I32, I32, I32, F32, F32], []),
       fnType([I32, I32], [F64]),
       fnType([I32, I32, I32, I32, F32, F32], []),
     ]),
@@ -284,15 +250,14 @@ function assemble(shared: boolean, pages: number): Uint8Array {
   // Memory limits: 0x00 min (private), or 0x03 min max (shared, which needs a maximum).
   const limits = shared ? [0x03, ...uleb(pages), ...uleb(pages)] : [0x00, 0x01];
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]]));
-  const functions = section(3, vec([[0], [1], [2], [3]]));
-  const exports = section(7, vec([[...name('adamw'), 0x00, 0], [...name('ema'), 0x00, 1], [...name('sumsq'), 0x00, 2], [...name('axpby'), 0x00, 3]]));
-  const code = section(10, vec([adamwBody(), emaBody(), sumsqBody(), axpbyBody()].map((body) => [...uleb(body.length), ...body])));
+  const functions = section(3, vec([[0], [1], [2]]));
+  const exports = section(7, vec([[...name('adamw'), 0x00, 0], [...name('sumsq'), 0x00, 1], [...name('axpby'), 0x00, 2]]));
+  const code = section(10, vec([adamwBody(), sumsqBody(), axpbyBody()].map((body) => [...uleb(body.length), ...body])));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...functions, ...exports, ...code]);
 }
 
 interface Kernels {
   adamw(th: number, m: number, v: number, g: number, bytes: number, b1: number, c1: number, b2: number, c2: number, s: number, e: number, decay: number): number;
-  ema(shadow: number, th: number, bytes: number, d: number, d1: number): void;
   sumsq(g: number, bytes: number): number;
   axpby(dst: number, x: number, y: number, bytes: number, a: number, b: number): void;
 }
@@ -400,11 +365,9 @@ export class SimdArena {
     return sum;
   }
 
-  /** shadow ← d·shadow + (1−d)·θ. */
+  /** shadow ← d·shadow + (1−d)·θ (axpby with the shadow as destination and first operand). */
   ema(shadow: Float32Array, theta: Float32Array, decay: number): void {
-    const whole = theta.length & ~3;
-    this.k.ema(shadow.byteOffset, theta.byteOffset, whole * 4, decay, 1 - decay);
-    for (let i = whole; i < theta.length; i++) shadow[i] = decay * shadow[i] + (1 - decay) * theta[i];
+    this.axpby(shadow, shadow, theta, decay, 1 - decay);
   }
 
   /** dst ← a·x + b·y (equal lengths; dst may be x or y). */

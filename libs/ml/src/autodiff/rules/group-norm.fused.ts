@@ -66,7 +66,8 @@ export function findGroupNorms(
  *   ∂x = γ·g/s − x̂·(Σ_{c∈grp} γ_c S)/(L·s) − (Σ_{c∈grp} γ_c R)/(L·s)
  * The group means come from the per-channel sums S and R ([N, C, 1, 1]), so the full-size
  * passes are g ⊙ x̂, the two spatial sums and the four of ∂x: γ and 1/s are folded into one
- * per-(n, c) factor, the group terms applied to x̂ in its grouped view (no per-channel Expands). Separately, ∂γ took a Mul and a reduction over g ⊙ x̂, the InstanceNorm
+ * per-(n, c) factor, the group terms applied to x̂ in its grouped view (no per-channel Expands).
+ * Separately, ∂γ took a Mul and a reduction over g ⊙ x̂, the InstanceNorm
  * rule another Mul (g·γ), a Mul and a mean for mean(ĝ x̂) and a mean of ĝ, and ∂x four passes.
  * 1/s is the InvStdDev of the LayerNormalization the InstanceNormalization becomes (float32).
  */
