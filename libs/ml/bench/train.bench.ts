@@ -6,7 +6,7 @@
  * Training steps are timed both as one session with BENCH_THREADS intra-op threads and as
  * BENCH_REPLICAS data-parallel replicas (worker threads) with BENCH_THREADS / replicas each; the
  * forward too, so the ratios can be read either way. The JSON reports the faster configuration.
- * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPLICAS (2), BENCH_REPS (10), BENCH_SPINNING (0; 1 = ORT/OpenMP default spinning), BENCH_PYTHON (/usr/bin/python3, Debian's,
+ * Env: BENCH_BATCH (32), BENCH_THREADS (2), BENCH_REPLICAS (2), BENCH_REPS (10), BENCH_SPINNING (1: idle threads spin a bounded while, the runtime's default; 0: they sleep at once), BENCH_SPIN_US (the bound, default the runtime's), BENCH_PYTHON (/usr/bin/python3, Debian's,
  * where python3-torch installs), BENCH_PHASE (internal).
  */
 import { spawnSync } from 'node:child_process';
@@ -24,15 +24,19 @@ import {
   numel,
   ReplicaPool,
   Rng,
+  runtimeOptionsSchema,
   Trainer,
   type Graph,
 } from '../src/index';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-// Idle ORT threads sleep instead of spinning (and OpenMP threads in the PyTorch reference wait
-// passively): on a CPU shared with other busy processes spinning halved our step rate.
-const SPINNING = process.env.BENCH_SPINNING === '1';
+// Idle ORT threads spin for a bounded while before they sleep (the runtime's default), and so do
+// the PyTorch reference's OpenMP threads (libgomp's default wait policy): on this 2-vCPU VM both
+// ran faster that way than with no spinning or unbounded spinning. BENCH_SPINNING=0 makes both
+// sleep at once (OMP_WAIT_POLICY=PASSIVE), for a CPU shared with other busy processes.
+const SPINNING = process.env.BENCH_SPINNING !== '0';
+const SPIN = { spinning: SPINNING, ...(process.env.BENCH_SPIN_US ? { spinMicros: Number(process.env.BENCH_SPIN_US) } : {}) };
 const REPS = Number(process.env.BENCH_REPS ?? 10);
 const REPLICAS = Math.max(1, Math.min(THREADS, Number(process.env.BENCH_REPLICAS ?? 2)));
 const WARMUP = 3;
@@ -70,14 +74,14 @@ function lossGraph(): { graph: Graph; params: string[] } {
 
 async function fullTrainer(feeds: Record<string, ort.Tensor>, replicas = 1): Promise<Trainer> {
   const { graph, params } = lossGraph();
-  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, spinning: SPINNING } } });
+  return Trainer.create({ graph, loss: 'loss', trainable: params, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, ...SPIN } } });
 }
 
 async function loraTrainer(feeds: Record<string, ort.Tensor>, replicas = 1): Promise<{ trainer: Trainer; adapters: number }> {
   const unet = buildUNet();
   const lora = applyLora(unet.graph, { target: ATTENTION_PROJECTIONS, rank: 4, alpha: 4 });
   addMseLoss(lora.graph, unet.output);
-  const trainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, spinning: SPINNING } } });
+  const trainer = await Trainer.create({ graph: lora.graph, loss: 'loss', trainable: /\.lora_[AB]$/, exampleFeeds: feeds, config: { replicas, runtime: { threads: THREADS, ...SPIN } } });
   return { trainer, adapters: lora.adapters.length };
 }
 
@@ -87,7 +91,7 @@ async function replicaForward(graph: Graph, output: string): Promise<ReplicaPool
     model: encodeModel(graph).model,
     replicas: REPLICAS,
     threads: Math.max(1, Math.floor(THREADS / REPLICAS)),
-    spinning: SPINNING,
+    spin: runtimeOptionsSchema.parse(SPIN),
     shared: new SharedArrayBuffer(16),
     inputs: [],
     outputs: Array.from({ length: REPLICAS }, () => []),
@@ -98,7 +102,7 @@ async function replicaForward(graph: Graph, output: string): Promise<ReplicaPool
 /** A full step with the AdamW update inside the graph: weights and moments go in and come back out. */
 async function inGraphAdamStep(trainer: Trainer, feeds: Record<string, ort.Tensor>): Promise<() => Promise<void>> {
   const withAdam = appendAdamW(trainer.gradientGraph);
-  const { session } = await createSession(withAdam.graph, { threads: THREADS, spinning: SPINNING });
+  const { session } = await createSession(withAdam.graph, { threads: THREADS, ...SPIN });
   const state: Record<string, ort.Tensor> = {};
   for (const [name, t] of trainer.gradientGraph.initialValues) {
     state[name] = new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims);
@@ -133,7 +137,7 @@ const phases: Record<string, () => Promise<Record<string, unknown>>> = {
     const params = unet.parameters.reduce((a, p) => a + numel(unet.graph.initializers.get(p)!.dims), 0);
     const feeds = batchFeeds(new Rng(1));
     const { target: _t, ...fwdFeeds } = feeds;
-    const { session: forward } = await createSession(unet.graph, { threads: THREADS, spinning: SPINNING });
+    const { session: forward } = await createSession(unet.graph, { threads: THREADS, ...SPIN });
     const forwardDp = await replicaForward(unet.graph, unet.output);
     const trainer = await fullTrainer(feeds);
     const trainerDp = await fullTrainer(feeds, REPLICAS);
@@ -182,7 +186,7 @@ function openblasCoreType(): string {
 
 function torchReference(): { torch_step_ms: number | null; torch_lora_step_ms: number | null; note: string } {
   const r = spawnSync(process.env.BENCH_PYTHON ?? '/usr/bin/python3', [join(__dirname, 'unet_torch.py'), String(BATCH), String(THREADS), String(REPS)], {
-    env: { ...process.env, OPENBLAS_CORETYPE: openblasCoreType(), OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? (SPINNING ? 'ACTIVE' : 'PASSIVE') },
+    env: { ...process.env, OPENBLAS_CORETYPE: openblasCoreType(), ...(SPINNING ? {} : { OMP_WAIT_POLICY: 'PASSIVE' }) },
     encoding: 'utf8',
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -203,7 +207,7 @@ async function main(): Promise<void> {
   }
   type Timed = { median: number; min: number };
   const f = (t: Timed) => `${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)})`;
-  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, thread spinning ${SPINNING ? 'on' : 'off'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
+  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, idle threads ${SPINNING ? `spin up to ${runtimeOptionsSchema.parse(SPIN).spinMicros} µs` : 'sleep'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
   const mem = runPhase('memory');
   const t = runPhase('timing') as unknown as Record<string, Timed> & { params: number; adapters: number };
   const dp = `${REPLICAS} replicas × ${Math.max(1, Math.floor(THREADS / REPLICAS))} thread`;

@@ -163,6 +163,22 @@ async function main(): Promise<void> {
       console.log(`  ${rule.padEnd(22)} ${total(m).toFixed(1).padStart(6)} ms: ${[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     }
   }
+  if (process.env.PROFILE_CONVS) {
+    // Per forward convolution: its kernel time and its backward's, by kernel (per-node minimum).
+    console.log('per convolution (weight dims): forward ms | backward ms by kernel');
+    for (const n of built.graph.nodes) {
+      if (!forwardNames?.has(n.name) || n.op !== 'Conv') continue;
+      const own = [...detail].filter(([k]) => k.split(' ')[1].replace(/_nchwc$/, '') === n.name).reduce((a, [, v]) => a + v, 0);
+      const parts = new Map<string, number>();
+      for (const [k, v] of detail) {
+        const [kernel, name] = k.split(' ');
+        if (name.startsWith(`bwd|Conv|${n.name}|`)) parts.set(kernel, (parts.get(kernel) ?? 0) + v);
+      }
+      const dims = built.graph.initializers.get(n.inputs[1])?.dims ?? built.feeds[n.inputs[1]]?.dims ?? [];
+      const bwd = [...parts.values()].reduce((a, b) => a + b, 0);
+      console.log(`${n.name.padEnd(10)} [${dims.join(',')}] fwd ${own.toFixed(2)} bwd ${bwd.toFixed(2)}: ${[...parts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    }
+  }
   if (process.env.PROFILE_NODES) {
     console.log('costliest nodes:');
     for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_NODES))) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);

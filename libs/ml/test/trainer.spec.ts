@@ -192,7 +192,7 @@ describe('ReplicaPool', () => {
     const x = g.input('x', 'float32', [2]);
     g.op('ReduceSum', [x], { keepdims: 0 }, 'loss');
     g.output('loss', 'float32', []);
-    const pool = await ReplicaPool.create({ model: encodeModel(g.build()).model, replicas: 2, threads: 1, spinning: false, shared: new SharedArrayBuffer(16), inputs: [], outputs: [[], []], loss: 'loss' });
+    const pool = await ReplicaPool.create({ model: encodeModel(g.build()).model, replicas: 2, threads: 1, spin: { spinning: false, spinMicros: 1 }, shared: new SharedArrayBuffer(16), inputs: [], outputs: [[], []], loss: 'loss' });
     const x4 = () => ({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [4]) });
     expect(await pool.run(x4())).toEqual([3, 7]);
     await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[1].terminate();

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
+import { spinConfig, type SpinOptions } from './session.factory';
 
 /**
  * Data-parallel gradient computation on worker threads: each replica is an ONNX Runtime session
@@ -28,7 +29,8 @@ export interface ReplicaPoolOptions {
   replicas: number;
   /** Intra-op threads per replica. */
   threads: number;
-  spinning: boolean;
+  /** How idle intra-op threads wait (matters with more than one thread per replica). */
+  spin: SpinOptions;
   shared: SharedArrayBuffer;
   /** Graph inputs read from the shared buffer before every run (the weights). */
   inputs: SharedSlot[];
@@ -51,7 +53,7 @@ const d = workerData;
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    ...(d.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+    extra: d.extra,
   });
   const weightTensors = Object.fromEntries(inputs.map((i) => [i.s.name, new ort.Tensor('float32', i.own, i.s.dims)]));
   const fetches = Object.fromEntries(session.outputNames.map((o) => [o, null]));
@@ -95,7 +97,7 @@ export class ReplicaPool {
       (outputs) =>
         new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { ortPath, model: o.model, threads: o.threads, spinning: o.spinning, shared: o.shared, inputs: o.inputs, outputs, loss: o.loss },
+          workerData: { ortPath, model: o.model, threads: o.threads, extra: spinConfig(o.spin), shared: o.shared, inputs: o.inputs, outputs, loss: o.loss },
         }),
     );
     const pool = new ReplicaPool(workers, o.replicas);

@@ -3,7 +3,7 @@ import type { GradientGraph } from '../autodiff/gradient-graph.builder';
 import { numel } from '../onnx/dtype.util';
 import type { SimdArena } from '../optim/simd-arena';
 import { ReplicaPool, type SharedSlot } from '../runtime/replica-pool';
-import type { SessionHandle } from '../runtime/session.factory';
+import type { SessionHandle, SpinOptions } from '../runtime/session.factory';
 
 /** Loss and gradients of one batch. */
 export interface LossAndGradients {
@@ -76,7 +76,7 @@ export class ReplicaRunner implements GradientRunner {
    * they read `params` (views into the shared `arena`) and write into per-replica gradient slots
    * allocated here, as is the buffer for their mean.
    */
-  static async create(o: { gg: GradientGraph; model: Uint8Array; arena: SimdArena; params: Map<string, Float32Array>; replicas: number; threads: number; spinning: boolean }): Promise<ReplicaRunner> {
+  static async create(o: { gg: GradientGraph; model: Uint8Array; arena: SimdArena; params: Map<string, Float32Array>; replicas: number; threads: number; spin: SpinOptions }): Promise<ReplicaRunner> {
     const dims = (k: string) => o.gg.initialValues.get(k)!.dims;
     const slot = (name: string, view: Float32Array, shape: number[]): SharedSlot => ({ name, byteOffset: view.byteOffset, length: view.length, dims: shape });
     const slots = Array.from({ length: o.replicas }, () => new Map([...o.params].map(([k, p]) => [k, o.arena.alloc(p.length)])));
@@ -85,7 +85,7 @@ export class ReplicaRunner implements GradientRunner {
       model: o.model,
       replicas: o.replicas,
       threads: o.threads,
-      spinning: o.spinning,
+      spin: o.spin,
       shared: o.arena.buffer as SharedArrayBuffer,
       inputs: [...o.params].map(([k, v]) => slot(k, v, dims(k))),
       outputs: slots.map((m) => [...m].map(([k, v]) => slot(o.gg.gradients[k], v, dims(k)))),

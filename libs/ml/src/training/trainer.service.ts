@@ -125,7 +125,7 @@ export class Trainer {
       if (!arena) throw new Error('Trainer: data-parallel replicas need WebAssembly SIMD and shared memory');
       const model = encodeModel(config.runtime.nchwc ? await useNchwcConvs(gg.graph) : gg.graph).model;
       const threads = Math.max(1, Math.floor((config.runtime.threads || availableParallelism()) / replicas));
-      runner = await ReplicaRunner.create({ gg, model, arena, params, replicas, threads, spinning: config.runtime.spinning });
+      runner = await ReplicaRunner.create({ gg, model, arena, params, replicas, threads, spin: config.runtime });
     } else {
       runner = new SessionRunner(await createSession(gg.graph, config.runtime), gg, arena);
     }
