@@ -80,6 +80,48 @@ describe('Trainer', () => {
     }
   });
 
+  it('skips a step whose loss is not finite: weights, moments and EMA stay, and the next step trains', async () => {
+    const trainer = await Trainer.create({ graph: regressionGraph(), loss: 'loss', trainable: /\.(weight|bias)$/, config });
+    await trainer.fit({ steps: 3, batch });
+    const before = trainer.weights();
+    const ema = trainer.weights('ema');
+    const updates = trainer.optimizer.t;
+    const bad = batch(3, trainer.rng);
+    (bad.y.data as Float32Array)[7] = Number.NaN;
+    const r = await trainer.trainStep(bad);
+    expect(r).toMatchObject({ step: 4, skipped: true });
+    expect(r.loss).toBeNaN();
+    expect(trainer.optimizer.t).toBe(updates);
+    for (const [k, t] of trainer.weights()) expect(t.data).toEqual(before.get(k)!.data);
+    for (const [k, t] of trainer.weights('ema')) expect(t.data).toEqual(ema.get(k)!.data);
+    const next = await trainer.trainStep(batch(4, trainer.rng));
+    expect(next).toMatchObject({ step: 5, skipped: false });
+    expect(trainer.optimizer.t).toBe(updates + 1);
+    expect(trainer.weights().get('head.weight')!.data).not.toEqual(before.get('head.weight')!.data);
+    await trainer.release();
+  });
+
+  it('skips a step with a finite loss but a non-finite gradient, and gives up after maxSkippedSteps in a row', async () => {
+    // loss = Σ √(w·x): at x = 0 the loss is 0 but ∂loss/∂w = x / (2√(w·x)) is 0/0.
+    const g = new GraphBuilder('sqrt');
+    const x = g.input('x', 'float32', [2]);
+    g.initializer('w', [1, 2], [2]);
+    g.op('ReduceSum', [g.sqrt(g.mul('w', x))], { keepdims: 0 }, 'loss');
+    g.output('loss', 'float32', []);
+    const trainer = await Trainer.create({ graph: g.build(), loss: 'loss', trainable: ['w'], config: { maxSkippedSteps: 2, runtime: { threads: 1 } } });
+    const feed = (v: number) => ({ x: new ort.Tensor('float32', Float32Array.of(v, v), [2]) });
+    expect(await trainer.trainStep(feed(4))).toMatchObject({ skipped: false });
+    const w = Float32Array.from(trainer.params.get('w')!);
+    const first = await trainer.trainStep(feed(0));
+    expect(first.loss).toBe(0);
+    expect(first.gradNorm).toBeNaN();
+    expect(first.skipped).toBe(true);
+    expect(await trainer.trainStep(feed(0))).toMatchObject({ skipped: true });
+    await expect(trainer.trainStep(feed(0))).rejects.toThrow(/3 steps in a row had a non-finite loss or gradient.*the weights are those after step 1/);
+    expect(trainer.params.get('w')).toEqual(w);
+    await trainer.release();
+  });
+
   it('leaves frozen tensors alone and exports the trained graph', async () => {
     const trainer = await Trainer.create({ graph: regressionGraph(), loss: 'loss', trainable: ['head.weight', 'head.bias'], config });
     await trainer.fit({ steps: 5, batch });

@@ -32,6 +32,12 @@ export const trainerConfigSchema = z.object({
    * the step's loss and gradients are the replicas' means. Batch sizes must divide evenly.
    */
   replicas: z.number().int().min(1).max(64).default(1),
+  /**
+   * A step whose loss or gradient norm is not finite (NaN, ±Inf) is skipped: weights, moments and
+   * EMA stay as they were. After this many skipped steps in a row the trainer stops with an error
+   * instead of skipping more.
+   */
+  maxSkippedSteps: z.number().int().min(0).default(10),
 });
 export type TrainerConfig = z.input<typeof trainerConfigSchema>;
 
@@ -52,6 +58,8 @@ export interface StepResult {
   loss: number;
   lr: number;
   gradNorm: number;
+  /** True when the loss or gradient norm was not finite and nothing was updated. */
+  skipped: boolean;
 }
 
 export interface Progress extends StepResult {
@@ -79,6 +87,8 @@ export class Trainer {
   readonly ema?: WeightEma;
   rng: Rng;
   step = 0;
+  /** Skipped (non-finite) steps since the last applied one. */
+  private skippedInARow = 0;
 
   private constructor(
     private readonly forward: Graph,
@@ -145,21 +155,32 @@ export class Trainer {
     return this.runner.run(feeds, this.params, opts.reuseBuffers ?? false);
   }
 
+  /**
+   * One training step. A step whose loss or global gradient norm is not finite changes no weight,
+   * moment or EMA (the norm is summed before the update, so a NaN gradient never reaches them);
+   * it still counts as a step, so the data and the schedule move on. More than
+   * config.maxSkippedSteps such steps in a row throw.
+   */
   async trainStep(feeds: Record<string, ort.Tensor>): Promise<StepResult> {
     const { loss, grads } = await this.runner.run(feeds, this.params, true);
     const lr = learningRate(this.config.optimizer.lr, this.step, this.config.schedule);
-    let norm: number;
-    if (this.config.clipGradNorm === undefined) {
-      // No clipping: the update itself sums g² for the reported norm (one pass over the gradients, not two).
-      norm = Math.sqrt(this.optimizer.step(this.params, grads, lr));
-    } else {
-      const clip = clipScale(grads.values(), this.config.clipGradNorm, this.arena);
-      norm = clip.norm;
-      this.optimizer.step(this.params, grads, lr, clip.scale);
-    }
-    this.ema?.update(this.params);
+    const clip = clipScale(grads.values(), this.config.clipGradNorm, this.arena);
     this.step += 1;
-    return { step: this.step, loss, lr, gradNorm: norm };
+    if (!Number.isFinite(loss) || !Number.isFinite(clip.norm)) {
+      this.skippedInARow += 1;
+      if (this.skippedInARow > this.config.maxSkippedSteps) {
+        const last = this.step - this.skippedInARow;
+        throw new Error(
+          `Trainer: ${this.skippedInARow} steps in a row had a non-finite loss or gradient (step ${this.step}: loss ${loss}, gradient norm ${clip.norm}); ` +
+            `the weights are those after step ${last}. Lower the learning rate or check the data.`,
+        );
+      }
+      return { step: this.step, loss, lr, gradNorm: clip.norm, skipped: true };
+    }
+    this.skippedInARow = 0;
+    this.optimizer.step(this.params, grads, lr, clip.scale);
+    this.ema?.update(this.params);
+    return { step: this.step, loss, lr, gradNorm: clip.norm, skipped: false };
   }
 
   async fit(opts: FitOptions): Promise<StepResult[]> {

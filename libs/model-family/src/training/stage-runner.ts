@@ -68,10 +68,11 @@ export async function runStage(trainer: Trainer, o: StageOptions): Promise<Stage
   let recentLoss = Number.NaN;
   while (trainer.step < o.steps) {
     const r = await trainer.trainStep(o.batch(trainer.step, trainer.rng));
-    if (!Number.isFinite(r.loss)) throw new Error(`[${o.name}] loss is ${r.loss} at step ${r.step}`);
-    window.push(r.loss);
+    // The trainer skips a non-finite step (weights untouched) and throws after too many in a row.
+    if (r.skipped) log(`[${o.name}] step ${r.step}: loss ${r.loss}, |g| ${r.gradNorm} not finite; update skipped`);
+    else window.push(r.loss);
     if (r.step % logEvery === 0 || r.step === o.steps) {
-      recentLoss = window.reduce((a, b) => a + b, 0) / window.length;
+      recentLoss = window.length ? window.reduce((a, b) => a + b, 0) / window.length : Number.NaN;
       window = [];
       const elapsed = (performance.now() - started) / 1000;
       const rate = (trainer.step - firstStep) / elapsed;
