@@ -7,7 +7,8 @@
  * backward node differentiates: robust to other processes on a shared CPU.
  * Env: BENCH_BATCH (32), BENCH_THREADS (2), PROFILE_RUNS (5), PROFILE_TOP (25), PROFILE_NODES (n:
  * list the n costliest nodes), PROFILE_DUMP (op-name regex: one run's raw events), PROFILE_NCHWC=0
- * (without the NCHWc rewrite), PROFILE_BLOCK=0 (gradients not tuned for NCHWc), PROFILE_STAT=mean.
+ * (without the NCHWc rewrite), PROFILE_BLOCK=0 (gradients not tuned for NCHWc), PROFILE_STAT=mean,
+ * PROFILE_CONVS=1 (per forward convolution: its kernel time and its backward's, by kernel).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
