@@ -43,7 +43,9 @@ export class AdamW {
   /**
    * Applies one update with learning rate `lr` (from a schedule) and gradient scale `gradScale`
    * (from clipping). Returns Σg² of the unscaled gradients, summed in the same pass (a separate
-   * pass over 2.3M gradients cost 1.7 ms, a quarter of the update), for the gradient norm.
+   * pass over 2.3M gradients cost 1.7 ms, a quarter of the update), for the gradient norm. The
+   * Trainer sums the norm before the update instead (SIMD, about 0.5 ms for the UNet), so that a
+   * non-finite gradient is caught before it reaches the weights.
    */
   step(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, lr = this.config.lr, gradScale = 1): number {
     const { beta1, beta2, eps, weightDecay } = this.config;
