@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { bytesOf, DTYPES, dtypeFromSafetensors, numel, typedArrayFromBytes } from '../onnx/dtype.util';
 import type { TensorData } from '../onnx/graph.model';
@@ -58,8 +59,12 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   return { tensors, metadata };
 }
 
+/**
+ * Writes a safetensors file atomically: to a temporary file that is synced and then renamed over
+ * `path`, so a reader (or a process killed mid-write) never sees half a file.
+ */
 export function saveSafetensors(path: string, tensors: Map<string, TensorData> | Record<string, TensorData>, metadata?: Record<string, string>): void {
-  writeFileSync(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic.sync(path, encodeSafetensors(tensors, metadata));
 }
 
 export function loadSafetensors(path: string): SafetensorsFile {

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { hasCheckpoint, loadCheckpoint, loadModel, Rng, type Trainer } from '@vca/ml';
+import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 
 export interface StageOptions {
@@ -62,7 +63,7 @@ export async function runStage(trainer: Trainer, o: StageOptions): Promise<Stage
   const wall = () => previousWall + (performance.now() - started) / 1000;
   const save = () => {
     trainer.saveCheckpoint(o.workDir);
-    writeFileSync(statePath, JSON.stringify({ wallSeconds: wall(), step: trainer.step }));
+    writeFileAtomic.sync(statePath, JSON.stringify({ wallSeconds: wall(), step: trainer.step }));
   };
   let window: number[] = [];
   let recentLoss = Number.NaN;
