@@ -24,7 +24,8 @@ describe('checkpoint store', () => {
     expect(readdirSync(dir).sort()).toEqual(['optimizer-20.safetensors', 'trainer.json', 'weights-20.safetensors']);
     // A save of step 30 that died after writing its weights (and half of its optimizer state).
     saveSafetensors(join(dir, 'weights-30.safetensors'), checkpointAt(30).weights, { step: '30' });
-    writeFileSync(join(dir, 'optimizer-30.safetensors'), encodeSafetensors(checkpointAt(30).optimizer).subarray(0, 20));
+    writeFileSync(join(dir, 'optimizer-30.safetensors.0123abcd'), encodeSafetensors(checkpointAt(30).optimizer).subarray(0, 20));
+    writeFileSync(join(dir, 'trainer.json.89ef'), '{"version": 1, "st');
     const loaded = loadCheckpoint(dir);
     expect(loaded.meta.step).toBe(20);
     expect(valuesOf(loaded, 'w')).toEqual([20, 20, 20, 20]);
@@ -79,6 +80,9 @@ describe('checkpoint store', () => {
         expect(data[data.length - 1]).toBe(step);
       }
       expect(existsSync(join(dir, `weights-${step}.safetensors`))).toBe(true);
+      // The next save leaves only its own files, whatever the killed one left behind.
+      saveCheckpoint(dir, checkpointAt(step + 1));
+      expect(readdirSync(dir).sort()).toEqual([`optimizer-${step + 1}.safetensors`, 'trainer.json', `weights-${step + 1}.safetensors`]);
     }
   }, 60_000);
 });

@@ -32,14 +32,16 @@ export interface Checkpoint {
 const META = 'trainer.json';
 /** The tensor files of folders written before they were named per step. */
 const LEGACY_FILES = { weights: 'weights.safetensors', optimizer: 'optimizer.safetensors' };
-const TENSOR_FILE = /^(weights|optimizer)(-\d+)?\.safetensors$/;
+/** Tensor files of any step, and the temporary files a killed save leaves (write-file-atomic adds a hex suffix). */
+const STALE_FILE = /^((weights|optimizer)(-\d+)?\.safetensors|trainer\.json\.[0-9a-f]+)(\.[0-9a-f]+)?$/;
 
 /**
  * Writes a checkpoint so that the folder holds one complete checkpoint whenever the process dies:
  * step s's tensors go to weights-<s>.safetensors and optimizer-<s>.safetensors, each written
  * under a temporary name, synced and renamed; then trainer.json, which names them, is replaced
- * the same way; only then are the files of earlier checkpoints removed. Dying before that rename
- * leaves the previous trainer.json and the files it names untouched.
+ * the same way; only then are the files of earlier checkpoints (and temporary files of killed
+ * saves) removed. Dying before that rename leaves the previous trainer.json and the files it
+ * names untouched.
  */
 export function saveCheckpoint(dir: string, c: Checkpoint): void {
   mkdirSync(dir, { recursive: true });
@@ -49,7 +51,7 @@ export function saveCheckpoint(dir: string, c: Checkpoint): void {
   saveSafetensors(join(dir, files.optimizer), c.optimizer, step);
   writeFileAtomic.sync(join(dir, META), JSON.stringify({ ...c.meta, files }, null, 2));
   for (const f of readdirSync(dir)) {
-    if (TENSOR_FILE.test(f) && f !== files.weights && f !== files.optimizer) rmSync(join(dir, f), { force: true });
+    if (STALE_FILE.test(f) && f !== files.weights && f !== files.optimizer) rmSync(join(dir, f), { force: true });
   }
 }
 
