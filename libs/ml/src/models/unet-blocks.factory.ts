@@ -55,3 +55,33 @@ export function attentionBlock(l: Layers, name: string, x: string, c: number, s:
   const back = g.reshape(g.transpose(t, [0, 2, 1]), [0, c, s.height, s.width]);
   return g.add(x, back);
 }
+
+/** Builds a block from its input: a residual block (name, x, in and out channels, spatial size). */
+export type ResBlockFn = (name: string, x: string, cin: number, cout: number, size: number) => string;
+/** Builds an attention block (name, x, channels, spatial size). */
+export type AttentionBlockFn = (name: string, x: string, c: number, size: number) => string;
+
+/**
+ * The two-level trunk of the issue-2 UNet and of model-family's UNet, on an S×S input with c0
+ * channels: res(c0); stride-2 conv; res(c0→c1) + attention; stride-2 conv; res(c1) + attention +
+ * res(c1); 2× nearest up, concat skip, res(2c1→c1) + attention; 2× nearest up, concat skip,
+ * res(c1+c0→c0). `res` and `attn` build the blocks with their time embedding and context bound.
+ */
+export function unetTrunk(l: Layers, x: string, [c0, c1]: [number, number], S: number, res: ResBlockFn, attn: AttentionBlockFn): string {
+  const g = l.g;
+  let h = x;
+  const skip0 = (h = res('down0.res', h, c0, c0, S));
+  h = l.conv('down0.downsample', h, c0, c0, 3, 2);
+  h = res('down1.res', h, c0, c1, S / 2);
+  const skip1 = (h = attn('down1.attn', h, c1, S / 2));
+  h = l.conv('down1.downsample', h, c1, c1, 3, 2);
+  h = res('mid.res1', h, c1, c1, S / 4);
+  h = attn('mid.attn', h, c1, S / 4);
+  h = res('mid.res2', h, c1, c1, S / 4);
+  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip1], 1);
+  h = res('up1.res', h, 2 * c1, c1, S / 2);
+  h = attn('up1.attn', h, c1, S / 2);
+  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip0], 1);
+  h = res('up0.res', h, c1 + c0, c0, S);
+  return h;
+}

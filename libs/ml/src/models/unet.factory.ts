@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GraphBuilder } from '../onnx/graph.builder';
 import type { Graph } from '../onnx/graph.model';
 import { Rng } from '../util/random.util';
-import { attentionBlock, resBlock } from './unet-blocks.factory';
+import { attentionBlock, resBlock, unetTrunk } from './unet-blocks.factory';
 import { Layers } from './layers.factory';
 
 export const unetConfigSchema = z.object({
@@ -61,19 +61,7 @@ export function buildUNet(config: UNetConfig = {}): UNetModel {
   const temb = l.linear('time.linear2', g.silu(l.linear('time.linear1', sinusoid, cfg.sinusoidDim, cfg.timeEmbedDim)), cfg.timeEmbedDim, cfg.timeEmbedDim);
 
   let h = l.conv('conv_in', sample, cfg.inChannels, c0, 3);
-  const skip0 = (h = res('down0.res', h, c0, c0, S));
-  h = l.conv('down0.downsample', h, c0, c0, 3, 2);
-  h = res('down1.res', h, c0, c1, S / 2);
-  const skip1 = (h = attn('down1.attn', h, c1, S / 2));
-  h = l.conv('down1.downsample', h, c1, c1, 3, 2);
-  h = res('mid.res1', h, c1, c1, S / 4);
-  h = attn('mid.attn', h, c1, S / 4);
-  h = res('mid.res2', h, c1, c1, S / 4);
-  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip1], 1);
-  h = res('up1.res', h, 2 * c1, c1, S / 2);
-  h = attn('up1.attn', h, c1, S / 2);
-  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip0], 1);
-  h = res('up0.res', h, c1 + c0, c0, S);
+  h = unetTrunk(l, h, [c0, c1], S, res, attn);
   h = g.silu(l.groupNorm('norm_out', h, cfg.groups, [0, c0, S, S]));
   g.op('Conv', [h, l.param('conv_out.weight', [cfg.inChannels, c0, 3, 3], { std: 0.1 / Math.sqrt(c0 * 9) }), l.param('conv_out.bias', [cfg.inChannels], { fill: 0 })], { pads: [1, 1, 1, 1] }, 'noise_pred');
   g.output('noise_pred', 'float32', ['batch', cfg.inChannels, S, S]);

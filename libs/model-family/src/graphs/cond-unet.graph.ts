@@ -1,4 +1,4 @@
-import { attentionBlock, GraphBuilder, Layers, resBlock, Rng, type Graph } from '@vca/ml';
+import { attentionBlock, GraphBuilder, Layers, resBlock, Rng, unetTrunk, type Graph } from '@vca/ml';
 import { paletteLatent, PRIOR_CELLS, PRIOR_COLORS, PRIOR_SIZES, shapeCoverageTemplates, templateAreas } from './layout-prior.util';
 
 export interface CondUNetDims {
@@ -252,19 +252,7 @@ export function condUNetLayers(l: Layers, sample: string, timestep: string, cont
     const maskChannels = (layout.shapes + 1) * layout.factor * layout.factor;
     h = g.add(h, g.add(zeroConv(l, 'layout.image_in', prior.image, d.latentChannels, c0, 3), zeroConv(l, 'layout.mask_in', prior.masks, maskChannels, c0, 1)));
   }
-  const skip0 = (h = res('down0.res', h, c0, c0, S));
-  h = l.conv('down0.downsample', h, c0, c0, 3, 2);
-  h = res('down1.res', h, c0, c1, S / 2);
-  const skip1 = (h = attn('down1.attn', h, c1, S / 2));
-  h = l.conv('down1.downsample', h, c1, c1, 3, 2);
-  h = res('mid.res1', h, c1, c1, S / 4);
-  h = attn('mid.attn', h, c1, S / 4);
-  h = res('mid.res2', h, c1, c1, S / 4);
-  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip1], 1);
-  h = res('up1.res', h, 2 * c1, c1, S / 2);
-  h = attn('up1.attn', h, c1, S / 2);
-  h = g.concat([g.resizeNearest(h, [1, 1, 2, 2]), skip0], 1);
-  h = res('up0.res', h, c1 + c0, c0, S);
+  h = unetTrunk(l, h, [c0, c1], S, res, attn);
   const stream = h;
   if (d.outNorm ?? true) h = g.silu(l.groupNorm('norm_out', h, d.groups, [0, c0, S, S]));
   const w = l.param('conv_out.weight', [d.latentChannels, c0, 3, 3], { std: 0.1 / Math.sqrt(c0 * 9) });
