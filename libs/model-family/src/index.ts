@@ -10,6 +10,7 @@ export * from './data/scene-data.util';
 export * from './training/noise-schedule.util';
 export * from './training/stage-runner';
 export * from './training/diffusion.stage';
+export * from './training/trainer-hyper.util';
 export * from './training/dual.stage';
 export * from './training/parser.stage';
 export * from './training/model-family.trainer';

@@ -9,6 +9,7 @@ import { pixelUnshuffle } from '../graphs/pixel-shuffle-vae.graph';
 import { latentShape, type ModelFamilyConfig } from '../model-family.config';
 import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
 import { trainingAlphasCumprod } from './noise-schedule.util';
+import { stageTrainerConfig, type TrainerHyper } from './trainer-hyper.util';
 
 /** Dimensions of the diffusion text encoder (the dual encoder's text tower when `textEncoder` is `dual`). */
 export function textDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): TextEncoderDims {
@@ -157,17 +158,6 @@ export function diffusionBatcher(o: DiffusionBatchOptions): (step: number, rng: 
   };
 }
 
-export interface TrainerHyper {
-  lr: number;
-  steps: number;
-  warmupSteps: number;
-  emaDecay: number;
-  threads: number;
-  seed: number;
-  /** Data-parallel replicas (the diffusion loss is a per-example mean, see @vca/ml Trainer). */
-  replicas?: number;
-}
-
 /**
  * `frozenText`: weights of a trained text encoder (the dual tower) written into the graph and kept
  * frozen; without it (or with `textEncoder: joint`) the text encoder trains with the UNet.
@@ -182,14 +172,6 @@ export async function createDiffusionTrainer(c: ModelFamilyConfig, tokenizer: Cl
     loss,
     trainable: frozenText ? new RegExp(`^(?!${prefix.replace('.', '\\.')}).*\\.(weight|bias)$`) : /\.(weight|bias)$/,
     inputShapes: { input_ids: [batch, tokenizer.maxLength], sample: [batch, C, S, S], timestep: [batch], target: [batch, C, S, S], weight: [batch, 1, 1, 1] },
-    config: {
-      optimizer: { lr: h.lr, weightDecay: 0.01 },
-      schedule: { warmupSteps: h.warmupSteps, totalSteps: h.steps, minLr: h.lr * 0.05 },
-      clipGradNorm: 1,
-      emaDecay: h.emaDecay,
-      seed: h.seed,
-      runtime: { threads: h.threads },
-      replicas: h.replicas ?? 1,
-    },
+    config: stageTrainerConfig(h, h.replicas ?? 1),
   });
 }

@@ -5,7 +5,7 @@ import type { ClipTokenizer } from '@vca/diffusion';
 import { buildDualTrainingGraph, type DualEncoderDims } from '../graphs/dual-encoder.graph';
 import type { ModelFamilyConfig } from '../model-family.config';
 import { promptFor, renderBatch, sceneFor, tokenBatch } from '../data/scene-data.util';
-import type { TrainerHyper } from './diffusion.stage';
+import { stageTrainerConfig, type TrainerHyper } from './trainer-hyper.util';
 
 export function dualDims(c: ModelFamilyConfig, vocabSize: number, maxLength: number): DualEncoderDims {
   return {
@@ -39,13 +39,7 @@ export async function createDualTrainer(c: ModelFamilyConfig, tokenizer: ClipTok
     loss,
     trainable: /(\.(weight|bias)|^logit_scale)$/,
     inputShapes: { pixel_values: [batch, 3, c.imageSize, c.imageSize], input_ids: [batch, tokenizer.maxLength] },
-    config: {
-      optimizer: { lr: h.lr, weightDecay: 0.01 },
-      schedule: { warmupSteps: h.warmupSteps, totalSteps: h.steps, minLr: h.lr * 0.05 },
-      clipGradNorm: 1,
-      emaDecay: h.emaDecay,
-      seed: h.seed,
-      runtime: { threads: h.threads },
-    },
+    // An in-batch contrastive loss: no data-parallel replicas.
+    config: stageTrainerConfig(h),
   });
 }

@@ -6,7 +6,8 @@ import { buildPromptParserTrainingGraph, LABEL_DIM, PARSER_SLOTS } from '../grap
 import type { ModelFamilyConfig } from '../model-family.config';
 import { promptFor, sceneFor, tokenBatch } from '../data/scene-data.util';
 import { parserLabels } from '../data/parser-labels.util';
-import { parserDims, type TrainerHyper } from './diffusion.stage';
+import { parserDims } from './diffusion.stage';
+import { stageTrainerConfig, type TrainerHyper } from './trainer-hyper.util';
 
 /** Share of the parser's prompts that are empty (the CFG prompt: nothing named). */
 const EMPTY_RATE = 0.05;
@@ -43,13 +44,6 @@ export async function createParserTrainer(c: ModelFamilyConfig, tokenizer: ClipT
     loss,
     trainable: /\.(weight|bias)$/,
     inputShapes: { input_ids: [batch, tokenizer.maxLength], labels: [batch, PARSER_SLOTS.length, LABEL_DIM] },
-    config: {
-      optimizer: { lr: h.lr, weightDecay: 0.01 },
-      schedule: { warmupSteps: h.warmupSteps, totalSteps: h.steps, minLr: h.lr * 0.05 },
-      clipGradNorm: 1,
-      emaDecay: h.emaDecay,
-      seed: h.seed,
-      runtime: { threads: h.threads },
-    },
+    config: stageTrainerConfig(h),
   });
 }
