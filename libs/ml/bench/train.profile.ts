@@ -9,6 +9,8 @@
  * list the n costliest nodes), PROFILE_DUMP (op-name regex: one run's raw events), PROFILE_NCHWC=0
  * (without the NCHWc rewrite), PROFILE_BLOCK=0 (gradients not tuned for NCHWc), PROFILE_STAT=mean,
  * PROFILE_CONVS=1 (per forward convolution: its kernel time and its backward's, by kernel).
+ * With the per-node minima it also prints the step's kernel time over the forward nodes', with and
+ * without the backward's layout copies (Transpose, Slice, Concat, Pad, gathers, reorders).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,8 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 32);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const RUNS = Number(process.env.PROFILE_RUNS ?? 5);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
+/** Kernels that only move data (layout changes, windows, gathers): what fused backward kernels would not need. */
+const LAYOUT_COPIES = new Set(['Transpose', 'Slice', 'Concat', 'Pad', 'GatherElements', 'DepthToSpace', 'ReorderInput', 'ReorderOutput', 'Reshape', 'Split']);
 
 // Tag the nodes each rule emits with the forward op and node they differentiate.
 for (const [op, rule] of Object.entries(GRADIENT_RULES)) {
@@ -162,6 +166,17 @@ async function main(): Promise<void> {
     for (const [k, v] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${v.toFixed(2).padStart(8)} ms  ${k}`);
     for (const [rule, m] of [...byRule].sort((a, b) => total(b[1]) - total(a[1]))) {
       console.log(`  ${rule.padEnd(22)} ${total(m).toFixed(1).padStart(6)} ms: ${[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    }
+    // How far the step is from 3× the forward with no layout copy in the backward at all.
+    const forwardMs = byRule.has('forward') ? total(byRule.get('forward')!) : 0;
+    const stepMs = [...detail.values()].reduce((a, b) => a + b, 0);
+    let copiesMs = 0;
+    for (const [rule, m] of byRule) if (rule !== 'forward') for (const [k, v] of m) if (LAYOUT_COPIES.has(k)) copiesMs += v;
+    if (mode !== 'fwd' && forwardMs > 0) {
+      console.log(
+        `per-node minima: forward nodes ${forwardMs.toFixed(1)} ms; step ${stepMs.toFixed(1)} ms = ${(stepMs / forwardMs).toFixed(2)}× of them; ` +
+          `backward layout copies ${copiesMs.toFixed(1)} ms; without them ${(stepMs - copiesMs).toFixed(1)} ms = ${((stepMs - copiesMs) / forwardMs).toFixed(2)}×`,
+      );
     }
   }
   if (process.env.PROFILE_CONVS) {
