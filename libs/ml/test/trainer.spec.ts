@@ -122,6 +122,20 @@ describe('Trainer', () => {
     await trainer.release();
   });
 
+  it('returns the gradients of the batch it is given after a step has used its own gradient buffers', async () => {
+    const setup = { graph: regressionGraph(), loss: 'loss', trainable: /weight$/, config: { runtime: { threads: 1 } } };
+    const stepped = await Trainer.create(setup);
+    await stepped.trainStep(batch(0, new Rng(1)));
+    const fresh = await Trainer.create(setup);
+    for (const [k, p] of stepped.params) fresh.params.get(k)!.set(p);
+    const feeds = batch(1, new Rng(2));
+    const got = (await stepped.lossAndGradients(feeds)).grads;
+    const want = (await fresh.lossAndGradients(feeds)).grads;
+    for (const [k, g] of want) expect(got.get(k)).toEqual(g);
+    await stepped.release();
+    await fresh.release();
+  });
+
   it('leaves frozen tensors alone and exports the trained graph', async () => {
     const trainer = await Trainer.create({ graph: regressionGraph(), loss: 'loss', trainable: ['head.weight', 'head.bias'], config });
     await trainer.fit({ steps: 5, batch });

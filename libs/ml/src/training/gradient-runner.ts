@@ -54,7 +54,8 @@ export class SessionRunner implements GradientRunner {
     }
     const out = fetches ? await this.handle.session.run(all, fetches) : await this.handle.session.run(all);
     const grads = new Map<string, Float32Array>();
-    for (const [name, gname] of Object.entries(this.gg.gradients)) grads.set(name, (this.gradBuffers?.get(gname) ?? out[gname]).data as Float32Array);
+    // Without `reuse` the gradients are ORT's fresh outputs, even once the buffers exist.
+    for (const [name, gname] of Object.entries(this.gg.gradients)) grads.set(name, (fetches ? this.gradBuffers!.get(gname)! : out[gname]).data as Float32Array);
     return { loss: Number((out[this.gg.loss].data as Float32Array)[0]), grads };
   }
 
