@@ -27,6 +27,7 @@ import {
   runtimeOptionsSchema,
   Trainer,
   type Graph,
+  type SpinOptions,
 } from '../src/index';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
@@ -36,7 +37,9 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 // ran faster that way than with no spinning or unbounded spinning. BENCH_SPINNING=0 makes both
 // sleep at once (OMP_WAIT_POLICY=PASSIVE), for a CPU shared with other busy processes.
 const SPINNING = process.env.BENCH_SPINNING !== '0';
-const SPIN = { spinning: SPINNING, ...(process.env.BENCH_SPIN_US ? { spinMicros: Number(process.env.BENCH_SPIN_US) } : {}) };
+const SPIN: SpinOptions = runtimeOptionsSchema
+  .pick({ spinning: true, spinMicros: true })
+  .parse({ spinning: SPINNING, ...(process.env.BENCH_SPIN_US ? { spinMicros: Number(process.env.BENCH_SPIN_US) } : {}) });
 const REPS = Number(process.env.BENCH_REPS ?? 10);
 const REPLICAS = Math.max(1, Math.min(THREADS, Number(process.env.BENCH_REPLICAS ?? 2)));
 const WARMUP = 3;
@@ -91,7 +94,7 @@ async function replicaForward(graph: Graph, output: string): Promise<ReplicaPool
     model: encodeModel(graph).model,
     replicas: REPLICAS,
     threads: Math.max(1, Math.floor(THREADS / REPLICAS)),
-    spin: runtimeOptionsSchema.parse(SPIN),
+    spin: SPIN,
     shared: new SharedArrayBuffer(16),
     inputs: [],
     outputs: Array.from({ length: REPLICAS }, () => []),
@@ -207,7 +210,7 @@ async function main(): Promise<void> {
   }
   type Timed = { median: number; min: number };
   const f = (t: Timed) => `${t.median.toFixed(1)} ms (min ${t.min.toFixed(1)})`;
-  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, idle threads ${SPINNING ? `spin up to ${runtimeOptionsSchema.parse(SPIN).spinMicros} µs` : 'sleep'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
+  console.log(`UNet bench: batch ${BATCH}, ${THREADS} threads, idle threads ${SPINNING ? `spin up to ${SPIN.spinMicros} µs` : 'sleep'}, median of ${REPS} interleaved runs after ${WARMUP} warm-up rounds`);
   const mem = runPhase('memory');
   const t = runPhase('timing') as unknown as Record<string, Timed> & { params: number; adapters: number };
   const dp = `${REPLICAS} replicas × ${Math.max(1, Math.floor(THREADS / REPLICAS))} thread`;
