@@ -113,6 +113,19 @@ const sumLanes = (lo: number, hi: number) => [
   ...simd(V.f64Extract, 1),
   OP.f64Add,
 ];
+/** p[i] ← a·p[i] + b·x (a, b, x f32x4 locals; p, i as for loadAt), the new value also kept in local `kept`. */
+const blendInto = (p: number, i: number, a: number, b: number, x: number, kept: number) => [
+  ...addr(p, i),
+  ...get(a),
+  ...loadAt(p, i),
+  ...simd(V.f32Mul),
+  ...get(b),
+  ...get(x),
+  ...simd(V.f32Mul),
+  ...simd(V.f32Add),
+  ...tee(kept),
+  ...simd(V.store, ...MEMARG),
+];
 /** for (i = 0; i < end; i += 16) body — `i` and `end` are i32 locals. */
 const loop16 = (i: number, end: number, body: number[]) => [
   OP.block,
@@ -162,28 +175,8 @@ function adamwBody(): number[] {
       ...loadAt(g, i),
       ...set(gv),
       ...accumulateSquares(gv, sq, lo, hi),
-      // m ← β₁m + c₁g
-      ...addr(m, i),
-      ...get(b1),
-      ...loadAt(m, i),
-      ...simd(V.f32Mul),
-      ...get(c1),
-      ...get(gv),
-      ...simd(V.f32Mul),
-      ...simd(V.f32Add),
-      ...tee(mv),
-      ...simd(V.store, ...MEMARG),
-      // v ← β₂v + c₂g²
-      ...addr(v, i),
-      ...get(b2),
-      ...loadAt(v, i),
-      ...simd(V.f32Mul),
-      ...get(c2),
-      ...get(sq),
-      ...simd(V.f32Mul),
-      ...simd(V.f32Add),
-      ...tee(vv),
-      ...simd(V.store, ...MEMARG),
+      ...blendInto(m, i, b1, c1, gv, mv), // m ← β₁m + c₁g
+      ...blendInto(v, i, b2, c2, sq, vv), // v ← β₂v + c₂g²
       // θ ← θ·decay − s·m/(√v + e)
       ...addr(th, i),
       ...loadAt(th, i),
