@@ -14,6 +14,7 @@ export default defineConfig({
       '@vca/core': resolve(__dirname, 'libs/core/src/index.ts'),
       '@vca/queue': resolve(__dirname, 'libs/queue/src/index.ts'),
       '@vca/model-family': resolve(__dirname, 'libs/model-family/src/index.ts'),
+      '@vca/reward': resolve(__dirname, 'libs/reward/src/index.ts'),
     },
   },
   test: {
