@@ -22,4 +22,15 @@ describe(chooseKeptImage.name, () => {
     expect(chooseKeptImage('deleted', [c(0), c(1, 1)])!.imageId).toBe('img-1');
     expect(chooseKeptImage(null, [])).toBeNull();
   });
+  it('takes the highest reward score when nobody picked or voted', () => {
+    const scored = (i: number, reward: number | null, ups = 0) => ({ ...c(i, ups), reward });
+    expect(chooseKeptImage(null, [scored(0, 0.1), scored(1, 0.7), scored(2, 0.4)])!.imageId).toBe('img-1');
+    // Unscored candidates are ignored; an equal score keeps the lower index.
+    expect(chooseKeptImage(null, [scored(0, null), scored(1, 0.2), scored(2, 0.2)])!.imageId).toBe('img-1');
+    // Votes and picks still come first.
+    expect(chooseKeptImage(null, [scored(0, 0.1, 1), scored(1, 0.9)])!.imageId).toBe('img-0');
+    expect(chooseKeptImage('img-0', [scored(0, 0.1), scored(1, 0.9)])!.imageId).toBe('img-0');
+    // Nothing scored: candidate 0.
+    expect(chooseKeptImage(null, [scored(1, null), scored(0, null)])!.imageId).toBe('img-0');
+  });
 });

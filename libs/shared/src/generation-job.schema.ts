@@ -30,6 +30,16 @@ export const GenerationJobSchema = z.object({
   scheduler: z.enum(['ddim', 'euler_a', 'dpmpp_2m']).default('ddim'),
   /** LoRA adapters to apply, by model-version id, with their strengths. */
   loras: z.array(z.object({ versionId: z.string().min(1), scale: z.number().min(-4).max(4) })).default([]),
+  /**
+   * Whose reward model scores the candidates: `discord:<guild>`, `slack:<team>`, `web:local`
+   * (the worker falls back to the global reward model). Absent in jobs of older producers.
+   */
+  communityId: z.string().min(1).max(200).optional(),
+  /**
+   * Best-of-K: when set and below the number of candidates, the worker generates every
+   * candidate, scores them and keeps only the `keep` best (candidate indices 0..keep-1 by rank).
+   */
+  keep: z.number().int().min(1).max(16).optional(),
 });
 export type GenerationJob = z.infer<typeof GenerationJobSchema>;
 export type GenerationJobInput = z.input<typeof GenerationJobSchema>;
@@ -43,6 +53,8 @@ export const GeneratedImageSchema = z.object({
   contentHash: z.string().regex(/^[0-9a-f]{64}$/),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+  /** The reward model's score and the dual encoder's text–image cosine; absent when unscored. */
+  scores: z.object({ reward: z.number(), cosine: z.number() }).optional(),
 });
 export type GeneratedImage = z.infer<typeof GeneratedImageSchema>;
 
@@ -54,6 +66,12 @@ export const GenerationResultSchema = z.object({
   guidanceScale: z.number(),
   images: z.array(GeneratedImageSchema).min(1),
   elapsedMs: z.number().nonnegative(),
+  /** Model-version id of the reward head that scored the images; null = the plain cosine baseline. */
+  rewardVersionId: z.string().uuid().nullable().optional(),
+  /** Model-version id of the registered base model that generated them, when it is registered. */
+  modelVersionId: z.string().uuid().nullable().optional(),
+  /** Seconds spent scoring the candidates (0 when unscored). */
+  scoringSeconds: z.number().nonnegative().optional(),
 });
 export type GenerationResult = z.infer<typeof GenerationResultSchema>;
 

@@ -209,7 +209,7 @@ export class ConversationService {
     if ('duplicate' in inserted) throw roundInProgress(dialogue.id); // messages carry no request key
     round.createdAt = inserted.createdAt;
 
-    const jobId = await this.enqueue(round, plan.parent?.storageKey ?? null);
+    const jobId = await this.enqueue(round, plan.parent?.storageKey ?? null, communityIdOf(author.scope.platform, author.scope.workspaceId));
     return { dialogueId: dialogue.id, thread, started: dialogue.created, round: toRoundView(round, []), jobId };
   }
 
@@ -271,7 +271,7 @@ export class ConversationService {
   async buildJob(roundId: string): Promise<GenerationJob> {
     const round = isUuid(roundId) ? await this.dataSource.getRepository(RoundEntity).findOneBy({ id: roundId }) : null;
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
-    return this.jobFor(round, await this.parentKeyOf(round));
+    return this.jobFor(round, await this.parentKeyOf(round), await this.communityOfRound(round));
   }
 
   /**
@@ -286,8 +286,10 @@ export class ConversationService {
     if (badKey) {
       throw new CoreError(CoreErrorCode.InvalidInput, `Invalid input at images.storageKey: ${JSON.stringify(badKey.storageKey)} is not <sha256>.png`);
     }
-    const columns = 13;
-    const values = r.images.map((_, i) => `(${Array.from({ length: columns }, (_, c) => `$${2 + i * columns + c}`).join(', ')})`);
+    // The reward / base-model version columns, once the schema has them.
+    const versioned = this.imageColumns().has('reward_version_id');
+    const columns = versioned ? 16 : 14;
+    const values = r.images.map((_, i) => `(${Array.from({ length: columns }, (_, c) => `$${2 + i * columns + c}${c === 13 ? '::jsonb' : ''}`).join(', ')})`);
     const params: unknown[] = [r.roundId];
     for (const image of r.images) {
       params.push(
@@ -304,6 +306,8 @@ export class ConversationService {
         image.storageKey,
         image.width,
         image.height,
+        JSON.stringify(image.scores ?? {}),
+        ...(versioned ? [image.scores ? (r.rewardVersionId ?? null) : null, r.modelVersionId ?? null] : []),
       );
     }
     try {
@@ -311,7 +315,7 @@ export class ConversationService {
       await this.dataSource.query(
         `WITH stored AS (
            INSERT INTO images (id, round_id, candidate_index, seed, steps, strength, guidance_scale, model_version,
-                               lora_versions, content_hash, storage_key, width, height)
+                               lora_versions, content_hash, storage_key, width, height, scores${versioned ? ', reward_version_id, model_version_id' : ''})
            VALUES ${values.join(', ')}
            ON CONFLICT (round_id, candidate_index) DO NOTHING RETURNING id)
          UPDATE rounds SET status = 'completed', failure_reason = NULL, completed_at = coalesce(completed_at, now())
@@ -393,7 +397,7 @@ export class ConversationService {
       .orderBy('round.created_at', 'ASC')
       .getMany();
     const jobIds: string[] = [];
-    for (const round of rounds) jobIds.push(await this.enqueue(round, await this.parentKeyOf(round)));
+    for (const round of rounds) jobIds.push(await this.enqueue(round, await this.parentKeyOf(round), await this.communityOfRound(round)));
     return jobIds;
   }
 
@@ -420,7 +424,13 @@ export class ConversationService {
     if (earlier) {
       // The first delivery may have met a queue outage (QUEUE_UNAVAILABLE, round stored): enqueue
       // again. Idempotent: the job id derives from the round id.
-      if (earlier.round.status === 'queued') await this.enqueue(await this.roundEntity(earlier.round.id), await this.parentKeyOfId(earlier.round.parentImageId));
+      if (earlier.round.status === 'queued') {
+        await this.enqueue(
+          await this.roundEntity(earlier.round.id),
+          await this.parentKeyOfId(earlier.round.parentImageId),
+          communityIdOf(dialogue.platform, dialogue.workspaceId),
+        );
+      }
       return earlier;
     }
     // After the redelivery check: the click that used the last round still gets its answer.
@@ -464,7 +474,7 @@ export class ConversationService {
       throw roundInProgress(dialogueId);
     }
     round.createdAt = inserted.createdAt;
-    const jobId = await this.enqueue(round, await this.parentKeyOf(round));
+    const jobId = await this.enqueue(round, await this.parentKeyOf(round), communityIdOf(dialogue.platform, dialogue.workspaceId));
     return { dialogueId, round: toRoundView(round, []), jobId, duplicate: false };
   }
 
@@ -694,9 +704,9 @@ export class ConversationService {
 
   /** Each candidate of the dialogue's latest completed round with its distinct active ups and downs. */
   private async lastCompletedStandings(dialogueId: string): Promise<CandidateStanding[]> {
-    const rows: Array<{ id: string; candidate_index: number; storage_key: string; ups: string; downs: string }> =
+    const rows: Array<{ id: string; candidate_index: number; storage_key: string; ups: string; downs: string; reward: number | null }> =
       await this.dataSource.query(
-        `SELECT i.id, i.candidate_index, i.storage_key,
+        `SELECT i.id, i.candidate_index, i.storage_key, (i.scores->>'reward')::float8 AS reward,
                 count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'up') AS ups,
                 count(DISTINCT fe.rater_id) FILTER (WHERE fe.signal = 'down') AS downs
            FROM images i
@@ -712,24 +722,54 @@ export class ConversationService {
       storageKey: r.storage_key,
       ups: Number(r.ups),
       downs: Number(r.downs),
+      reward: r.reward === null ? null : Number(r.reward),
     }));
   }
 
-  private jobFor(round: RoundEntity, initImageKey: string | null): GenerationJob {
+  /**
+   * The job of a round. With best-of-K (`oversample` K above the round's N candidates) the job
+   * asks for K candidates and `keep: N`: the round's own N plans first, then K − N more with seeds
+   * derived from the round id like the others and the round's strengths repeated, so the job (and
+   * every kept image, which stores its own seed and strength) stays reproducible.
+   */
+  private jobFor(round: RoundEntity, initImageKey: string | null, communityId: string | null): GenerationJob {
+    const n = round.candidates.length;
+    const k = this.options.oversample;
+    const candidates =
+      k > n
+        ? [...round.candidates, ...Array.from({ length: k - n }, (_, j) => ({ seed: seedFor(round.id, n + j), strength: round.candidates[j % n]!.strength }))]
+        : round.candidates;
     return GenerationJobSchema.parse({
       roundId: round.id,
       dialogueId: round.dialogueId,
       requesterId: round.requesterId,
       prompt: round.refinedPrompt,
       negativePrompt: round.negativePrompt,
-      candidates: round.candidates,
+      candidates,
       initImageKey,
       steps: round.steps,
       guidanceScale: round.guidanceScale,
       scheduler: round.scheduler,
       loras: round.loras,
+      ...(communityId ? { communityId } : {}),
+      ...(k > n ? { keep: n } : {}),
     });
   }
+
+  /** The community of a stored round's dialogue (rounds re-enqueued after a restart). */
+  private async communityOfRound(round: RoundEntity): Promise<string | null> {
+    const dialogue = await this.dataSource.getRepository(DialogueEntity).findOne({
+      where: { id: round.dialogueId },
+      select: { id: true, platform: true, workspaceId: true },
+    });
+    return dialogue ? communityIdOf(dialogue.platform, dialogue.workspaceId) : null;
+  }
+
+  /** Column names of `images` as the entities map them (the schema this build migrates to). */
+  private imageColumns(): Set<string> {
+    return (this.imageColumnNames ??= new Set(this.dataSource.getMetadata(ImageEntity).columns.map((c) => c.databaseName)));
+  }
+  private imageColumnNames: Set<string> | null = null;
 
   private async roundEntity(roundId: string): Promise<RoundEntity> {
     return this.dataSource.getRepository(RoundEntity).findOneByOrFail({ id: roundId });
@@ -748,8 +788,8 @@ export class ConversationService {
     return parent?.storageKey ?? null;
   }
 
-  private async enqueue(round: RoundEntity, initImageKey: string | null): Promise<string> {
-    const job = this.jobFor(round, initImageKey);
+  private async enqueue(round: RoundEntity, initImageKey: string | null, communityId: string | null): Promise<string> {
+    const job = this.jobFor(round, initImageKey, communityId);
     try {
       const { jobId } = await this.queue.enqueue(job);
       return jobId;
@@ -761,6 +801,11 @@ export class ConversationService {
       });
     }
   }
+}
+
+/** The community a dialogue belongs to, whose reward model scores its rounds. */
+function communityIdOf(platform: string, workspaceId: string): string {
+  return `${platform}:${workspaceId}`;
 }
 
 /** The author's moderator standing, asked at most once and only when a rule would refuse. */

@@ -84,6 +84,11 @@ export const ConversationOptionsSchema = z.object({
   dailyRoundQuota: z.number().int().min(0).default(0),
   /** Salt for pseudonymous ids; keep it stable or rater ids change. */
   raterIdSalt: z.string().default(''),
+  /**
+   * Best-of-K: K > `candidates` asks the worker for K candidates of which it keeps the
+   * `candidates` best by reward score (K/N times the generation cost); 0 = off.
+   */
+  oversample: z.number().int().min(0).max(16).default(0),
 });
 export type ConversationOptions = z.input<typeof ConversationOptionsSchema>;
 export const CONVERSATION_OPTIONS = Symbol('CONVERSATION_OPTIONS');
@@ -109,7 +114,10 @@ export interface ImageView {
   storageKey: string;
   width: number;
   height: number;
+  /** `{ reward, cosine }` when the worker scored the round; `{}` when unscored. */
   scores: Record<string, number>;
+  /** The reward model version that scored it; null for the cosine baseline or unscored. */
+  rewardVersionId: string | null;
   /** Active labels (not revoked, not rejected, rater not banned). */
   feedback: FeedbackCounts;
 }
@@ -138,6 +146,8 @@ export interface RoundView {
   createdAt: Date;
   completedAt: Date | null;
   images: ImageView[];
+  /** The trained reward version that scored this round's images (id and name); null otherwise. */
+  rewardVersion: { id: string; name: string } | null;
 }
 
 export interface DialogueView {

@@ -40,7 +40,19 @@ export class DialogueQueryService {
       this.feedbackCountsOfRounds([roundId]),
     ]);
     if (!round) throw new CoreError(CoreErrorCode.RoundNotFound, 'This round does not exist.', { roundId });
-    return toRoundView(round, images.map((i) => toImageView(i, counts.get(i.id))));
+    const names = await this.rewardVersionNames(images);
+    return toRoundView(round, images.map((i) => toImageView(i, counts.get(i.id))), rewardVersionOf(images, names));
+  }
+
+  /**
+   * Names of the reward versions that scored these images (one query, none when no image was
+   * scored by a trained version), so a round can say "scored by <name>".
+   */
+  private async rewardVersionNames(images: ImageEntity[]): Promise<Map<string, string>> {
+    const ids = [...new Set(images.map(rewardVersionIdOf).filter((id): id is string => id !== null))];
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: string; name: string }> = await this.dataSource.query('SELECT id, name FROM model_versions WHERE id = ANY($1::uuid[])', [ids]);
+    return new Map(rows.map((r) => [r.id, r.name]));
   }
 
   /** Where a round's updates go: its dialogue's platform thread (one query; null if deleted). */
@@ -126,12 +138,15 @@ export class DialogueQueryService {
     if (rounds.length === 0) return [];
     const roundIds = rounds.map((r) => r.id);
     const [images, counts] = await Promise.all([this.imagesOf(roundIds), this.feedbackCountsOfRounds(roundIds)]);
-    return rounds.map((round) =>
-      toRoundView(
+    const names = await this.rewardVersionNames(images);
+    return rounds.map((round) => {
+      const own = images.filter((i) => i.roundId === round.id);
+      return toRoundView(
         round,
-        images.filter((i) => i.roundId === round.id).map((i) => toImageView(i, counts.get(i.id))),
-      ),
-    );
+        own.map((i) => toImageView(i, counts.get(i.id))),
+        rewardVersionOf(own, names),
+      );
+    });
   }
 
   private async viewOf(dialogue: DialogueEntity): Promise<DialogueView> {
@@ -140,4 +155,14 @@ export class DialogueQueryService {
       .find({ where: { dialogueId: dialogue.id }, order: { index: 'ASC' } });
     return toDialogueView(dialogue, await this.roundViews(rounds));
   }
+}
+
+function rewardVersionIdOf(image: ImageEntity): string | null {
+  return (image as ImageEntity & { rewardVersionId?: string | null }).rewardVersionId ?? null;
+}
+
+/** The trained reward version that scored a round's images (they share one), if any. */
+function rewardVersionOf(images: ImageEntity[], names: ReadonlyMap<string, string>): RoundView['rewardVersion'] {
+  const id = images.map(rewardVersionIdOf).find((v): v is string => v !== null);
+  return id ? { id, name: names.get(id) ?? id.slice(0, 8) } : null;
 }

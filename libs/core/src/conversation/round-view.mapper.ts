@@ -21,11 +21,13 @@ export function toImageView(image: ImageEntity, feedback: FeedbackCounts = NO_FE
     width: image.width,
     height: image.height,
     scores: image.scores,
+    rewardVersionId: (image as ImageEntity & { rewardVersionId?: string | null }).rewardVersionId ?? null,
     feedback: { ...feedback },
   };
 }
 
-export function toRoundView(round: RoundEntity, images: ImageView[]): RoundView {
+/** `rewardVersion`: the name of the version that scored the images, when the caller looked it up. */
+export function toRoundView(round: RoundEntity, images: ImageView[], rewardVersion: RoundView['rewardVersion'] = null): RoundView {
   return {
     id: round.id,
     dialogueId: round.dialogueId,
@@ -49,6 +51,7 @@ export function toRoundView(round: RoundEntity, images: ImageView[]): RoundView 
     createdAt: round.createdAt,
     completedAt: round.completedAt,
     images: [...images].sort((a, b) => a.candidateIndex - b.candidateIndex),
+    rewardVersion,
   };
 }
 
