@@ -7,5 +7,6 @@ import { TrainingRunPerSchedule1795702944679 } from './1795702944679-TrainingRun
 import { RoundOriginAndRequestKey1795706620333 } from './1795706620333-RoundOriginAndRequestKey';
 import { PromptBlockTerms1795712743529 } from './1795712743529-PromptBlockTerms';
 import { RoundsRequesterCreatedIndex1795712895271 } from './1795712895271-RoundsRequesterCreatedIndex';
+import { TrainingPipeline1796684719025 } from './1796684719025-TrainingPipeline';
 
-export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529, RoundsRequesterCreatedIndex1795712895271];
+export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529, RoundsRequesterCreatedIndex1795712895271, TrainingPipeline1796684719025];

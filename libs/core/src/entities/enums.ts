@@ -39,10 +39,12 @@ export const MODERATION_ACTION_KINDS = [
 ] as const;
 export type ModerationActionKind = (typeof MODERATION_ACTION_KINDS)[number];
 
-export const MODEL_VERSION_KINDS = ['base', 'lora'] as const;
+/** `base`: a diffusion model; `lora`: a fine-tune of one; `reward`: a preference (reward) model. */
+export const MODEL_VERSION_KINDS = ['base', 'lora', 'reward'] as const;
 export type ModelVersionKind = (typeof MODEL_VERSION_KINDS)[number];
 
-export const TRAINING_RUN_STATUSES = ['scheduled', 'running', 'completed', 'failed', 'skipped'] as const;
+/** scheduled → running → succeeded | failed | skipped (a scheduled run may also end failed/skipped). */
+export const TRAINING_RUN_STATUSES = ['scheduled', 'running', 'succeeded', 'failed', 'skipped'] as const;
 export type TrainingRunStatus = (typeof TRAINING_RUN_STATUSES)[number];
 
 export const TRAINING_RUN_TRIGGERS = ['nightly', 'manual'] as const;

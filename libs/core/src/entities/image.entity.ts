@@ -39,6 +39,14 @@ export class ImageEntity {
   @Column('jsonb', { default: () => "'[]'" })
   loraVersions!: string[];
 
+  /** The base model version (model_versions, kind `base`) that generated the image, when known. */
+  @Column('uuid', { nullable: true })
+  modelVersionId!: string | null;
+
+  /** The reward model version (kind `reward`) that scored the image; null = plain cosine score. */
+  @Column('uuid', { nullable: true })
+  rewardVersionId!: string | null;
+
   /** sha256 of the PNG bytes, hex. */
   @Column('char', { length: 64 })
   @Index('IDX_images_content_hash')
@@ -54,7 +62,7 @@ export class ImageEntity {
   @Column('int')
   height!: number;
 
-  /** Reward-model and other scores by name (e.g. `{ "r_mi": 0.41 }`), filled in later. */
+  /** Scores by name: `{ "reward": r, "cosine": c }` (reward model and plain cosine), filled in later. */
   @Column('jsonb', { default: () => "'{}'" })
   scores!: Record<string, number>;
 

@@ -11,7 +11,14 @@ import { TrainingRunEntity } from './training-run.entity';
 export * from './enums';
 export { DialogueEntity, FeedbackEventEntity, ImageEntity, ModelVersionEntity, ModerationActionEntity, PromptBlockTermEntity, RaterEntity, RoundEntity, TrainingRunEntity };
 export type { CandidatePlan, RefinementRecord } from './round.entity';
-export type { TrainingDataSummary } from './training-run.entity';
+export type { ModelVersionNotes } from './model-version.entity';
+export type {
+  TrainingDataSummary,
+  TrainingRunOptions,
+  TrainingRunProgress,
+  TrainingRunStages,
+  TrainingStageRecord,
+} from './training-run.entity';
 
 export const CORE_ENTITIES = [
   DialogueEntity,
