@@ -44,11 +44,13 @@ export class CuratedDataService {
          JOIN raters r ON r.id = fe.rater_id
          JOIN images i ON i.id = fe.image_id
          JOIN rounds rd ON rd.id = fe.round_id
+         JOIN dialogues d ON d.id = rd.dialogue_id
         WHERE ${ACTIVE_LABEL_SQL}
           AND ($1::boolean = false OR fe.moderation_status = 'approved')
           AND ($2::timestamptz IS NULL OR fe.created_at <= $2)
+          AND ($3::text IS NULL OR (d.platform || ':' || d.workspace_id) = $3)
         ORDER BY fe.created_at, fe.id`,
-      [o.requireApproval, o.cutoff ?? null],
+      [o.requireApproval, o.cutoff ?? null, o.communityId ?? null],
     );
     const roundIds = [...new Set(labels.map((l) => l.round_id))];
     const rounds = new Map<string, CuratedRound>();
@@ -61,10 +63,11 @@ export class CuratedDataService {
         image_id: string;
         candidate_index: number;
         storage_key: string;
+        community_id: string;
       }> = await this.dataSource.query(
         `SELECT rd.id AS round_id, rd.dialogue_id, rd.index AS round_index, rd.refined_prompt AS caption,
-                i.id AS image_id, i.candidate_index, i.storage_key
-           FROM rounds rd JOIN images i ON i.round_id = rd.id
+                i.id AS image_id, i.candidate_index, i.storage_key, d.platform || ':' || d.workspace_id AS community_id
+           FROM rounds rd JOIN images i ON i.round_id = rd.id JOIN dialogues d ON d.id = rd.dialogue_id
           WHERE rd.id = ANY($1::uuid[])
           ORDER BY rd.id, i.candidate_index`,
         [roundIds],
@@ -72,7 +75,14 @@ export class CuratedDataService {
       for (const row of rows) {
         let round = rounds.get(row.round_id);
         if (!round) {
-          round = { roundId: row.round_id, dialogueId: row.dialogue_id, roundIndex: row.round_index, caption: row.caption, images: [] };
+          round = {
+            roundId: row.round_id,
+            dialogueId: row.dialogue_id,
+            communityId: row.community_id,
+            roundIndex: row.round_index,
+            caption: row.caption,
+            images: [],
+          };
           rounds.set(row.round_id, round);
         }
         round.images.push({ imageId: row.image_id, roundId: row.round_id, candidateIndex: row.candidate_index, storageKey: row.storage_key });

@@ -7,6 +7,8 @@ export const CurationOptionsSchema = z.object({
   requireApproval: z.boolean().default(false),
   /** Only labels created at or before this instant (a training run's cutoff). */
   cutoff: z.date().optional(),
+  /** Only labels of dialogues of this community (`<platform>:<workspace>`, see `communityIdOf`). */
+  communityId: z.string().min(3).max(200).optional(),
 });
 export type CurationOptions = z.input<typeof CurationOptionsSchema>;
 
@@ -36,6 +38,8 @@ export interface CuratedImage {
 export interface CuratedRound {
   roundId: string;
   dialogueId: string;
+  /** `<platform>:<workspace>` of the dialogue (`communityIdOf`). */
+  communityId: string;
   roundIndex: number;
   /** The refined prompt p_t the candidates were generated from. */
   caption: string;
@@ -66,6 +70,16 @@ export interface PreferencePair {
   dialogue_id: string;
   round_id: string;
   round_index: number;
-  /** What the pair came from: a pick over another candidate, an up against a down, or a tie. */
-  origin: 'pick' | 'up_down' | 'tie';
+  /**
+   * What the pair came from:
+   * - `pick`: a picked candidate over another candidate of the same round;
+   * - `up_down`: an up-voted candidate over a down-voted one (same rater, same round);
+   * - `tie`: an explicit tie, labels 0.5/0.5 — kept, and trained as a soft label (the loss pulls
+   *   σ(r₀ − r₁) toward 0.5 instead of dropping the pair);
+   * - `mismatch`: a synthetic negative (`mismatchedNegatives`): this round's picked or up-voted
+   *   image is preferred, for this round's caption, over an image generated for another
+   *   dialogue's prompt — teaches the reward to follow the caption, not only image quality.
+   *   Not in exports; training only.
+   */
+  origin: 'pick' | 'up_down' | 'tie' | 'mismatch';
 }
