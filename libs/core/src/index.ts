@@ -38,6 +38,18 @@ export { pseudonymousId } from './feedback/pseudonymous-id.util';
 export * from './curation/curation.types';
 export { CuratedDataService, type CuratedDataSummary } from './curation/curated-data.service';
 export { buildPreferencePairs, toJsonl } from './curation/preference-pairs.util';
+export {
+  dataOfCommunity,
+  mismatchedNegatives,
+  pairCountsByCommunity,
+  seededRandom,
+  splitByDialogue,
+  stableUnit,
+  type DialogueSplit,
+  type DialogueSplitOptions,
+  type MismatchOptions,
+} from './curation/pair-sets.util';
+export { GLOBAL_COMMUNITY_KEY, communityIdOf, communityKey } from './curation/community.util';
 export { imagePathFor } from './curation/image-path.util';
 
 export * from './safety/prompt-policy.types';
@@ -47,7 +59,33 @@ export { MAX_TERM_CHARS, findBlockedTerm, normaliseForMatching, normaliseTerm, p
 export * from './moderation/moderation.types';
 export { ModerationService } from './moderation/moderation.service';
 
-export { TrainingRunService, ScheduleRunSchema, type ScheduleRunInput, type ScheduledRun } from './training/training-run.service';
-export { ModelVersionService, RegisterModelVersionSchema, type RegisterModelVersionInput } from './training/model-version.service';
+export {
+  TrainingRunService,
+  ScheduleRunSchema,
+  type ProgressReport,
+  type ScheduleRunInput,
+  type ScheduledRun,
+  type StageKey,
+  type StartedRun,
+  type TrainingRunEndStatus,
+} from './training/training-run.service';
+export {
+  ModelVersionService,
+  RegisterModelVersionSchema,
+  type ListModelVersionsFilter,
+  type RegisterModelVersionInput,
+} from './training/model-version.service';
+export type { TrainingStage, TrainingStageContext, TrainingStageDecision, TrainingStageOutcome } from './training/training-stage.port';
+export {
+  TRAINING_PIPELINE_OPTIONS,
+  TRAINING_STAGES,
+  TrainingBusyError,
+  TrainingPipelineService,
+  summarize as summarizeTrainingData,
+  type ExecuteOptions,
+  type PipelineProgress,
+  type PipelineResult,
+  type TrainingPipelineOptions,
+} from './training/training-pipeline.service';
 
 export { createTestDatabase, type TestDatabase } from './testing/test-database.util';
