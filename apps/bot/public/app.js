@@ -295,6 +295,7 @@ function roundNode(round) {
           : null,
         statusNode(round),
         round.images.length ? el('div', { class: 'grid' }, round.images.map((img) => imageCard(round, img))) : null,
+        round.scoredBy ? el('div', { class: 'scored-by', dataset: { testid: 'scored-by' } }, 'scored by ' + round.scoredBy) : null,
         round.status === 'completed' || round.status === 'failed'
           ? el(
               'div',
@@ -406,6 +407,13 @@ function imageCard(round, img) {
       'div',
       { class: 'bar' },
       el('span', { class: 'idx' }, '#' + (img.candidateIndex + 1) + (img.kept ? ' · kept' : '')),
+      img.score
+        ? el(
+            'span',
+            { class: 'score', title: `Reward model score (cosine ${img.score.cosine.toFixed(2)})`, dataset: { testid: 'score' } },
+            '★ ' + img.score.reward.toFixed(2),
+          )
+        : null,
       el(
         'button',
         {
@@ -473,7 +481,8 @@ function openLightbox(round, img) {
   $('#lightbox-caption').textContent =
     `Round ${round.index}, candidate ${img.candidateIndex + 1} · seed ${img.seed}` +
     (img.strength !== null ? ` · strength ${img.strength.toFixed(2)}` : '') +
-    ` · ${img.steps} steps · guidance ${img.guidanceScale} · model ${img.modelVersion}`;
+    ` · ${img.steps} steps · guidance ${img.guidanceScale} · model ${img.modelVersion}` +
+    (img.score ? ` · reward ${img.score.reward.toFixed(3)} · cosine ${img.score.cosine.toFixed(3)}` : '');
   $('#lightbox').hidden = false;
 }
 $('#lightbox').addEventListener('click', () => ($('#lightbox').hidden = true));

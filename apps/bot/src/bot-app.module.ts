@@ -9,6 +9,7 @@ import { HealthController } from './http/health.controller';
 import { BotMetricsModule } from './metrics/bot-metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
 import { SlackModule } from './slack/slack.module';
+import { TrainingModule } from './training/training.module';
 import { WebChatModule } from './web/web-chat.module';
 
 /** Root module of apps/bot, built from the configuration validated at boot. */
@@ -34,6 +35,7 @@ export class BotAppModule {
         ModerationModule,
         DiscordModule,
         SlackModule,
+        TrainingModule,
       ],
       controllers: [HealthController],
     };

@@ -30,6 +30,12 @@ describe(loadBotConfig.name, () => {
     expect(() => loadBotConfig({ PROMPT_BLOCKLIST: 'gore, ?!' })).toThrow(/PROMPT_BLOCKLIST: "\?!" needs letters or digits/);
   });
 
+  it('takes OVERSAMPLE (best-of-K) only at or above the candidates per round', () => {
+    expect(loadBotConfig({}).OVERSAMPLE).toBe(0);
+    expect(loadBotConfig({ CANDIDATES_PER_ROUND: '2', OVERSAMPLE: '6' }).OVERSAMPLE).toBe(6);
+    expect(() => loadBotConfig({ CANDIDATES_PER_ROUND: '4', OVERSAMPLE: '3' })).toThrow(/OVERSAMPLE: must be 0 \(off\) or at least CANDIDATES_PER_ROUND/);
+  });
+
   it('checks the language-model refiner settings at boot', () => {
     expect(() => loadBotConfig({ REFINER_LLM_BASE_URL: 'not a url', REFINER_LLM_MODEL: 'm' })).toThrow(/REFINER_LLM_BASE_URL/);
     expect(() => loadBotConfig({ MIGRATIONS_RUN: 'false', REFINER_LLM_BASE_URL: 'http://127.0.0.1:9/v1', REFINER_LLM_MODEL: 'm' })).not.toThrow();

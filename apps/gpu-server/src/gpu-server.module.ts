@@ -16,7 +16,9 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { QueueDepthCollector } from './metrics/queue-depth.collector';
 import { IMAGE_GENERATOR_LOADER, type ImageGeneratorLoader } from './model/image-generator.port';
+import { CandidateScorer } from './model/candidate-scorer.service';
 import { ModelService } from './model/model.service';
+import { NO_REWARD_SCORER, REWARD_SCORER_LOADER, type RewardScorerLoader } from './model/reward-scorer.port';
 import { RedisHealthService } from './redis/redis-health.service';
 import { imageStorageProvider } from './storage/image-storage.provider';
 
@@ -24,6 +26,8 @@ export interface GpuServerModuleOptions {
   config: GpuServerConfig;
   /** Loads the diffusion runtime for MODEL_DIR (the ONNX adapter in production). */
   loadGenerator: ImageGeneratorLoader;
+  /** Loads reward scorers (`@vca/reward` in production); absent = rounds are not scored. */
+  rewardScorers?: RewardScorerLoader;
 }
 
 /** The GPU server: queue workers (generation, training), HTTP, metrics. Thin wiring only. */
@@ -46,11 +50,13 @@ export class GpuServerModule {
       providers: [
         { provide: GPU_SERVER_CONFIG, useValue: opts.config },
         { provide: IMAGE_GENERATOR_LOADER, useValue: opts.loadGenerator },
+        { provide: REWARD_SCORER_LOADER, useValue: opts.rewardScorers ?? NO_REWARD_SCORER },
         DatabaseService,
         RedisHealthService,
         MetricsService,
         QueueDepthCollector,
         ModelService,
+        CandidateScorer,
         JobLookupService,
         imageStorageProvider,
         ...coreProviders,

@@ -6,6 +6,16 @@ export function imageUrl(storageKey: string): string {
   return `/images/${storageKey}`;
 }
 
+/** A candidate's reward score as every adapter shows it: `★ 0.82`; empty when unscored. */
+export function formatScore(image: Pick<ImageView, 'score'>): string {
+  return image.score ? `★ ${image.score.reward.toFixed(2)}` : '';
+}
+
+/** The round's note on who scored it: `scored by <version>`; null for the baseline or unscored. */
+export function scoredByLine(round: Pick<RoundView, 'scoredBy'>): string | null {
+  return round.scoredBy ? `scored by ${round.scoredBy}` : null;
+}
+
 function toImageView(image: CoreImageView, keptImageId: string | null, mine: readonly string[]): ImageView {
   return {
     id: image.id,
@@ -21,6 +31,7 @@ function toImageView(image: CoreImageView, keptImageId: string | null, mine: rea
     counts: { ...image.feedback },
     mine: [...mine],
     kept: image.id === keptImageId,
+    score: typeof image.scores.reward === 'number' ? { reward: image.scores.reward, cosine: image.scores.cosine ?? image.scores.reward } : null,
   };
 }
 
@@ -42,6 +53,7 @@ export function toRoundView(round: CoreRoundView, mine: ReadonlyMap<string, read
     parentImageId: round.parentImageId,
     createdAt: round.createdAt.toISOString(),
     images: round.images.map((image) => toImageView(image, round.keptImageId, mine.get(image.id) ?? [])),
+    scoredBy: round.rewardVersion?.name ?? null,
   };
 }
 

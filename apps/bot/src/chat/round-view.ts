@@ -19,6 +19,11 @@ export interface ImageView {
   mine: string[];
   /** This image is the one carried into the next round as the img2img source. */
   kept: boolean;
+  /**
+   * The reward model's score r(p, x) of this candidate for the round's prompt (higher = more what
+   * the community means), with the plain text–image cosine beside it; null when unscored.
+   */
+  score: { reward: number; cosine: number } | null;
 }
 
 export type RoundStatus = 'queued' | 'running' | 'completed' | 'failed';
@@ -44,6 +49,11 @@ export interface RoundView {
   images: ImageView[];
   /** While queued: 1 = next to start, null = not known; absent otherwise. */
   queuePosition?: number | null;
+  /**
+   * Name of the trained reward version that scored the candidates ("scored by …"); null when the
+   * round was scored by the plain cosine baseline or not at all.
+   */
+  scoredBy: string | null;
 }
 
 export interface ThreadSummary {

@@ -5,10 +5,12 @@ import {
   createPromptRefiner,
   DialogueQueryService,
   FeedbackService,
+  ModelVersionService,
   ModerationService,
   PROMPT_POLICY_OPTIONS,
   PROMPT_REFINER,
   PromptPolicy,
+  TrainingRunService,
   type ConversationOptions,
   type PromptPolicyOptions,
 } from '@vca/core';
@@ -31,6 +33,7 @@ const providers: Provider[] = [
       guidanceScale: config.GUIDANCE_SCALE,
       raterIdSalt: config.RATER_ID_SALT,
       dailyRoundQuota: config.DAILY_ROUND_QUOTA,
+      oversample: config.OVERSAMPLE,
     }),
   },
   {
@@ -47,6 +50,8 @@ const providers: Provider[] = [
   DialogueQueryService,
   FeedbackService,
   ModerationService,
+  TrainingRunService,
+  ModelVersionService,
   QueueLifecycle,
 ];
 

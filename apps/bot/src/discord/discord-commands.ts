@@ -68,7 +68,27 @@ export function discordCommands(): RESTPostAPIChatInputApplicationCommandsJSONBo
         .setDescription("Remove a term from this server's prompt block list")
         .addStringOption((o) => o.setName('term').setDescription('The blocked term').setRequired(true).setMaxLength(100)),
     )
-    .addSubcommand((s) => s.setName('blocklist').setDescription("This server's blocked terms (and those blocked everywhere)"));
+    .addSubcommand((s) => s.setName('blocklist').setDescription("This server's blocked terms (and those blocked everywhere)"))
+    .addSubcommand((s) =>
+      s
+        .setName('runs')
+        .setDescription('Latest training runs: status, stage decisions, key metrics')
+        .addIntegerOption((o) => o.setName('limit').setDescription('How many (max 25)').setMinValue(1).setMaxValue(25)),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('versions')
+        .setDescription('Model versions with their metrics (reward by default)')
+        .addStringOption((o) =>
+          o.setName('kind').setDescription('reward, lora or base').addChoices({ name: 'reward', value: 'reward' }, { name: 'lora', value: 'lora' }, { name: 'base', value: 'base' }),
+        ),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('rollback')
+        .setDescription("Roll this server's reward model back to the previous version (or to a named one)")
+        .addStringOption((o) => o.setName('version').setDescription('Version name or id (from versions)').setMaxLength(200)),
+    );
   const quota = new SlashCommandBuilder().setName(QUOTA_COMMAND).setDescription('How many rounds you have left today');
   return [imagine.toJSON(), mod.toJSON(), quota.toJSON()];
 }

@@ -18,6 +18,8 @@ export const DiscordEnvSchema = z
     DISCORD_MODERATOR_ROLE_ID: snowflake.optional(),
     /** Register the slash commands in this guild only (instant) instead of globally. */
     DISCORD_GUILD_ID: snowflake.optional(),
+    /** Channel where the bot posts each training run's report when it ends; unset = not posted. */
+    DISCORD_MOD_CHANNEL_ID: snowflake.optional(),
     /** Backoff between connection attempts (bad token, Discord unreachable). */
     DISCORD_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
     DISCORD_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(300_000),

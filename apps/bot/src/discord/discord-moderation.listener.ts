@@ -12,7 +12,7 @@ import { ChatModerationService, type ModCommand } from './shared/chat-moderation
 const MAX_CONTENT = 2000;
 
 /**
- * `/vca-mod <review|approve|reject|ban|unban|export|retrain|block|unblock|blocklist>` (issue 6;
+ * `/vca-mod <review|approve|reject|ban|unban|export|retrain|block|unblock|blocklist|runs|versions|rollback>` (issue 6;
  * the block list is the server's own): only members holding
  * DISCORD_MODERATOR_ROLE_ID; every answer is ephemeral (only the caller sees it).
  * Trigger: INTERACTION_CREATE (application command).
@@ -56,6 +56,8 @@ export class DiscordModerationListener implements OnModuleInit {
       userId: (o.get('user')?.value as string | undefined) ?? undefined,
       format: o.getString('format') ?? undefined,
       term: o.getString('term') ?? undefined,
+      modelKind: o.getString('kind') ?? undefined,
+      version: o.getString('version') ?? undefined,
     } as ModCommand;
     try {
       const answer = await this.moderation.execute('discord', interaction.user.id, command, interaction.guildId ?? 'dm');

@@ -1,6 +1,7 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageEditOptions } from 'discord.js';
 import type { RoundUpdate } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
+import { formatScore, scoredByLine } from '../chat/round-view.mapper';
 import { feedbackCustomId, roundRequestCustomId } from './discord-custom-id.util';
 
 /**
@@ -48,9 +49,11 @@ export function renderResultText(view: RoundView): string {
   if (round.negativePrompt) lines.push(`Avoiding: ${round.negativePrompt}`);
   lines.push(
     round.images
-      .map((img) => `#${img.candidateIndex + 1} seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`)
+      .map((img) => `#${img.candidateIndex + 1}${img.score ? ` ${formatScore(img)}` : ''} seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`)
       .join('\n'),
   );
+  const scored = round.scoredBy === undefined ? null : scoredByLine(round);
+  if (scored) lines.push(`_${scored}_`);
   lines.push('Rate with the buttons or react 1️⃣–🔟 (👍 on that candidate); Vary or 🔁 Reroll for new candidates; reply in this thread to refine.');
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { ConversationCoreModule } from '../core/conversation-core.module';
+import { TrainingModule } from '../training/training.module';
 import { DiscordAdapterModule } from './discord-adapter.module';
 import { DiscordDialogueListener } from './discord-dialogue.listener';
 import { DiscordFeedbackListener } from './discord-feedback.listener';
@@ -15,7 +16,7 @@ import { ThreadChatService } from './shared/thread-chat.service';
  * client DiscordAdapterModule owns. Listeners attach only when DISCORD_TOKEN is set.
  */
 @Module({
-  imports: [ConversationCoreModule, ChatModule, DiscordAdapterModule],
+  imports: [ConversationCoreModule, ChatModule, TrainingModule, DiscordAdapterModule],
   providers: [ThreadChatService, ChatModerationService, DiscordDialogueListener, DiscordFeedbackListener, DiscordRoundRequestListener, DiscordModerationListener, DiscordQuotaListener],
 })
 export class DiscordModule {}

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import type { AuditEntry, BlockedTermsView, DeletionResult, DialogueExport, RaterSummary } from '@vca/core';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import type { AuditEntry, BlockedTermsView, DeletionResult, DialogueExport, ModelVersionEntity, RaterSummary, TrainingRunEntity } from '@vca/core';
+import { CoreErrorFilter } from '../http/core-error.filter';
 import { UuidParamSchema } from '../web/web-chat.dto';
 import { ZodPipe } from '../web/zod-body.pipe';
 import { AdminTokenGuard } from './admin-token.guard';
@@ -9,7 +10,11 @@ import {
   BlockTermSchema,
   BlockedTermsQuerySchema,
   ListLabelsQuerySchema,
+  ModelVersionsQuerySchema,
   PageQuerySchema,
+  RequestTrainingRunSchema,
+  RollbackSchema,
+  TrainingRunsQuerySchema,
   RaterIdParamSchema,
   ReasonSchema,
   UnblockTermQuerySchema,
@@ -17,7 +22,11 @@ import {
   type BlockTermBody,
   type BlockedTermsQuery,
   type ListLabelsQuery,
+  type ModelVersionsQuery,
   type PageQuery,
+  type RequestTrainingRunBody,
+  type RollbackBody,
+  type TrainingRunsQuery,
   type ReasonBody,
   type UnblockTermQuery,
 } from './moderation.dto';
@@ -26,6 +35,8 @@ import { WebModerationService, type LabelRow } from './web-moderation.service';
 /** Moderation API behind the moderation page; every route needs the admin token. */
 @Controller('api/moderation')
 @UseGuards(AdminTokenGuard)
+// Also where the app is built without the global filter (the platform tests' testing module).
+@UseFilters(CoreErrorFilter)
 export class ModerationController {
   constructor(private readonly moderation: WebModerationService) {}
 
@@ -105,6 +116,38 @@ export class ModerationController {
   @Delete('blocked-terms')
   unblockTerm(@Query(new ZodPipe(UnblockTermQuerySchema)) query: UnblockTermQuery): Promise<{ term: string; removed: boolean }> {
     return this.moderation.unblockTerm(query);
+  }
+
+  /** Latest training runs, newest first: status, per-stage decisions and metrics, progress, report. */
+  @Get('training-runs')
+  trainingRuns(@Query(new ZodPipe(TrainingRunsQuerySchema)) query: TrainingRunsQuery): Promise<TrainingRunEntity[]> {
+    return this.moderation.trainingRuns(query.limit);
+  }
+
+  /** "Run now": enqueues a manual training job for the GPU server's training worker. */
+  @Post('training-runs')
+  @HttpCode(202)
+  requestTrainingRun(@Body(new ZodPipe(RequestTrainingRunSchema)) body: RequestTrainingRunBody): Promise<{ jobId: string }> {
+    return this.moderation.requestTrainingRun(body.requireApproval);
+  }
+
+  /** Model versions newest first, with their metrics and which are active (`?kind=reward&communityId=`). */
+  @Get('model-versions')
+  modelVersions(@Query(new ZodPipe(ModelVersionsQuerySchema)) query: ModelVersionsQuery): Promise<ModelVersionEntity[]> {
+    return this.moderation.modelVersions(query);
+  }
+
+  /** Roll (kind, community) back to the previously active version, or to `toVersionId`. */
+  @Post('model-versions/rollback')
+  @HttpCode(200)
+  rollback(@Body(new ZodPipe(RollbackSchema)) body: RollbackBody) {
+    return this.moderation.rollback(body);
+  }
+
+  @Post('model-versions/:id/activate')
+  @HttpCode(200)
+  activateVersion(@Param('id', new ZodPipe(UuidParamSchema)) id: string): Promise<ModelVersionEntity> {
+    return this.moderation.activateVersion(id);
   }
 
   @Get('audit')

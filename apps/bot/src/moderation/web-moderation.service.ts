@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ModerationService,
+  type ModelVersionEntity,
+  type TrainingRunEntity,
   type AuditEntry,
   type BlockedTermsView,
   type DeletionResult,
@@ -13,7 +15,8 @@ import { imageUrl } from '../chat/round-view.mapper';
 import { removeOrphanFiles } from '../core/orphan-files.util';
 import { BOT_CONFIG } from '../config/bot-config.module';
 import type { BotConfig } from '../config/bot-config.schema';
-import type { BlockTermBody, BlockedTermsQuery, ListLabelsQuery, PageQuery, UnblockTermQuery } from './moderation.dto';
+import { TrainingControl } from '../training/training-control.service';
+import type { BlockTermBody, BlockedTermsQuery, ListLabelsQuery, ModelVersionsQuery, PageQuery, RollbackBody, UnblockTermQuery } from './moderation.dto';
 
 export type LabelRow = LabelReviewItem & { imageUrl: string };
 
@@ -32,7 +35,28 @@ export class WebModerationService {
     private readonly moderation: ModerationService,
     private readonly storage: DiskImageStorage,
     @Inject(BOT_CONFIG) private readonly config: BotConfig,
+    private readonly training: TrainingControl,
   ) {}
+
+  async requestTrainingRun(requireApproval: boolean): Promise<{ jobId: string }> {
+    return { jobId: await this.training.requestRun(WEB_MODERATOR, { requireApproval }) };
+  }
+
+  trainingRuns(limit: number): Promise<TrainingRunEntity[]> {
+    return this.training.listRuns(limit);
+  }
+
+  modelVersions(query: ModelVersionsQuery): Promise<ModelVersionEntity[]> {
+    return this.training.listVersions(query);
+  }
+
+  activateVersion(id: string): Promise<ModelVersionEntity> {
+    return this.training.activate(WEB_MODERATOR, id);
+  }
+
+  rollback(body: RollbackBody) {
+    return this.training.rollback(WEB_MODERATOR, { kind: body.kind, communityId: body.communityId ?? null, toVersion: body.toVersionId });
+  }
 
   async labels(query: ListLabelsQuery): Promise<LabelRow[]> {
     const labels = await this.moderation.listRecentLabels(query);

@@ -15,6 +15,8 @@ export const SlackEnvSchema = z
     SLACK_API_URL: z.url().default('https://slack.com/api/'),
     /** Members of this user group (S…) may run /vca-mod; unset means nobody may. */
     SLACK_MODERATOR_GROUP_ID: z.string().regex(/^S[A-Z0-9]+$/, 'must be a user group id (S…)').optional(),
+    /** Channel (C…/G…) where the bot posts each training run's report when it ends; unset = not posted. */
+    SLACK_MOD_CHANNEL_ID: z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a channel id (C… or G…)').optional(),
     /** Port and interface of the Events API receiver (HTTP mode only). */
     SLACK_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
     SLACK_HOST: z.string().min(1).default('0.0.0.0'),

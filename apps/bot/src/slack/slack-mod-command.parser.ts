@@ -7,7 +7,8 @@ const USER = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/;
  * `/vca-mod` text → a moderator command:
  * `review [n]` · `approve <label>` · `reject <label> [reason…]` · `ban <@user|rater id> <reason…>` ·
  * `unban <@user|rater id>` · `export [pairs|dialogues]` · `retrain` · `block <term…>` ·
- * `unblock <term…>` · `blocklist` (this team's prompt block list). Values are checked by the
+ * `unblock <term…>` · `blocklist` (this team's prompt block list) · `runs [n]` · `versions [kind]` ·
+ * `rollback [version]` (the reward model serving this team). Values are checked by the
  * command schema; an unknown verb yields null (the caller shows the usage).
  */
 export function parseSlackModCommand(text: string): ModCommand | null {
@@ -37,10 +38,16 @@ export function parseSlackModCommand(text: string): ModCommand | null {
       return { kind: 'unblock', term: rest.join(' ') };
     case 'blocklist':
       return { kind: 'blocklist' };
+    case 'runs':
+      return { kind: 'runs', limit: rest[0] ? Number(rest[0]) : undefined };
+    case 'versions':
+      return { kind: 'versions', modelKind: (rest[0] as 'reward' | 'lora' | 'base' | undefined) ?? undefined };
+    case 'rollback':
+      return { kind: 'rollback', version: rest[0] };
     default:
       return null;
   }
 }
 
 export const SLACK_MOD_USAGE =
-  'Usage: `/vca-mod review [n]` · `approve <label>` · `reject <label> [reason]` · `ban <@user|rater> <reason>` · `unban <@user|rater>` · `export [pairs|dialogues]` · `retrain` · `block <term>` · `unblock <term>` · `blocklist`';
+  'Usage: `/vca-mod review [n]` · `approve <label>` · `reject <label> [reason]` · `ban <@user|rater> <reason>` · `unban <@user|rater>` · `export [pairs|dialogues]` · `retrain` · `block <term>` · `unblock <term>` · `blocklist` · `runs [n]` · `versions [reward|lora|base]` · `rollback [version]`';

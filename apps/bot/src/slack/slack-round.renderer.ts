@@ -1,5 +1,6 @@
 import type { RoundUpdate } from '../chat/chat-adapter.interface';
 import type { RoundView } from '../chat/round-view';
+import { formatScore, scoredByLine } from '../chat/round-view.mapper';
 import { feedbackCustomId, roundRequestCustomId } from '../discord/discord-custom-id.util';
 
 type Block = Record<string, unknown>;
@@ -52,10 +53,12 @@ export function renderSlackResult(view: RoundView, fileIds: string[]): { text: s
   const header = [`*Round ${round.index}* · ${how}`, `> ${round.refinedPrompt}`];
   if (round.edits?.length) header.push(`Understood: ${round.edits.map((e) => [e.kind, e.from, e.to && `→ ${e.to}`].filter(Boolean).join(' ')).join('; ')}`);
   if (round.negativePrompt) header.push(`Avoiding: ${round.negativePrompt}`);
+  const scored = round.scoredBy === undefined ? null : scoredByLine(round);
+  if (scored) header.push(`_${scored}_`);
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: header.join('\n') } }];
   round.images.forEach((img, i) => {
     const n = img.candidateIndex + 1;
-    const params = `#${n} · seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`;
+    const params = `#${n}${img.score ? ` · ${formatScore(img)}` : ''} · seed ${img.seed}${img.strength === null ? '' : ` · strength ${img.strength.toFixed(2)}`} · ${img.modelVersion}`;
     if (fileIds[i]) blocks.push({ type: 'image', slack_file: { id: fileIds[i] }, alt_text: `candidate ${n}`, title: { type: 'plain_text', text: params } });
     blocks.push({
       type: 'actions',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { ConversationCoreModule } from '../core/conversation-core.module';
+import { TrainingModule } from '../training/training.module';
 import { ChatModerationService } from '../discord/shared/chat-moderation.service';
 import { ThreadChatService } from '../discord/shared/thread-chat.service';
 import { SlackAdapterModule } from './slack-adapter.module';
@@ -17,7 +18,7 @@ import { SlackRoundRequestListener } from './slack-round-request.listener';
  * reroll/vary and moderation listeners on the Bolt app SlackAdapterModule owns; active only with SLACK_BOT_TOKEN.
  */
 @Module({
-  imports: [ConversationCoreModule, ChatModule, SlackAdapterModule],
+  imports: [ConversationCoreModule, ChatModule, TrainingModule, SlackAdapterModule],
   providers: [ThreadChatService, ChatModerationService, SlackEventDedupe, SlackDialogueListener, SlackFeedbackListener, SlackRoundRequestListener, SlackModerationListener, SlackModerators, SlackQuotaListener],
 })
 export class SlackModule {}

@@ -23,7 +23,7 @@ describe(registerDiscordCommands.name, () => {
 
   it('declares every moderator subcommand', () => {
     const mod = discordCommands().find((c) => c.name === 'vca-mod')!;
-    expect(mod.options!.map((o) => o.name)).toEqual(['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain', 'block', 'unblock', 'blocklist']);
+    expect(mod.options!.map((o) => o.name)).toEqual(['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain', 'block', 'unblock', 'blocklist', 'runs', 'versions', 'rollback']);
   });
 
   it('needs DISCORD_APP_ID with a token', () => {

@@ -4,7 +4,8 @@ import { DiskImageStorage, GenerationJobSchema, ImageNotFoundError, type Generat
 import { ModelVersionService } from '@vca/core';
 import { GenerateJob, type JobContext } from '@vca/queue';
 import { MetricsService } from '../metrics/metrics.service';
-import type { LoraRequest } from '../model/image-generator.port';
+import { CandidateScorer, type RoundScores } from '../model/candidate-scorer.service';
+import type { GeneratedPng, LoraRequest } from '../model/image-generator.port';
 import { ModelService } from '../model/model.service';
 import { JobProcessorFor } from './job-processor.decorator';
 import type { JobProcessor } from './job-processor.interface';
@@ -12,8 +13,12 @@ import { ROUND_RESULTS, type RoundResultsPort } from './round-results.port';
 
 /**
  * One round: every candidate through the diffusion runtime (img2img from the kept image after
- * round 1) with the requested run-time LoRAs, PNGs stored content-addressed, image rows written
- * through the core.
+ * round 1) with the requested run-time LoRAs, scored by the community's reward model, PNGs stored
+ * content-addressed, image rows written through the core.
+ *
+ * Scored rounds are ranked: candidate index 0 is the best-scored image (each image keeps its own
+ * seed and strength, so it stays reproducible). With `keep` (best-of-K) only the `keep` best are
+ * stored; without a scorer the first `keep` candidates are generated and nothing more.
  *
  * Idempotent, so a retry after a crash is safe: identical seeds give identical bytes, hence the
  * same storage keys, and the core inserts image rows with ON CONFLICT DO NOTHING.
@@ -30,6 +35,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     private readonly metrics: MetricsService,
     @Inject(ROUND_RESULTS) private readonly rounds: RoundResultsPort,
     private readonly modelVersions: ModelVersionService,
+    private readonly scorer: CandidateScorer,
   ) {}
 
   async handle(job: GenerationJob, ctx: JobContext): Promise<GenerationResult> {
@@ -38,12 +44,16 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     const loras = await this.resolveLoras(job);
     await this.rounds.markRoundRunning(job.roundId);
     const initImagePng = job.initImageKey ? await this.readInitImage(job.initImageKey) : null;
+    const keep = Math.min(job.keep ?? job.candidates.length, job.candidates.length);
+    // Best-of-K needs scores: without a scorer, generating the extra candidates would be waste.
+    const scorable = await this.scorer.available();
+    const candidates = scorable ? job.candidates : job.candidates.slice(0, keep);
     let lastReported = -1;
     const pngs = await generator.generate(
       {
         prompt: job.prompt,
         negativePrompt: job.negativePrompt,
-        candidates: job.candidates,
+        candidates,
         steps: job.steps,
         guidanceScale: job.guidanceScale,
         scheduler: job.scheduler,
@@ -58,18 +68,20 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
         void ctx.reportProgress({ step: done, totalSteps: total }).catch(() => undefined);
       },
     );
+    const scored = scorable ? await this.scorer.score(job.communityId ?? null, job.prompt, pngs.map((p) => p.png)) : null;
     const images: GeneratedImage[] = [];
-    for (const image of pngs) {
+    for (const [rank, { image, scores }] of rankCandidates(pngs, scored).slice(0, keep).entries()) {
       const stored = await this.storage.put(image.png);
       this.metrics.images.inc();
       images.push({
-        candidateIndex: image.index,
+        candidateIndex: rank,
         seed: image.seed,
         strength: image.strength,
         storageKey: stored.key,
         contentHash: stored.contentHash,
         width: image.width,
         height: image.height,
+        ...(scores ? { scores: { reward: scores.reward, cosine: scores.cosine } } : {}),
       });
     }
     const result: GenerationResult = {
@@ -80,9 +92,14 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
       guidanceScale: job.guidanceScale,
       images,
       elapsedMs: Math.round(performance.now() - started),
+      rewardVersionId: scored ? scored.versionId : null,
+      scoringSeconds: scored ? Math.round(scored.seconds * 1e4) / 1e4 : 0,
     };
     await this.rounds.recordGenerationResult(result);
-    this.logger.log(`round ${job.roundId}: ${images.length} images in ${result.elapsedMs} ms (attempt ${ctx.attempt})`);
+    const scoring = scored
+      ? `; scored by ${scored.versionId ?? 'the cosine baseline'} in ${Math.round(scored.seconds * 1000)} ms (reward_scoring_seconds ${scored.seconds.toFixed(3)}, ${((100 * scored.seconds * 1000) / Math.max(result.elapsedMs, 1)).toFixed(1)}% of the round)`
+      : '; unscored';
+    this.logger.log(`round ${job.roundId}: ${images.length} of ${pngs.length} images in ${result.elapsedMs} ms${scoring} (attempt ${ctx.attempt})`);
     return result;
   }
 
@@ -114,4 +131,14 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     this.logger.warn(`round ${parsed.data.roundId} failed for good (job ${jobId}): ${error.message}`);
     await this.rounds.markRoundFailed(parsed.data.roundId, error.message);
   }
+}
+
+/**
+ * Candidates best first: by reward (the generation order breaks ties), or in generation order
+ * when the round is unscored.
+ */
+export function rankCandidates(pngs: readonly GeneratedPng[], scored: RoundScores | null): Array<{ image: GeneratedPng; scores: RoundScores['scores'][number] | null }> {
+  const entries = pngs.map((image, i) => ({ image, scores: scored?.scores[i] ?? null, order: i }));
+  if (scored) entries.sort((a, b) => b.scores!.reward - a.scores!.reward || a.order - b.order);
+  return entries.map(({ image, scores }) => ({ image, scores }));
 }

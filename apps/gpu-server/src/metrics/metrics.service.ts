@@ -37,6 +37,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly rewardScoringSeconds = new Histogram({
+    name: 'vca_reward_scoring_seconds',
+    help: "Wall time of scoring one round's candidates with the reward model (kept under 5% of a round).",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   readonly modelLoaded = new Gauge({
     name: 'vca_model_loaded',
     help: '1 when the diffusion model is loaded and ready.',

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { FeedbackService, MAX_TERM_CHARS, ModerationService, type BlockedTermsView, type LabelReviewItem } from '@vca/core';
-import { TrainingQueue } from '@vca/queue';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { FeedbackService, MAX_TERM_CHARS, MODEL_VERSION_KINDS, ModerationService, type BlockedTermsView, type LabelReviewItem } from '@vca/core';
 import { z } from 'zod';
 import { BOT_CONFIG } from '../../config/bot-config.module';
 import type { BotConfig } from '../../config/bot-config.schema';
+import { TrainingControl } from '../../training/training-control.service';
+import { formatRunLine, formatVersionLine } from '../../training/training-report.format';
 import type { ThreadPlatform } from './thread-chat.service';
 
 const text = z.string().trim().min(1).max(500);
@@ -22,6 +23,12 @@ export const ModCommandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('block'), term: z.string().trim().min(1).max(MAX_TERM_CHARS), reason: text.optional() }),
   z.object({ kind: z.literal('unblock'), term: z.string().trim().min(1).max(MAX_TERM_CHARS) }),
   z.object({ kind: z.literal('blocklist') }),
+  /** Latest training runs with their stage decisions and key metrics. */
+  z.object({ kind: z.literal('runs'), limit: z.number().int().min(1).max(25).default(5) }),
+  /** Model versions (reward by default) with metrics; ✅ marks the active ones. */
+  z.object({ kind: z.literal('versions'), modelKind: z.enum(MODEL_VERSION_KINDS).default('reward') }),
+  /** Roll the reward model serving this workspace back (to the previous version, or to `version`). */
+  z.object({ kind: z.literal('rollback'), version: text.optional() }),
 ]);
 export type ModCommand = z.input<typeof ModCommandSchema>;
 
@@ -30,7 +37,7 @@ export interface ModAnswer {
   file?: { name: string; data: Buffer };
 }
 
-export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain', 'block', 'unblock', 'blocklist'] as const;
+export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban', 'export', 'retrain', 'block', 'unblock', 'blocklist', 'runs', 'versions', 'rollback'] as const;
 
 /**
  * Moderator commands from chat (issue 6): the core's ModerationService behind a text interface
@@ -38,14 +45,14 @@ export const MOD_COMMAND_KINDS = ['review', 'approve', 'reject', 'ban', 'unban',
  * group); every action is audited by the core under `<platform>:<user id>`.
  */
 @Injectable()
-export class ChatModerationService implements OnModuleDestroy {
+export class ChatModerationService {
   private readonly logger = new Logger(ChatModerationService.name);
-  private training: TrainingQueue | null = null;
 
   constructor(
     private readonly moderation: ModerationService,
     private readonly feedback: FeedbackService,
     @Inject(BOT_CONFIG) private readonly config: BotConfig,
+    private readonly training: TrainingControl,
   ) {}
 
   /** `workspaceId`: the Discord server or Slack team the command came from (scope of the block list). */
@@ -84,9 +91,24 @@ export class ChatModerationService implements OnModuleDestroy {
         return { text: `Exported ${dialogues.length} dialogue(s).`, file: { name: 'dialogues.json', data: Buffer.from(JSON.stringify(dialogues, null, 2)) } };
       }
       case 'retrain': {
-        const jobId = await this.trainingQueue().requestRun({ trigger: 'manual' });
+        const jobId = await this.training.requestRun(mod);
         this.logger.log(`${mod} requested a training run (job ${jobId})`);
-        return { text: `Training run requested (job ${jobId}).` };
+        return { text: `Training run requested (job ${jobId}). Its report goes to the moderators' channel when it ends; \`runs\` shows progress.` };
+      }
+      case 'runs': {
+        const runs = await this.training.listRuns(cmd.limit);
+        return { text: runs.length ? runs.map(formatRunLine).join('\n') : 'No training runs yet (`retrain` asks for one).' };
+      }
+      case 'versions': {
+        const versions = await this.training.listVersions({ kind: cmd.modelKind });
+        return { text: versions.length ? versions.slice(0, 15).map(formatVersionLine).join('\n') : `No ${cmd.modelKind} versions yet.` };
+      }
+      case 'rollback': {
+        const community = `${platform}:${workspaceId}`;
+        const scope = await this.training.servingScope('reward', community);
+        const { from, serving } = await this.training.rollback(mod, { kind: 'reward', communityId: scope, toVersion: cmd.version });
+        const now = serving ? `\`${serving.name}\` (${serving.communityId ?? 'global'})` : 'no trained version (plain cosine scores)';
+        return { text: `Rolled back the reward model${from ? ` from \`${from.name}\`` : ''}: rounds here are now scored by ${now}.` };
       }
       case 'block': {
         const { term, added } = await this.moderation.blockTerm(mod, { platform, workspaceId }, cmd.term, cmd.reason);
@@ -110,15 +132,6 @@ export class ChatModerationService implements OnModuleDestroy {
     return cmd.userId ? this.feedback.raterIdOf(platform, cmd.userId) : null;
   }
 
-  /** Opened on first use: most bots never retrain from chat, so no Redis connection for it. */
-  private trainingQueue(): TrainingQueue {
-    this.training ??= new TrainingQueue({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX });
-    return this.training;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.training?.close();
-  }
 }
 
 function formatBlockList(view: BlockedTermsView): string {
