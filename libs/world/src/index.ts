@@ -25,3 +25,4 @@ export * from './dataset/dataset.generator';
 export * from './dataset/eval-set.generator';
 export * from './dataset/style-stats.util';
 export * from './simulation/community-taste.simulator';
+export * from './simulation/simulated-rounds.util';
