@@ -215,6 +215,77 @@ async function blockAction(label, fn) {
   await loadBlockedTerms();
 }
 
+function metricsText(metrics) {
+  return Object.entries(metrics || {})
+    .map(([k, v]) => k + ' ' + (Number.isInteger(v) ? v : Number(v).toFixed(3)))
+    .join(', ');
+}
+
+function stagesText(stages) {
+  const lines = [];
+  for (const [stage, communities] of Object.entries(stages || {})) {
+    for (const [community, r] of Object.entries(communities || {})) {
+      lines.push(`${stage} · ${community}: ${r.decision}${r.reason ? ' — ' + r.reason : ''}${r.metrics ? ' (' + metricsText(r.metrics) + ')' : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function loadTraining() {
+  try {
+    const [runs, versions] = await Promise.all([
+      api('GET', '/training-runs?limit=20').then((r) => r.json()),
+      api('GET', '/model-versions?kind=reward').then((r) => r.json()),
+    ]);
+    $('#training-runs').replaceChildren(
+      ...runs.map((run) =>
+        el(
+          'tr',
+          { dataset: { testid: 'training-run', id: run.id } },
+          el('td', {}, new Date(run.finishedAt || run.startedAt || run.createdAt).toLocaleString()),
+          el('td', {}, run.trigger),
+          el('td', {}, el('span', { class: 'badge ' + run.status }, run.status), run.status === 'running' && run.progress && run.progress.message ? ' ' + run.progress.message : ''),
+          el('td', {}, el('pre', { class: 'report' }, stagesText(run.stages))),
+          el('td', {}, el('pre', { class: 'report', dataset: { testid: 'run-report' } }, run.report || run.error || '')),
+        ),
+      ),
+    );
+    $('#model-versions').replaceChildren(
+      ...versions.map((v) =>
+        el(
+          'tr',
+          { dataset: { testid: 'model-version', id: v.id } },
+          el('td', {}, el('code', {}, v.name)),
+          el('td', {}, v.communityId || 'global'),
+          el('td', {}, new Date(v.createdAt).toLocaleString()),
+          el('td', {}, metricsText(v.metrics)),
+          el('td', {}, v.active ? el('span', { class: 'badge approved' }, 'active') : v.notes && v.notes.rolledBackAt ? 'rolled back' : ''),
+          el(
+            'td',
+            {},
+            v.active
+              ? el('button', { class: 'act', dataset: { testid: 'rollback' }, onclick: () => trainingAction('Roll back', () => api('POST', '/model-versions/rollback', { kind: 'reward', communityId: v.communityId })) }, 'Roll back')
+              : el('button', { class: 'act', dataset: { testid: 'activate' }, onclick: () => trainingAction('Activate ' + v.name, () => api('POST', `/model-versions/${v.id}/activate`)) }, 'Activate'),
+          ),
+        ),
+      ),
+    );
+  } catch (err) {
+    notice('Could not load training runs: ' + err.message, true);
+  }
+}
+
+async function trainingAction(label, fn) {
+  try {
+    const res = await fn();
+    const body = await res.json().catch(() => ({}));
+    notice(label + ': done' + (body.jobId ? ` (job ${body.jobId}; its report appears here when it ends)` : ''));
+  } catch (err) {
+    notice(label + ' failed: ' + err.message, true);
+  }
+  await loadTraining();
+}
+
 async function download(name) {
   try {
     const blob = await (await api('GET', '/export/' + name)).blob();
@@ -242,6 +313,9 @@ $('#block-form').addEventListener('submit', (ev) => {
   blockAction('Block "' + term + '"', () => api('POST', '/blocked-terms', body)).then(() => ($('#block-term').value = ''));
 });
 $('#banned-only').addEventListener('change', loadRaters);
+$('#train-now').addEventListener('click', () => trainingAction('Training run', () => api('POST', '/training-runs', { requireApproval: $('#train-approved').checked })));
+$('#training-refresh').addEventListener('click', loadTraining);
+$('#rollback-global').addEventListener('click', () => trainingAction('Roll back', () => api('POST', '/model-versions/rollback', { kind: 'reward', communityId: null })));
 $('#filter-status').addEventListener('change', loadLabels);
 for (const b of document.querySelectorAll('[data-export]')) b.addEventListener('click', () => download(b.dataset.export));
 for (const b of document.querySelectorAll('[data-tab]')) {
@@ -253,6 +327,7 @@ for (const b of document.querySelectorAll('[data-tab]')) {
     if (b.dataset.tab === 'audit') loadAudit();
     if (b.dataset.tab === 'raters') loadRaters();
     if (b.dataset.tab === 'blocklist') loadBlockedTerms();
+    if (b.dataset.tab === 'training') loadTraining();
     if (b.dataset.tab === 'labels') loadLabels();
   });
 }
