@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConversationService, DialogueQueryService, RuleBasedPromptRefiner, createTestDatabase, type IncomingMessage, type TestDatabase } from '@vca/core';
+import {
+  ConversationService,
+  DialogueQueryService,
+  ModelVersionService,
+  RuleBasedPromptRefiner,
+  createTestDatabase,
+  type IncomingMessage,
+  type TestDatabase,
+} from '@vca/core';
 import { RecordingQueue, fakeResult } from './support/fakes';
 
 /** Reward scores through the conversation core: the job's community, best-of-K, stored scores, kept image. */
@@ -72,6 +80,27 @@ describe('round scores', () => {
 
     await conversation.handleMessage(message('make it red'));
     expect(queue.last().initImageKey).toBe(view!.images[1]!.storageKey);
+  });
+
+  it('stores the reward and base-model versions on scored image rows, and names the reward version in the round view', async () => {
+    const versions = new ModelVersionService(db.dataSource);
+    const reward = await versions.register({ name: 'reward-2026-12-07', kind: 'reward', path: 'reward/a' });
+    const base = await versions.register({ name: 'base-default', kind: 'base', path: 'models/default' });
+    const conversation = new ConversationService(db.dataSource, queue, new RuleBasedPromptRefiner(), { candidates: 2 });
+    const r = await conversation.handleMessage(message('a blue heart'));
+    const result = fakeResult(queue.last());
+    result.images.forEach((img, i) => (img.scores = { reward: 1 - i, cosine: 0.3 }));
+    Object.assign(result, { rewardVersionId: reward.id, modelVersionId: base.id });
+    const view = await conversation.recordGenerationResult(result);
+    expect(view!.rewardVersion).toEqual({ id: reward.id, name: 'reward-2026-12-07' });
+    expect(view!.images.map((i) => i.rewardVersionId)).toEqual([reward.id, reward.id]);
+    const rows = await db.dataSource.query('SELECT reward_version_id, model_version_id, scores FROM images WHERE round_id = $1 ORDER BY candidate_index', [r.round.id]);
+    expect(rows).toEqual([
+      { reward_version_id: reward.id, model_version_id: base.id, scores: { reward: 1, cosine: 0.3 } },
+      { reward_version_id: reward.id, model_version_id: base.id, scores: { reward: 0, cosine: 0.3 } },
+    ]);
+    const dialogue = await new DialogueQueryService(db.dataSource).getDialogue(r.dialogueId);
+    expect(dialogue.rounds[0]!.rewardVersion?.name).toBe('reward-2026-12-07');
   });
 
   it('leaves an unscored round without scores', async () => {

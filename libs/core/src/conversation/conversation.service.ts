@@ -8,6 +8,7 @@ import {
   type GenerationJob,
   type GenerationResult,
 } from '@vca/shared';
+import { communityIdOf } from '../curation/community.util';
 import { DialogueEntity } from '../entities/dialogue.entity';
 import { ImageEntity } from '../entities/image.entity';
 import { ModerationService } from '../moderation/moderation.service';
@@ -286,9 +287,7 @@ export class ConversationService {
     if (badKey) {
       throw new CoreError(CoreErrorCode.InvalidInput, `Invalid input at images.storageKey: ${JSON.stringify(badKey.storageKey)} is not <sha256>.png`);
     }
-    // The reward / base-model version columns, once the schema has them.
-    const versioned = this.imageColumns().has('reward_version_id');
-    const columns = versioned ? 16 : 14;
+    const columns = 16;
     const values = r.images.map((_, i) => `(${Array.from({ length: columns }, (_, c) => `$${2 + i * columns + c}${c === 13 ? '::jsonb' : ''}`).join(', ')})`);
     const params: unknown[] = [r.roundId];
     for (const image of r.images) {
@@ -307,7 +306,9 @@ export class ConversationService {
         image.width,
         image.height,
         JSON.stringify(image.scores ?? {}),
-        ...(versioned ? [image.scores ? (r.rewardVersionId ?? null) : null, r.modelVersionId ?? null] : []),
+        // The reward version only on scored images; null = the cosine baseline (or unscored).
+        image.scores ? (r.rewardVersionId ?? null) : null,
+        r.modelVersionId ?? null,
       );
     }
     try {
@@ -315,7 +316,7 @@ export class ConversationService {
       await this.dataSource.query(
         `WITH stored AS (
            INSERT INTO images (id, round_id, candidate_index, seed, steps, strength, guidance_scale, model_version,
-                               lora_versions, content_hash, storage_key, width, height, scores${versioned ? ', reward_version_id, model_version_id' : ''})
+                               lora_versions, content_hash, storage_key, width, height, scores, reward_version_id, model_version_id)
            VALUES ${values.join(', ')}
            ON CONFLICT (round_id, candidate_index) DO NOTHING RETURNING id)
          UPDATE rounds SET status = 'completed', failure_reason = NULL, completed_at = coalesce(completed_at, now())
@@ -765,12 +766,6 @@ export class ConversationService {
     return dialogue ? communityIdOf(dialogue.platform, dialogue.workspaceId) : null;
   }
 
-  /** Column names of `images` as the entities map them (the schema this build migrates to). */
-  private imageColumns(): Set<string> {
-    return (this.imageColumnNames ??= new Set(this.dataSource.getMetadata(ImageEntity).columns.map((c) => c.databaseName)));
-  }
-  private imageColumnNames: Set<string> | null = null;
-
   private async roundEntity(roundId: string): Promise<RoundEntity> {
     return this.dataSource.getRepository(RoundEntity).findOneByOrFail({ id: roundId });
   }
@@ -801,11 +796,6 @@ export class ConversationService {
       });
     }
   }
-}
-
-/** The community a dialogue belongs to, whose reward model scores its rounds. */
-function communityIdOf(platform: string, workspaceId: string): string {
-  return `${platform}:${workspaceId}`;
 }
 
 /** The author's moderator standing, asked at most once and only when a rule would refuse. */

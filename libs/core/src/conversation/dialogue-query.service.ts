@@ -158,7 +158,7 @@ export class DialogueQueryService {
 }
 
 function rewardVersionIdOf(image: ImageEntity): string | null {
-  return (image as ImageEntity & { rewardVersionId?: string | null }).rewardVersionId ?? null;
+  return image.rewardVersionId ?? null;
 }
 
 /** The trained reward version that scored a round's images (they share one), if any. */

@@ -21,7 +21,7 @@ export function toImageView(image: ImageEntity, feedback: FeedbackCounts = NO_FE
     width: image.width,
     height: image.height,
     scores: image.scores,
-    rewardVersionId: (image as ImageEntity & { rewardVersionId?: string | null }).rewardVersionId ?? null,
+    rewardVersionId: image.rewardVersionId ?? null,
     feedback: { ...feedback },
   };
 }
