@@ -1,7 +1,8 @@
 /**
- * The main job on one machine: the GPU server (generation + training workers) and the bot (web
- * chat, and Discord/Slack when their credentials are set), both on the embedded default model,
- * against the local PostgreSQL and Redis.
+ * The main job on one machine: the GPU server as two processes (WORKER_QUEUES=generation on
+ * GPU_SERVER_PORT, WORKER_QUEUES=training on TRAINING_SERVER_PORT, default the next port) and the
+ * bot (web chat, and Discord/Slack when their credentials are set), all on the embedded default
+ * model, against the local PostgreSQL and Redis.
  *
  *   npm start                # runs until Ctrl-C; open the printed URL
  *   npm start -- --smoke     # starts both, runs one two-round dialogue through the web API, exits
@@ -133,13 +134,26 @@ async function main(): Promise<void> {
   const gpuPort = Number(env.GPU_SERVER_PORT ?? 3001);
   await ensureDatabase(env.DATABASE_URL);
 
+  const trainingPort = Number(env.TRAINING_SERVER_PORT ?? gpuPort + 1);
   // The GPU server applies pending migrations first; the bot waits for it, so they never race.
-  children.push(startApp('gpu-server', 'apps/gpu-server/src/main.ts', { ...env, PORT: String(gpuPort) }));
+  // Two GPU-server processes, as a deployment runs them: one takes generation jobs only, the
+  // other the (long, CPU/GPU-heavy) training jobs, so a nightly run never slows a chat round.
+  children.push(startApp('gpu-server', 'apps/gpu-server/src/main.ts', { ...env, PORT: String(gpuPort), WORKER_QUEUES: 'generation' }));
   await waitHealthy(`http://127.0.0.1:${gpuPort}/health`, 180_000);
+  children.push(
+    startApp('gpu-server (training)', 'apps/gpu-server/src/main.ts', {
+      ...env,
+      PORT: String(trainingPort),
+      WORKER_QUEUES: 'training',
+      // The first server applied the migrations already.
+      MIGRATIONS_RUN: 'false',
+    }),
+  );
+  await waitHealthy(`http://127.0.0.1:${trainingPort}/health`, 180_000);
   children.push(startApp('bot', 'apps/bot/src/main.ts', { ...env, PORT: String(botPort) }));
   await waitHealthy(`http://127.0.0.1:${botPort}/health`, 120_000);
   const botUrl = `http://127.0.0.1:${botPort}`;
-  log(`web chat: ${botUrl}/   GPU server: http://127.0.0.1:${gpuPort}/docs   model: ${env.MODEL_DIR}`);
+  log(`web chat: ${botUrl}/   GPU server: http://127.0.0.1:${gpuPort}/docs   training server: http://127.0.0.1:${trainingPort}/health   model: ${env.MODEL_DIR}`);
   if (smoke) {
     await runSmoke(botUrl);
     await stop(0);

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import type { TrainingStage } from '@vca/core';
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from './config/gpu-server-config.token';
 import { coreProviders } from './core/core.providers';
 import { DatabaseService } from './database/database.service';
@@ -21,6 +22,8 @@ import { ModelService } from './model/model.service';
 import { NO_REWARD_SCORER, REWARD_SCORER_LOADER, type RewardScorerLoader } from './model/reward-scorer.port';
 import { RedisHealthService } from './redis/redis-health.service';
 import { imageStorageProvider } from './storage/image-storage.provider';
+import { BaseModelVersion } from './training/base-model.registrar';
+import { trainingProviders } from './training/training.providers';
 
 export interface GpuServerModuleOptions {
   config: GpuServerConfig;
@@ -28,6 +31,8 @@ export interface GpuServerModuleOptions {
   loadGenerator: ImageGeneratorLoader;
   /** Loads reward scorers (`@vca/reward` in production); absent = rounds are not scored. */
   rewardScorers?: RewardScorerLoader;
+  /** Training stages in place of the built-in list (training/training.providers.ts); tests. */
+  trainingStages?: readonly TrainingStage[];
 }
 
 /** The GPU server: queue workers (generation, training), HTTP, metrics. Thin wiring only. */
@@ -60,6 +65,8 @@ export class GpuServerModule {
         JobLookupService,
         imageStorageProvider,
         ...coreProviders,
+        BaseModelVersion,
+        ...trainingProviders(opts.trainingStages),
         GenerationProcessor,
         TrainingProcessor,
         JobWorkersService,

@@ -77,7 +77,7 @@ describe('gpu-server without a loadable model', () => {
     const training = new TrainingQueue({ redisUrl: t.config().REDIS_URL, prefix: t.prefix });
     try {
       const jobId = await training.requestRun({ trigger: 'manual' });
-      let job: { state: string; result: { trainingRunId: string; data: Record<string, number> } } | undefined;
+      let job: { state: string; result: { trainingRunId: string; status: string; data: Record<string, number> } } | undefined;
       await until(async () => {
         job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as typeof job;
         return job?.state === 'completed';
@@ -85,6 +85,8 @@ describe('gpu-server without a loadable model', () => {
       const runs = await t.sql<{ id: string; trigger: string }>('SELECT id, trigger FROM training_runs');
       const seen = JSON.stringify({ jobId, job, runs });
       expect(job!.result.data, seen).toMatchObject({ pairs: 0, labels: 0 });
+      // No training stage is configured (and there is no data): the run is recorded as skipped.
+      expect(job!.result, seen).toMatchObject({ status: 'skipped', stages: {} });
       expect(runs, seen).toEqual([{ id: job!.result.trainingRunId, trigger: 'manual' }]);
       expect(await training.nextNightlyRun(), seen).not.toBeNull();
     } finally {

@@ -93,7 +93,7 @@ describe(TrainingPipelineService.name, () => {
   });
 
   it('trains the global model and each community with enough pairs, recording every outcome', async () => {
-    const reward = new ScriptedStage('reward', async (ctx) => {
+    const reward = new ScriptedStage('reward', async (ctx): Promise<Partial<TrainingStageOutcome>> => {
       const version = await models.register({
         name: `reward-${ctx.runId}-${ctx.communityId ?? 'global'}`,
         kind: 'reward',

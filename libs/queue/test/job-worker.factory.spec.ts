@@ -26,7 +26,7 @@ describe(createJobWorker.name, () => {
   });
 
   it('refuses to start when a declared job of its queue has no handler', () => {
-    const registry = new JobRegistry().register(TrainJob, async () => ({ trainingRunId: 'x', status: 'ok', data: {} }));
+    const registry = new JobRegistry().register(TrainJob, async () => ({ trainingRunId: 'x', status: 'ok', data: {}, stages: {} }));
     expect(() => createJobWorker({ redisUrl: TEST_REDIS_URL, prefix, queue: QueueName.Generation, registry })).toThrow(
       /no handler for job\(s\): vca-generation\/generate/,
     );

@@ -35,7 +35,7 @@ describe(TrainingQueue.name, () => {
     const seen: TrainingJob[] = [];
     const registry = new JobRegistry().register(TrainJob, async (job) => {
       seen.push(job);
-      return { trainingRunId: `run-${seen.length}`, status: 'recorded', data: { labels: 0 } };
+      return { trainingRunId: `run-${seen.length}`, status: 'recorded', data: { labels: 0 }, stages: {} };
     });
     worker = createJobWorker({ redisUrl: TEST_REDIS_URL, prefix, queue: QueueName.Training, registry });
     // Every second (6-field cron) so the test does not wait for 03:00.

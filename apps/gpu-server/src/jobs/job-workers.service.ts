@@ -6,11 +6,13 @@ import { JobRegistry, TrainingQueue, createJobWorker, jobKey, redisOptionsFromUr
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from '../config/gpu-server-config.token';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelService } from '../model/model.service';
+import { BaseModelVersion } from '../training/base-model.registrar';
 import { JobProcessorFor } from './job-processor.decorator';
 import type { JobProcessor } from './job-processor.interface';
 
-/** Queues this app consumes. */
+/** Queues this app can consume (each process takes those WORKER_QUEUES names). */
 const CONSUMED_QUEUES = [QueueName.Generation, QueueName.Training] as const;
+const QUEUE_OF = { generation: QueueName.Generation, training: QueueName.Training } as const;
 
 /**
  * Wires the `@JobProcessorFor` providers to BullMQ workers. The registry is checked before any
@@ -31,7 +33,13 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
     private readonly discovery: DiscoveryService,
     private readonly metrics: MetricsService,
     private readonly model: ModelService,
+    private readonly baseModel: BaseModelVersion,
   ) {}
+
+  /** The queues this process consumes (WORKER_QUEUES). */
+  get consumedQueues(): QueueName[] {
+    return this.config.WORKER_QUEUES.map((q) => QUEUE_OF[q]);
+  }
 
   onApplicationBootstrap(): void {
     for (const wrapper of this.discovery.getProviders({ metadataKey: JobProcessorFor.KEY })) {
@@ -57,17 +65,26 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
       registry: this.registry,
       lockDurationMs: this.config.JOB_LOCK_MS,
     };
+    const consumed = this.consumedQueues;
     // Without a model every generation job would fail here and burn its retries; leave them to
     // servers that can run them (and /health says why this one does not).
-    if (this.model.loaded) {
+    if (!consumed.includes(QueueName.Generation)) {
+      this.logger.log('generation queue not consumed here (WORKER_QUEUES)');
+    } else if (this.model.loaded) {
+      // Images name the base version that made them: registered before the first job runs.
+      await this.baseModel.ready;
       this.workers.push(createJobWorker({ ...common, queue: QueueName.Generation, concurrency: this.config.GENERATION_CONCURRENCY }));
     } else {
       this.logger.error('model not loaded: this server does not take generation jobs (see /health)');
     }
-    this.workers.push(
-      // Training takes the whole device for a long time: one at a time, and a generous lock.
-      createJobWorker({ ...common, queue: QueueName.Training, concurrency: 1, lockDurationMs: Math.max(common.lockDurationMs, 120_000) }),
-    );
+    if (consumed.includes(QueueName.Training)) {
+      this.workers.push(
+        // Training takes the whole device for a long time: one at a time, and a generous lock.
+        createJobWorker({ ...common, queue: QueueName.Training, concurrency: 1, lockDurationMs: this.config.TRAINING_JOB_LOCK_MS }),
+      );
+    } else {
+      this.logger.log('training queue not consumed here (WORKER_QUEUES)');
+    }
     for (const worker of this.workers) {
       worker.on('error', (err) => this.logger.warn(`worker ${worker.name}: ${err.message}`));
       worker.on('failed', (job, err) => {
@@ -75,10 +92,15 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
         this.logger.warn(`job ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`);
       });
     }
-    for (const queue of CONSUMED_QUEUES) await this.watchFinalFailures(queue);
-    this.trainingQueue = new TrainingQueue({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX });
-    await this.trainingQueue.scheduleNightly({ cron: this.config.TRAINING_CRON, tz: this.config.TRAINING_TZ });
-    this.logger.log(`workers started; nightly training at "${this.config.TRAINING_CRON}" ${this.config.TRAINING_TZ}`);
+    for (const queue of consumed) await this.watchFinalFailures(queue);
+    if (consumed.includes(QueueName.Training)) {
+      this.trainingQueue = new TrainingQueue({ redisUrl: this.config.REDIS_URL, prefix: this.config.QUEUE_PREFIX });
+      await this.trainingQueue.scheduleNightly({ cron: this.config.TRAINING_CRON, tz: this.config.TRAINING_TZ });
+    }
+    this.logger.log(
+      `workers started for ${consumed.join(', ')}` +
+        (this.trainingQueue ? `; nightly training at "${this.config.TRAINING_CRON}" ${this.config.TRAINING_TZ}` : ''),
+    );
   }
 
   /** Resolves when every worker is connected and consuming (tests, readiness). */

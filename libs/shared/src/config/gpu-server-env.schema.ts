@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { CommonEnvFields, envBoolean, envInt, envPort } from './env-fields';
 import { cachedEnv } from './env.util';
 
+/** Short names of the queues a GPU server can consume (WORKER_QUEUES). */
+export const WORKER_QUEUE_NAMES = ['generation', 'training'] as const;
+export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
+
 /** Environment of apps/gpu-server. Defaults work with PostgreSQL and Redis on localhost. */
 export const GpuServerEnvSchema = z.object({
   ...CommonEnvFields,
@@ -25,6 +29,30 @@ export const GpuServerEnvSchema = z.object({
   TRAINING_TZ: z.string().min(1).default('UTC'),
   /** Whether this process runs the workers; HTTP-only replicas set it to false. */
   WORKERS_ENABLED: envBoolean.default(true),
+  /**
+   * Which queues this process consumes (comma list of `generation`, `training`): a deployment runs
+   * training in a process of its own (`training`) so it never slows generation (`generation`).
+   */
+  WORKER_QUEUES: z
+    .string()
+    .default('generation,training')
+    .transform((v) => [...new Set(v.split(',').map((q) => q.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(WORKER_QUEUE_NAMES), { message: 'expected a comma list of generation, training' }).min(1, 'expected at least one queue')),
+  /**
+   * BullMQ lock of a training job: long CPU-bound steps may delay its renewal, so it is longer
+   * than JOB_LOCK_MS; a killed training worker's job is resumed after about this long.
+   */
+  TRAINING_JOB_LOCK_MS: envInt(1000, 3_600_000, 120_000),
+  /** Training runs' work folders (checkpoints survive a restart): `<dir>/<runId>/<stage>/<community>`. */
+  TRAINING_WORK_DIR: z.string().min(1).default('data/training'),
+  /** Where trained model versions are written; versions' paths are stored relative to it. */
+  VERSIONS_DIR: z.string().min(1).default('data/model-versions'),
+  /** A run with fewer preference pairs (ties included) than this is skipped. */
+  MIN_TRAINING_PAIRS: envInt(1, 100_000_000, 200),
+  /** A community gets models of its own from this many pairs on (the global model always trains). */
+  MIN_COMMUNITY_PAIRS: envInt(1, 100_000_000, 2000),
+  /** A new version is promoted only if it beats the active one on held-out pairs by this much (accuracy). */
+  PROMOTION_MARGIN: z.coerce.number().min(0).max(1).default(0.01),
 });
 export type GpuServerConfig = z.infer<typeof GpuServerEnvSchema>;
 
