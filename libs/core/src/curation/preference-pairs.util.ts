@@ -8,6 +8,8 @@ import { imagePathFor } from './image-path.util';
  * - explicit ties give 0.5/0.5 between every two tied images.
  * Each unordered image pair is emitted at most once per rater, the first rule above winning.
  * image_0 is always the lower candidate index, so the label side varies.
+ * Training uses these same pairs (split and extended by pair-sets.util.ts); ties are trained as
+ * soft labels toward 0.5, not dropped.
  */
 export function buildPreferencePairs(data: CuratedData, imageDir: string): PreferencePair[] {
   const byRaterRound = new Map<string, CuratedLabel[]>();
