@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { Queue, QueueEvents, type Worker } from 'bullmq';
 import { QueueName } from '@vca/shared';
@@ -33,7 +33,8 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
     private readonly discovery: DiscoveryService,
     private readonly metrics: MetricsService,
     private readonly model: ModelService,
-    private readonly baseModel: BaseModelVersion,
+    // Optional: a module composed without it (tests) starts generation without waiting.
+    @Optional() private readonly baseModel?: BaseModelVersion,
   ) {}
 
   /** The queues this process consumes (WORKER_QUEUES). */
@@ -72,7 +73,7 @@ export class JobWorkersService implements OnApplicationBootstrap, OnApplicationS
       this.logger.log('generation queue not consumed here (WORKER_QUEUES)');
     } else if (this.model.loaded) {
       // Images name the base version that made them: registered before the first job runs.
-      await this.baseModel.ready;
+      await this.baseModel?.ready;
       this.workers.push(createJobWorker({ ...common, queue: QueueName.Generation, concurrency: this.config.GENERATION_CONCURRENCY }));
     } else {
       this.logger.error('model not loaded: this server does not take generation jobs (see /health)');
