@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { CandidateScorer, type RoundScores } from '../model/candidate-scorer.service';
 import type { GeneratedPng, LoraRequest } from '../model/image-generator.port';
 import { ModelService } from '../model/model.service';
+import { BaseModelVersion } from '../training/base-model.registrar';
 import { JobProcessorFor } from './job-processor.decorator';
 import type { JobProcessor } from './job-processor.interface';
 import { ROUND_RESULTS, type RoundResultsPort } from './round-results.port';
@@ -36,6 +37,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     @Inject(ROUND_RESULTS) private readonly rounds: RoundResultsPort,
     private readonly modelVersions: ModelVersionService,
     private readonly scorer: CandidateScorer,
+    private readonly baseVersion: BaseModelVersion,
   ) {}
 
   async handle(job: GenerationJob, ctx: JobContext): Promise<GenerationResult> {
@@ -93,6 +95,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
       images,
       elapsedMs: Math.round(performance.now() - started),
       rewardVersionId: scored ? scored.versionId : null,
+      modelVersionId: await this.baseModelVersionId(),
       scoringSeconds: scored ? Math.round(scored.seconds * 1e4) / 1e4 : 0,
     };
     await this.rounds.recordGenerationResult(result);
@@ -101,6 +104,12 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
       : '; unscored';
     this.logger.log(`round ${job.roundId}: ${images.length} of ${pngs.length} images in ${result.elapsedMs} ms${scoring} (attempt ${ctx.attempt})`);
     return result;
+  }
+
+  /** The registered base version of the loaded model (settled at boot; null when not registered). */
+  private async baseModelVersionId(): Promise<string | null> {
+    await this.baseVersion.ready;
+    return this.baseVersion.id;
   }
 
   /** Model-version ids → LoRA files; an unknown id or a base model can never succeed: no retries. */

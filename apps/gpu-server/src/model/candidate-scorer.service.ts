@@ -112,7 +112,7 @@ export class CandidateScorer implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private loadVersion(version: { id: string; path: string }): Promise<RewardScorer> {
-    const dir = isAbsolute(version.path) ? version.path : resolve(versionsDirOf(this.config), version.path);
+    const dir = isAbsolute(version.path) ? version.path : resolve(this.config.VERSIONS_DIR, version.path);
     return this.loader.load({ modelDir: this.config.MODEL_DIR, versionDir: dir, versionId: version.id, threads: this.threads() });
   }
 
@@ -151,9 +151,4 @@ export class CandidateScorer implements OnApplicationBootstrap, OnApplicationShu
     this.scorers.clear();
     await Promise.all(all.map((p) => p.then((s) => s.dispose()).catch(() => undefined)));
   }
-}
-
-/** Where trained versions live (VERSIONS_DIR); relative version paths resolve against it. */
-function versionsDirOf(config: GpuServerConfig): string {
-  return (config as GpuServerConfig & { VERSIONS_DIR?: string }).VERSIONS_DIR ?? 'data/model-versions';
 }
