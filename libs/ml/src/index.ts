@@ -27,3 +27,4 @@ export * from './runtime/replica-pool';
 export * from './training/gradient-runner';
 export * from './runtime/kernel-layout.util';
 export * from './onnx/permutation.util';
+export * from './lora/conv-lora.transform';
