@@ -1,67 +1,71 @@
 import { buildPreferencePairs, type CuratedData, type CuratedLabel, type CuratedRound } from '@vca/core';
-import { SceneOracle, SceneRenderer, sampleTaste, simulateRound, toChwFloat, type CommunityTaste, type SimulatedRound } from '@vca/world';
-import { FeatureTable, type DualEncoderFeatures, type IndexedPair } from '../src';
+import { SceneOracle, SceneRenderer, sampleTaste, simulateRound, toChwFloat, type CommunityTaste, type RasterImage, type SimulatedRound } from '@vca/world';
+import type { ImageSource, IndexedPair } from '../src';
 
 /**
- * A simulated community's labelled rounds as the reward stage sees them (votes → the same
- * curated-data shape and `buildPreferencePairs` the product uses), plus held-out pairs labelled
- * by the hidden, noise-free utility. Shared by `bench:reward` and the accuracy test.
+ * A simulated community's labelled rounds as the reward stage sees them: votes become the same
+ * curated-data shape and go through the product's `buildPreferencePairs`; held-out dialogues
+ * give pairs labelled by the hidden, noise-free utility. Shared by `bench:reward` and the
+ * accuracy test.
  */
 export interface SimulatedCommunity {
   taste: CommunityTaste;
-  table: FeatureTable;
+  prompts: string[];
+  images: ImageSource;
   train: IndexedPair[];
-  /** Held-out dialogues: every candidate pair that both match the prompt and differ in taste. */
+  /** Held-out dialogues: every candidate pair that both match the prompt and differ in taste (≥ 0.1). */
   heldOutTaste: IndexedPair[];
   /** Held-out dialogues: every candidate pair with different noise-free utility. */
   heldOutAll: IndexedPair[];
-  encodeSeconds: number;
+  rounds: number;
+  simulateSeconds: number;
 }
 
 export interface SimulateOptions {
+  /** Taste and world seed. */
   seed: number;
   dialogues: number;
   heldOutDialogues: number;
   raters?: number;
   candidates?: number;
+  imageSize?: number;
 }
 
-export async function simulateCommunity(encoder: DualEncoderFeatures, o: SimulateOptions): Promise<SimulatedCommunity> {
-  const taste = sampleTaste(o.seed);
-  const renderer = new SceneRenderer({ size: encoder.imageSize });
-  const oracle = new SceneOracle();
-  const rounds: SimulatedRound[] = [];
-  for (let d = 0; d < o.dialogues + o.heldOutDialogues; d++) {
-    rounds.push(simulateRound(o.seed, d, taste, renderer, oracle, { raters: o.raters ?? 3, candidates: o.candidates ?? 4 }));
-  }
-  const started = performance.now();
-  const pixels = rounds.flatMap((r) => r.candidates.map((c) => toChwFloat(c.image)));
-  const images = await encoder.encodePixels(pixels);
-  const prompts = await encoder.encodeTexts(rounds.map((r) => r.prompt));
-  const encodeSeconds = (performance.now() - started) / 1000;
-  const table = FeatureTable.from(images, prompts);
-  const imageRow = (round: number, candidate: number) => round * (o.candidates ?? 4) + candidate;
+export function rasterSource(images: readonly RasterImage[]): ImageSource {
+  return { count: images.length, pixels: (i) => toChwFloat(images[i]!) };
+}
 
-  // Training pairs: the votes of the first `dialogues` rounds through the product's pair rules.
+export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
+  const started = performance.now();
+  const taste = sampleTaste(o.seed);
+  const renderer = new SceneRenderer({ size: o.imageSize ?? 64 });
+  const oracle = new SceneOracle();
+  const K = o.candidates ?? 4;
+  const rounds: SimulatedRound[] = [];
+  for (let d = 0; d < o.dialogues + o.heldOutDialogues; d++) rounds.push(simulateRound(o.seed, d, taste, renderer, oracle, { raters: o.raters ?? 3, candidates: K }));
+  const row = (round: number, candidate: number) => round * K + candidate;
+
   const curatedRounds = new Map<string, CuratedRound>();
   const labels: CuratedLabel[] = [];
   const at = new Date(0);
+  const key = `${'0'.repeat(64)}.png`;
   rounds.slice(0, o.dialogues).forEach((r, ri) => {
     const roundId = `r${ri}`;
+    const dialogueId = `d${r.dialogue}`;
     curatedRounds.set(roundId, {
       roundId,
-      dialogueId: `d${r.dialogue}`,
+      dialogueId,
       roundIndex: 1,
       caption: r.prompt,
-      images: r.candidates.map((_, ci) => ({ imageId: `${ri}:${ci}`, roundId, candidateIndex: ci, storageKey: `${'0'.repeat(64)}.png` })),
+      images: r.candidates.map((_, ci) => ({ imageId: `${ri}:${ci}`, roundId, candidateIndex: ci, storageKey: key })),
     } as CuratedRound);
     r.votes.forEach((v, rater) => {
-      const label = (imageId: string, ci: number, signal: CuratedLabel['signal']): CuratedLabel => ({
+      const label = (ci: number, signal: CuratedLabel['signal']): CuratedLabel => ({
         eventId: `${ri}:${rater}:${signal}:${ci}`,
         raterId: `u${rater}`,
-        imageId,
+        imageId: `${ri}:${ci}`,
         roundId,
-        dialogueId: `d${r.dialogue}`,
+        dialogueId,
         roundIndex: 1,
         candidateIndex: ci,
         signal,
@@ -69,16 +73,17 @@ export async function simulateCommunity(encoder: DualEncoderFeatures, o: Simulat
         moderationStatus: 'pending',
         createdAt: at,
       });
-      labels.push(label(`${ri}:${v.pick}`, v.pick, 'pick'));
-      v.votes.forEach((vote, ci) => labels.push(label(`${ri}:${ci}`, ci, vote)));
+      labels.push(label(v.pick, 'pick'));
+      v.votes.forEach((vote, ci) => labels.push(label(ci, vote)));
     });
   });
   const data: CuratedData = { labels, rounds: curatedRounds };
   const train: IndexedPair[] = buildPreferencePairs(data, '.').map((p) => {
-    const [ri, c0] = p.image_0_uid.split(':').map(Number) as [number, number];
+    const ri = Number(p.image_0_uid.split(':')[0]);
+    const c0 = Number(p.image_0_uid.split(':')[1]);
     const c1 = Number(p.image_1_uid.split(':')[1]);
     const zeroWins = p.label_0 >= p.label_1;
-    return { prompt: ri, winner: imageRow(ri, zeroWins ? c0 : c1), loser: imageRow(ri, zeroWins ? c1 : c0), label: p.label_0 === 0.5 ? 0.5 : 1 };
+    return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, zeroWins ? c1 : c0), label: p.label_0 === 0.5 ? 0.5 : 1 };
   });
 
   const heldOutTaste: IndexedPair[] = [];
@@ -87,13 +92,22 @@ export async function simulateCommunity(encoder: DualEncoderFeatures, o: Simulat
     const c = rounds[ri]!.candidates;
     for (let i = 0; i < c.length; i++) {
       for (let j = i + 1; j < c.length; j++) {
-        const [a, b] = c[i]!.utility >= c[j]!.utility ? [i, j] : [j, i];
-        if (c[a]!.utility === c[b]!.utility) continue;
-        const pair = { prompt: ri, winner: imageRow(ri, a), loser: imageRow(ri, b), label: 1 };
+        if (c[i]!.utility === c[j]!.utility) continue;
+        const [a, b] = c[i]!.utility > c[j]!.utility ? [i, j] : [j, i];
+        const pair = { prompt: ri, winner: row(ri, a), loser: row(ri, b), label: 1 };
         heldOutAll.push(pair);
         if (c[a]!.verdict.match && c[b]!.verdict.match && Math.abs(c[a]!.taste - c[b]!.taste) >= 0.1) heldOutTaste.push(pair);
       }
     }
   }
-  return { taste, table, train, heldOutTaste, heldOutAll, encodeSeconds };
+  return {
+    taste,
+    prompts: rounds.map((r) => r.prompt),
+    images: rasterSource(rounds.flatMap((r) => r.candidates.map((c) => c.image))),
+    train,
+    heldOutTaste,
+    heldOutAll,
+    rounds: rounds.length,
+    simulateSeconds: (performance.now() - started) / 1000,
+  };
 }

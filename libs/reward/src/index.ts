@@ -8,3 +8,8 @@ export * from './head/reward-head.session';
 export * from './training/feature-table';
 export * from './training/reward-head.trainer';
 export * from './training/pair-accuracy';
+export * from './training/reward-tower.trainer';
+export * from './training/reward-model.trainer';
+export * from './model/image-feature.graph';
+export * from './model/reward-version.store';
+export * from './model/reward.scorer';

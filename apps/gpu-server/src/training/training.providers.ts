@@ -10,13 +10,14 @@ import {
   type TrainingStage,
 } from '@vca/core';
 import { GPU_SERVER_CONFIG, type GpuServerConfig } from '../config/gpu-server-config.token';
+import { RewardStage } from './reward.stage';
 
 /**
  * The stages a training run executes, in order (each an injectable class implementing the core's
  * `TrainingStage` port). Add a stage here — one line — and it is provided and run by every
  * training run. With none the runs end `skipped` ("no training stages configured").
  */
-export const TRAINING_STAGE_CLASSES: ReadonlyArray<Type<TrainingStage>> = [];
+export const TRAINING_STAGE_CLASSES: ReadonlyArray<Type<TrainingStage>> = [RewardStage];
 
 /** Pipeline settings from the environment (relative directories resolved against the cwd). */
 export function trainingPipelineOptions(config: GpuServerConfig): TrainingPipelineOptions {

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createSession, loadModel } from '@vca/ml';
 import { ClipTokenizer, decodePng } from '@vca/diffusion';
-import { findEncoderTaps, styleDimOf, withStyleFeatures, type EncoderTaps } from './encoder-taps.util';
+import type { EncoderTaps } from './encoder-taps.util';
+import { buildImageFeatureGraph, type TowerLora } from '../model/image-feature.graph';
 
-export const DEFAULT_GRAM_TAPS = Number(process.env['REWARD_GRAM_TAPS'] ?? 2);
+/** Taps whose channel Gram matrix joins the style statistics (see encoder-taps.util.ts). */
+export const DEFAULT_GRAM_TAPS = 2;
 
 /** What the reward model needs of one image: the tower's embedding and its style statistics. */
 export interface ImageFeatures {
@@ -46,6 +48,8 @@ export interface DualEncoderOptions {
   batch?: number;
   /** Taps (shallowest first) that also contribute their channel Gram matrix. */
   gramTaps?: number;
+  /** A reward version's image-tower adapter. */
+  tower?: TowerLora | null;
 }
 
 /**
@@ -70,15 +74,15 @@ export class DualEncoderFeatures {
     const imageGraph = loadModel(found.imageEncoder);
     const pixelShape = imageGraph.inputs[0]?.shape;
     const imageSize = typeof pixelShape?.[3] === 'number' ? pixelShape[3] : 224;
-    const taps = findEncoderTaps(imageGraph);
+    const features = buildImageFeatureGraph(imageGraph, { gramTaps: options.gramTaps ?? DEFAULT_GRAM_TAPS, tower: options.tower });
     const embedOut = imageGraph.outputs.find((o) => o.name === 'image_embeds') ?? imageGraph.outputs[0]!;
     const embedDim = typeof embedOut.shape?.[1] === 'number' ? embedOut.shape[1] : 0;
     const runtime = { threads: options.threads ?? 0, spinning: false };
     const [image, text] = await Promise.all([
-      createSession(withStyleFeatures(imageGraph, taps, { gramTaps: options.gramTaps ?? DEFAULT_GRAM_TAPS }), runtime).then((h) => h.session),
+      createSession(features.graph, runtime).then((h) => h.session),
       createSession(loadModel(found.textEncoder), runtime).then((h) => h.session),
     ]);
-    const styleDim = styleDimOf(taps, { gramTaps: options.gramTaps ?? DEFAULT_GRAM_TAPS });
+    const { taps, styleDim } = features;
     return new DualEncoderFeatures(image, text, ClipTokenizer.load(found.tokenizer), imageSize, embedDim, styleDim, taps, options.batch ?? 64);
   }
 

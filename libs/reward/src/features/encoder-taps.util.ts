@@ -51,9 +51,6 @@ export function findEncoderTaps(graph: Graph): EncoderTaps {
   let lastConv = -1;
   graph.nodes.forEach((node, i) => {
     if (node.op !== 'Conv') return;
-    // The first convolution's raw output: linear, oriented filters on the pixels, whose
-    // second moments (Gram) carry edge orientation and fine texture.
-    if (lastConv < 0 && process.env['REWARD_FIRST_TAP'] === '1') add(node.outputs[0]!);
     const strides = node.attrs['strides'];
     if (strides?.type === 'ints' && strides.value.some((s) => s > 1)) add(node.inputs[0]!);
     lastConv = i;

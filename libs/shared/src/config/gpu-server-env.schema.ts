@@ -53,6 +53,14 @@ export const GpuServerEnvSchema = z.object({
   MIN_COMMUNITY_PAIRS: envInt(1, 100_000_000, 2000),
   /** A new version is promoted only if it beats the active one on held-out pairs by this much (accuracy). */
   PROMOTION_MARGIN: z.coerce.number().min(0).max(1).default(0.01),
+  /** Reward stage: share of dialogues held out to evaluate a new reward version. */
+  REWARD_HELDOUT_SHARE: z.coerce.number().gt(0).lt(1).default(0.2),
+  /** Reward stage: a version is promoted only when judged on at least this many held-out pairs. */
+  REWARD_MIN_HELDOUT_PAIRS: envInt(1, 100_000_000, 50),
+  /** Reward stage: steps of the image tower's conv-LoRA adaptation (0 = head only). */
+  REWARD_TOWER_STEPS: envInt(0, 1_000_000, 400),
+  /** Reward stage: mismatched negatives per labelled round (an image made for another prompt loses). */
+  REWARD_MISMATCH_PER_ROUND: envInt(0, 100, 1),
 });
 export type GpuServerConfig = z.infer<typeof GpuServerEnvSchema>;
 
