@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { DiskImageStorage, GenerationJobSchema, ImageNotFoundError, type GeneratedImage, type GenerationJob, type GenerationResult } from '@vca/shared';
 import { ModelVersionService } from '@vca/core';
@@ -37,7 +37,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
     @Inject(ROUND_RESULTS) private readonly rounds: RoundResultsPort,
     private readonly modelVersions: ModelVersionService,
     private readonly scorer: CandidateScorer,
-    private readonly baseVersion: BaseModelVersion,
+    @Optional() private readonly baseVersion?: BaseModelVersion,
   ) {}
 
   async handle(job: GenerationJob, ctx: JobContext): Promise<GenerationResult> {
@@ -108,6 +108,7 @@ export class GenerationProcessor implements JobProcessor<typeof GenerateJob> {
 
   /** The registered base version of the loaded model (settled at boot; null when not registered). */
   private async baseModelVersionId(): Promise<string | null> {
+    if (!this.baseVersion) return null;
     await this.baseVersion.ready;
     return this.baseVersion.id;
   }
