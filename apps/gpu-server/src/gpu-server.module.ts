@@ -19,7 +19,8 @@ import { QueueDepthCollector } from './metrics/queue-depth.collector';
 import { IMAGE_GENERATOR_LOADER, type ImageGeneratorLoader } from './model/image-generator.port';
 import { CandidateScorer } from './model/candidate-scorer.service';
 import { ModelService } from './model/model.service';
-import { NO_REWARD_SCORER, REWARD_SCORER_LOADER, type RewardScorerLoader } from './model/reward-scorer.port';
+import { rewardScorerLoader } from './model/reward-scorer.loader';
+import { REWARD_SCORER_LOADER, type RewardScorerLoader } from './model/reward-scorer.port';
 import { RedisHealthService } from './redis/redis-health.service';
 import { imageStorageProvider } from './storage/image-storage.provider';
 import { BaseModelVersion } from './training/base-model.registrar';
@@ -29,7 +30,7 @@ export interface GpuServerModuleOptions {
   config: GpuServerConfig;
   /** Loads the diffusion runtime for MODEL_DIR (the ONNX adapter in production). */
   loadGenerator: ImageGeneratorLoader;
-  /** Loads reward scorers (`@vca/reward` in production); absent = rounds are not scored. */
+  /** Loads reward scorers; default `@vca/reward` on MODEL_DIR's dual encoder (NO_REWARD_SCORER: never score). */
   rewardScorers?: RewardScorerLoader;
   /** Training stages in place of the built-in list (training/training.providers.ts); tests. */
   trainingStages?: readonly TrainingStage[];
@@ -55,7 +56,7 @@ export class GpuServerModule {
       providers: [
         { provide: GPU_SERVER_CONFIG, useValue: opts.config },
         { provide: IMAGE_GENERATOR_LOADER, useValue: opts.loadGenerator },
-        { provide: REWARD_SCORER_LOADER, useValue: opts.rewardScorers ?? NO_REWARD_SCORER },
+        { provide: REWARD_SCORER_LOADER, useValue: opts.rewardScorers ?? rewardScorerLoader },
         DatabaseService,
         RedisHealthService,
         MetricsService,

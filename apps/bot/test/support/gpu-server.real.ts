@@ -19,9 +19,14 @@ export interface RealGpuServer {
   close(): Promise<void>;
 }
 
-export async function startRealGpuServer(bot: BotTestEnv): Promise<RealGpuServer> {
-  const modelDir = await mkdtemp(join(tmpdir(), 'vca-bot-model-'));
-  writeFixtureModel(modelDir, { seed: 7 });
+/**
+ * `modelDir`: a model to serve instead of the fixture (e.g. `models/default`, whose dual encoder
+ * lets the worker score rounds; the fixture has none, so its rounds are unscored).
+ */
+export async function startRealGpuServer(bot: BotTestEnv, opts: { modelDir?: string } = {}): Promise<RealGpuServer> {
+  const fixtureDir = opts.modelDir ? null : await mkdtemp(join(tmpdir(), 'vca-bot-model-'));
+  if (fixtureDir) writeFixtureModel(fixtureDir, { seed: 7 });
+  const modelDir = opts.modelDir ?? fixtureDir!;
   const config = parseEnv('gpu-server', GpuServerEnvSchema, {
     DATABASE_URL: bot.db.url,
     DATABASE_SCHEMA: bot.db.schema,
@@ -41,7 +46,7 @@ export async function startRealGpuServer(bot: BotTestEnv): Promise<RealGpuServer
     app,
     async close() {
       await app.close();
-      await rm(modelDir, { recursive: true, force: true });
+      if (fixtureDir) await rm(fixtureDir, { recursive: true, force: true });
     },
   };
 }
