@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ModelVersionService, type ModelVersionEntity } from '@vca/core';
 import { TrainingQueue, redisOptionsFromUrl } from '@vca/queue';
 import { QueueName } from '@vca/shared';
@@ -12,14 +15,16 @@ import { FakeDiscord, type FakeUser } from './fakes/discord/fake-discord.server'
 import { startPlatformBot } from './fakes/platform-bot';
 import { FakeSlack, type SlackUser } from './fakes/slack/fake-slack.server';
 import { ADMIN_TOKEN, TEST_REDIS_URL, until, type BotTestEnv } from './support/bot-test-env';
+import { startRealGpuServer } from './support/gpu-server.real';
 
 /**
  * The moderators' side of the learning loop through the real bot: the web moderation API (runs,
  * versions, run now, activate, roll back), `/vca-mod runs|versions|rollback` on Discord and Slack
  * (real discord.js and Bolt against the protocol-level fakes), and the report posted to the
- * moderators' channels when a training job ends. The training job itself is run by a clearly
- * labelled TEST DOUBLE of the GPU server's training worker (it records a finished run the way the
- * pipeline does and returns its id); everything else is real (PostgreSQL, Redis/BullMQ).
+ * moderators' channels when a training job ends — first a real run of the GPU server's training
+ * worker, then (for a success and a failure on demand) a clearly labelled TEST DOUBLE of that
+ * worker that records a finished run the way the pipeline does; everything else is real
+ * (PostgreSQL, Redis/BullMQ).
  */
 describe('moderation of the learning loop', () => {
   let discord: FakeDiscord;
@@ -156,6 +161,27 @@ describe('moderation of the learning loop', () => {
     expect((await versions.active('reward', `slack:${slack.teamId}`))!.id).toBe(v2.id);
   });
 
+  it("posts the report of a real training run (the GPU server's training worker) to both channels", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'vca-bot-training-'));
+    const gpu = await startRealGpuServer(bot, {
+      env: { WORKER_QUEUES: 'training', TRAINING_WORK_DIR: join(work, 'runs'), VERSIONS_DIR: join(work, 'versions') },
+    });
+    try {
+      const requested = await api<{ jobId: string }>('POST', '/training-runs', {});
+      expect(requested.status).toBe(202);
+      // No labels yet: the run ends skipped, saying why.
+      const post = await until(async () => discord.messagesIn(discord.channelId).find((m) => m.content.includes('(manual) skipped')), 'discord report of the real run', 60_000);
+      expect(post.content).toMatch(/^🧪 Training run [0-9a-f]{8} \(manual\) skipped/);
+      expect(post.content.split('\n').length).toBeGreaterThan(1);
+      await until(async () => slack.messages.find((m) => m.channel === slack.channel && m.text.includes('(manual) skipped')), 'slack report of the real run', 20_000);
+      const runs = await api<Array<{ status: string; jobId: string; report: string | null }>>('GET', '/training-runs');
+      expect(runs.body.find((r) => r.jobId === requested.body.jobId)).toMatchObject({ status: 'skipped' });
+    } finally {
+      await gpu.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it("posts a finished run's report, and a failed one's, to the moderators' Discord and Slack channels", async () => {
     // TEST DOUBLE of the GPU server's training worker: records the run as the pipeline would.
     let fail = false;
@@ -189,8 +215,8 @@ describe('moderation of the learning loop', () => {
     expect(failed.content).toContain('out of memory in stage reward');
     await until(async () => slack.messages.find((m) => m.text.includes('out of memory')), 'slack failure report', 20_000);
     await bot.app.get(TrainingReportRelay).idle();
-    // One post per run and channel, however many events arrived.
-    expect(discord.messagesIn(discord.channelId).filter((m) => m.content.startsWith('🧪')).length).toBe(2);
+    // One post per run and channel, however many events arrived (the real run's, then these two).
+    expect(discord.messagesIn(discord.channelId).filter((m) => m.content.startsWith('🧪')).length).toBe(3);
   });
 
   async function insertRun(r: { status: string; report: string | null; error?: string; jobId?: string }): Promise<string> {

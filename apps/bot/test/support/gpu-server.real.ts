@@ -23,7 +23,7 @@ export interface RealGpuServer {
  * `modelDir`: a model to serve instead of the fixture (e.g. `models/default`, whose dual encoder
  * lets the worker score rounds; the fixture has none, so its rounds are unscored).
  */
-export async function startRealGpuServer(bot: BotTestEnv, opts: { modelDir?: string } = {}): Promise<RealGpuServer> {
+export async function startRealGpuServer(bot: BotTestEnv, opts: { modelDir?: string; env?: Record<string, string> } = {}): Promise<RealGpuServer> {
   const fixtureDir = opts.modelDir ? null : await mkdtemp(join(tmpdir(), 'vca-bot-model-'));
   if (fixtureDir) writeFixtureModel(fixtureDir, { seed: 7 });
   const modelDir = opts.modelDir ?? fixtureDir!;
@@ -38,6 +38,7 @@ export async function startRealGpuServer(bot: BotTestEnv, opts: { modelDir?: str
     PORT: '0',
     HOST: '127.0.0.1',
     ORT_INTRA_OP_THREADS: '1',
+    ...opts.env,
   });
   const app = await createGpuServerApp({ config, loadGenerator: loadDiffusionImageGenerator });
   await app.listen(0, '127.0.0.1');
