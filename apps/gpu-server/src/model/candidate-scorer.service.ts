@@ -11,6 +11,8 @@ const MAX_CACHED_SCORERS = 8;
 /** How long an evicted scorer stays open, so a round still using it can finish. */
 const DISPOSE_AFTER_MS = 60_000;
 const BASELINE = 'cosine-baseline';
+/** A version that failed to load is tried again after this long (files restored by an operator). */
+const RETRY_FAILED_AFTER_MS = 5 * 60_000;
 
 export interface RoundScores {
   /** The reward version that scored, null for the plain cosine baseline. */
@@ -31,7 +33,8 @@ export class CandidateScorer implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(CandidateScorer.name);
   private encoders: Promise<RewardEncoderCheck> | null = null;
   private readonly scorers = new Map<string, Promise<RewardScorer>>();
-  private readonly failedVersions = new Set<string>();
+  /** Version id → when it failed to load; scored with the baseline until the retry time. */
+  private readonly failedVersions = new Map<string, number>();
   private readonly pendingDisposals = new Map<NodeJS.Timeout, Promise<RewardScorer>>();
 
   constructor(
@@ -63,12 +66,12 @@ export class CandidateScorer implements OnApplicationBootstrap, OnApplicationShu
   async scorerFor(communityId: string | null): Promise<RewardScorer | null> {
     if (!(await this.available())) return null;
     const version = await this.activeVersion(communityId);
-    if (version && !this.failedVersions.has(version.id)) {
+    if (version && !this.recentlyFailed(version.id)) {
       try {
         return await this.cached(version.id, () => this.loadVersion(version));
       } catch (err) {
-        // A version whose files are missing or broken: score with the baseline, say so once.
-        this.failedVersions.add(version.id);
+        // A version whose files are missing or broken: score with the baseline, say so once (per retry).
+        this.failedVersions.set(version.id, Date.now());
         this.logger.error(`reward version ${version.id} (${version.path}) failed to load, scoring with the plain cosine instead: ${(err as Error).message}`);
       }
     }
@@ -105,6 +108,14 @@ export class CandidateScorer implements OnApplicationBootstrap, OnApplicationShu
   /** Load the scorers rounds will most likely need first (the baseline), without waiting. */
   warmUp(): void {
     void this.scorerFor(null).catch(() => undefined);
+  }
+
+  private recentlyFailed(versionId: string): boolean {
+    const at = this.failedVersions.get(versionId);
+    if (at === undefined) return false;
+    if (Date.now() - at < RETRY_FAILED_AFTER_MS) return true;
+    this.failedVersions.delete(versionId);
+    return false;
   }
 
   private async activeVersion(communityId: string | null): Promise<{ id: string; path: string } | null> {
