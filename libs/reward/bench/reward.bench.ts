@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiffusionPipeline } from '@vca/diffusion';
-import { evaluateRewardVersion, loadRewardScorer, saveRewardVersion, trainRewardModel } from '../src';
+import { DEFAULT_TOWER_STEPS, evaluateRewardVersion, loadRewardScorer, saveRewardVersion, trainRewardModel } from '../src';
 import { simulateCommunity } from './simulated-community';
 
 /**
@@ -13,8 +13,10 @@ import { simulateCommunity } from './simulated-community';
  * Then the trained version scores rounds of the embedded model, timed against the round itself.
  *
  * Env: BENCH_DIALOGUES (2,500 training rounds), BENCH_RATERS (8 per round), BENCH_HELDOUT (400
- * dialogues), BENCH_TASTES (comma list of taste seeds, default 3), BENCH_TOWER_STEPS (400),
- * BENCH_THREADS (0 = all cores), MODEL_DIR (models/default).
+ * dialogues), BENCH_TASTES (comma list of taste seeds, default 2,3,8: an outline taste, shading
+ * with tilt, shading), BENCH_ERROR_RATE (0.3 of candidates with one named attribute wrong),
+ * BENCH_UP_DOWN_WEIGHT (0.5, as REWARD_UP_DOWN_WEIGHT), BENCH_TOWER_STEPS (as
+ * REWARD_TOWER_STEPS), BENCH_THREADS (0 = all cores), MODEL_DIR (models/default).
  * Last line: {"pairs","train_s","pairs_per_s","heldout_acc","cosine_acc","score_ms_per_image"}
  * with train_s the head's one pass over the cached embeddings and heldout_acc the final
  * version's accuracy on taste pairs (mean over the tastes).
@@ -23,14 +25,21 @@ async function main(): Promise<void> {
   const env = (k: string, d: number) => Number(process.env[k] ?? d);
   const modelDir = process.env['MODEL_DIR'] ?? 'models/default';
   const threads = env('BENCH_THREADS', 0);
-  const tastes = (process.env['BENCH_TASTES'] ?? '3').split(',').map(Number);
+  const tastes = (process.env['BENCH_TASTES'] ?? '2,3,8').split(',').map(Number);
   console.log(`machine: ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}`);
   const results: { pairs: number; train_s: number; pairs_per_s: number; heldout_acc: number; cosine_acc: number }[] = [];
   const work = mkdtempSync(join(tmpdir(), 'vca-bench-reward-'));
   let versionDir = '';
   try {
     for (const seed of tastes) {
-      const sim = simulateCommunity({ seed, dialogues: env('BENCH_DIALOGUES', 2500), heldOutDialogues: env('BENCH_HELDOUT', 400), raters: env('BENCH_RATERS', 8) });
+      const sim = simulateCommunity({
+        seed,
+        dialogues: env('BENCH_DIALOGUES', 2500),
+        heldOutDialogues: env('BENCH_HELDOUT', 400),
+        raters: env('BENCH_RATERS', 8),
+        errorRate: env('BENCH_ERROR_RATE', 0.3),
+        originWeights: { up_down: env('BENCH_UP_DOWN_WEIGHT', 0.5) },
+      });
       console.log(`taste ${seed}: ${JSON.stringify(sim.taste)}`);
       console.log(`  ${sim.rounds} rounds simulated in ${sim.simulateSeconds.toFixed(1)} s: ${sim.train.length} training pairs, ${sim.heldOutTaste.length} held-out taste pairs, ${sim.heldOutAll.length} held-out pairs in all`);
       const out = await trainRewardModel({
@@ -39,12 +48,15 @@ async function main(): Promise<void> {
         prompts: sim.prompts,
         train: sim.train,
         heldOut: sim.heldOutTaste,
-        config: { threads, tower: { steps: env('BENCH_TOWER_STEPS', 400) } },
+        config: { threads, tower: { steps: env('BENCH_TOWER_STEPS', DEFAULT_TOWER_STEPS) } },
       });
       const m = out.metrics;
       const all = await evaluateRewardVersion({ modelDir, head: out.version.head, tower: out.version.tower, gramTaps: out.version.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: sim.heldOutAll, threads });
       console.log(`  embeddings: ${m.encode_s.toFixed(1)} s; head: one pass over ${m.pairs} pairs in ${m.head_train_s.toFixed(2)} s (${Math.round(m.pairs_per_s)} pairs/s); tower LoRA: ${m.tower_train_s.toFixed(1)} s`);
       console.log(`  held-out taste pairs (${m.heldout_pairs}): head only ${m.head_acc.toFixed(3)}, head + tower ${m.heldout_acc.toFixed(3)}, cosine ${m.cosine_acc.toFixed(3)}`);
+      const clear = sim.heldOutTaste.filter((_, i) => sim.heldOutTasteDelta[i]! >= 0.25);
+      const big = await evaluateRewardVersion({ modelDir, head: out.version.head, tower: out.version.tower, gramTaps: out.version.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: clear, threads });
+      console.log(`  held-out taste pairs differing by ≥ 0.25 (${big.pairs}): reward ${big.accuracy.toFixed(3)}, cosine ${big.cosineAccuracy.toFixed(3)}`);
       console.log(`  held-out pairs in all (${all.pairs}, intent and taste): reward ${all.accuracy.toFixed(3)}, cosine ${all.cosineAccuracy.toFixed(3)}`);
       results.push({ pairs: m.pairs, train_s: m.head_train_s, pairs_per_s: m.pairs_per_s, heldout_acc: m.heldout_acc, cosine_acc: m.cosine_acc });
       versionDir = join(work, `taste-${seed}`);

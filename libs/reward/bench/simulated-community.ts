@@ -15,6 +15,8 @@ export interface SimulatedCommunity {
   train: IndexedPair[];
   /** Held-out dialogues: every candidate pair that both match the prompt and differ in taste (≥ 0.1). */
   heldOutTaste: IndexedPair[];
+  /** |Δ taste| of each held-out taste pair (same order). */
+  heldOutTasteDelta: number[];
   /** Held-out dialogues: every candidate pair with different noise-free utility. */
   heldOutAll: IndexedPair[];
   rounds: number;
@@ -29,6 +31,10 @@ export interface SimulateOptions {
   raters?: number;
   candidates?: number;
   imageSize?: number;
+  /** Share of candidates with one named attribute wrong (the model's mistakes). */
+  errorRate?: number;
+  /** Loss weight of each pair origin (default 1). */
+  originWeights?: Partial<Record<'pick' | 'up_down' | 'tie', number>>;
 }
 
 export function rasterSource(images: readonly RasterImage[]): ImageSource {
@@ -42,7 +48,7 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
   const oracle = new SceneOracle();
   const K = o.candidates ?? 4;
   const rounds: SimulatedRound[] = [];
-  for (let d = 0; d < o.dialogues + o.heldOutDialogues; d++) rounds.push(simulateRound(o.seed, d, taste, renderer, oracle, { raters: o.raters ?? 3, candidates: K }));
+  for (let d = 0; d < o.dialogues + o.heldOutDialogues; d++) rounds.push(simulateRound(o.seed, d, taste, renderer, oracle, { raters: o.raters ?? 3, candidates: K, errorRate: o.errorRate }));
   const row = (round: number, candidate: number) => round * K + candidate;
 
   const curatedRounds = new Map<string, CuratedRound>();
@@ -83,10 +89,11 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     const c0 = Number(p.image_0_uid.split(':')[1]);
     const c1 = Number(p.image_1_uid.split(':')[1]);
     const zeroWins = p.label_0 >= p.label_1;
-    return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, zeroWins ? c1 : c0), label: p.label_0 === 0.5 ? 0.5 : 1 };
+    return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, zeroWins ? c1 : c0), label: p.label_0 === 0.5 ? 0.5 : 1, weight: o.originWeights?.[p.origin as 'pick'] ?? 1 };
   });
 
   const heldOutTaste: IndexedPair[] = [];
+  const heldOutTasteDelta: number[] = [];
   const heldOutAll: IndexedPair[] = [];
   for (let ri = o.dialogues; ri < rounds.length; ri++) {
     const c = rounds[ri]!.candidates;
@@ -96,7 +103,10 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
         const [a, b] = c[i]!.utility > c[j]!.utility ? [i, j] : [j, i];
         const pair = { prompt: ri, winner: row(ri, a), loser: row(ri, b), label: 1 };
         heldOutAll.push(pair);
-        if (c[a]!.verdict.match && c[b]!.verdict.match && Math.abs(c[a]!.taste - c[b]!.taste) >= 0.1) heldOutTaste.push(pair);
+        if (c[a]!.verdict.match && c[b]!.verdict.match && Math.abs(c[a]!.taste - c[b]!.taste) >= 0.1) {
+          heldOutTaste.push(pair);
+          heldOutTasteDelta.push(Math.abs(c[a]!.taste - c[b]!.taste));
+        }
       }
     }
   }
@@ -106,6 +116,7 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     images: rasterSource(rounds.flatMap((r) => r.candidates.map((c) => c.image))),
     train,
     heldOutTaste,
+    heldOutTasteDelta,
     heldOutAll,
     rounds: rounds.length,
     simulateSeconds: (performance.now() - started) / 1000,

@@ -35,7 +35,7 @@ interface IndexedPairs {
   missing: number;
 }
 
-function indexPairs(train: readonly PreferencePair[], heldOut: readonly PreferencePair[]): IndexedPairs {
+function indexPairs(train: readonly PreferencePair[], heldOut: readonly PreferencePair[], upDownWeight: number): IndexedPairs {
   const prompts = new Map<string, number>();
   const paths = new Map<string, number>();
   const present = new Map<string, boolean>();
@@ -59,7 +59,7 @@ function indexPairs(train: readonly PreferencePair[], heldOut: readonly Preferen
       const zeroWins = p.label_0 >= p.label_1;
       const a = idx(paths, p.image_0_path);
       const b = idx(paths, p.image_1_path);
-      return [{ prompt: idx(prompts, p.caption), winner: zeroWins ? a : b, loser: zeroWins ? b : a, label: p.label_0 === p.label_1 ? 0.5 : 1 }];
+      return [{ prompt: idx(prompts, p.caption), winner: zeroWins ? a : b, loser: zeroWins ? b : a, label: p.label_0 === p.label_1 ? 0.5 : 1, weight: p.origin === 'up_down' ? upDownWeight : 1 }];
     });
   const t = convert(train);
   const h = convert(heldOut);
@@ -105,7 +105,7 @@ export class RewardStage implements TrainingStage {
     const pairs = buildPreferencePairs(ctx.data, ctx.imageDir);
     const split = splitByDialogue(pairs, { heldOutShare: this.config.REWARD_HELDOUT_SHARE, seed: ctx.runId });
     const mismatched = mismatchedNegatives(ctx.data, split.train, { perRound: this.config.REWARD_MISMATCH_PER_ROUND, seed: ctx.runId, imageDir: ctx.imageDir });
-    const indexed = indexPairs([...split.train, ...mismatched], split.heldOut);
+    const indexed = indexPairs([...split.train, ...mismatched], split.heldOut, this.config.REWARD_UP_DOWN_WEIGHT);
     const decidedHeldOut = indexed.heldOut.filter((p) => p.label !== 0.5).length;
     const counts = { pairs_train: indexed.train.length, pairs_mismatch: mismatched.length, pairs_heldout: decidedHeldOut, pairs_missing_images: indexed.missing };
     if (indexed.train.length === 0) return outcome('skipped', 'no training pairs with images on disk', counts);

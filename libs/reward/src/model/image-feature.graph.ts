@@ -1,7 +1,10 @@
 import { applyConvLora, type Graph, type TensorData } from '@vca/ml';
 import { findEncoderTaps, styleDimOf, withStyleFeatures, type EncoderTaps } from '../features/encoder-taps.util';
 
-/** The image tower's trainable adapter of a reward version: conv LoRA on every convolution. */
+/**
+ * The image tower's trainable adapter of a reward version: conv LoRA of `rank` on every
+ * convolution, or with rank 0 a full fine-tune (then `tensors` are the tower's own weights).
+ */
 export interface TowerLora {
   rank: number;
   alpha: number;
@@ -29,7 +32,15 @@ export function buildImageFeatureGraph(imageEncoder: Graph, opts: { gramTaps: nu
   const taps = findEncoderTaps(imageEncoder);
   let graph = imageEncoder;
   const loraTensors: string[] = [];
-  if (opts.tower) {
+  if (opts.tower && opts.tower.rank === 0) {
+    // Full fine-tune: the tensors are the tower's own weights.
+    graph = { ...imageEncoder, initializers: new Map(imageEncoder.initializers) };
+    for (const [name, t] of imageEncoder.initializers) if (TOWER_LORA_TARGET.test(name) || /\.bias$/.test(name)) loraTensors.push(name);
+    for (const [name, t] of opts.tower.tensors ?? []) {
+      if (!graph.initializers.has(name)) throw new Error(`reward tower: ${name} is not a weight of this image encoder`);
+      graph.initializers.set(name, t);
+    }
+  } else if (opts.tower) {
     const lora = applyConvLora(imageEncoder, { target: TOWER_LORA_TARGET, rank: opts.tower.rank, alpha: opts.tower.alpha });
     graph = lora.graph;
     for (const a of lora.adapters) loraTensors.push(a.a, a.b);

@@ -18,7 +18,7 @@ export const RewardManifestSchema = z.object({
   format: z.literal('vca-reward/1'),
   dims: z.object({ styleDim: z.number().int().positive(), embedDim: z.number().int().positive(), hidden: z.number().int().positive() }),
   gramTaps: z.number().int().min(0),
-  tower: z.object({ rank: z.number().int().positive(), alpha: z.number().positive() }).nullable(),
+  tower: z.object({ rank: z.number().int().min(0), alpha: z.number().positive() }).nullable(),
   /** sha256 of the encoder files it was trained on: features from other encoders are meaningless. */
   encoder: z.object({ imageEncoderSha256: z.string(), textEncoderSha256: z.string() }),
   beta: z.number().positive(),

@@ -6,13 +6,16 @@ import { normOf, type RewardHeadWeights } from '../head/reward-head.session';
 import { buildImageFeatureGraph, type TowerLora } from '../model/image-feature.graph';
 import type { FeatureTable, IndexedPair } from './feature-table';
 
+/** Default steps of the tower phase (see docs/learning-loop.md for why it is what it is). */
+export const DEFAULT_TOWER_STEPS = 400;
+
 export const TowerTrainingConfigSchema = z.object({
   /** Steps of joint tower-LoRA + head training (0: head only). */
-  steps: z.number().int().min(0).default(400),
+  steps: z.number().int().min(0).default(DEFAULT_TOWER_STEPS),
   /** Pairs per step (2× as many images go through the tower). */
   batch: z.number().int().min(1).max(512).default(32),
   lr: z.number().positive().default(1e-3),
-  rank: z.number().int().min(1).max(64).default(4),
+  rank: z.number().int().min(0).max(64).default(4),
   alpha: z.number().positive().default(4),
   beta: z.number().positive().default(1),
   seed: z.number().int().default(0),

@@ -61,6 +61,12 @@ export const GpuServerEnvSchema = z.object({
   REWARD_TOWER_STEPS: envInt(0, 1_000_000, 400),
   /** Reward stage: mismatched negatives per labelled round (an image made for another prompt loses). */
   REWARD_MISMATCH_PER_ROUND: envInt(0, 100, 1),
+  /**
+   * Reward stage: loss weight of thumbs-up × thumbs-down pairs relative to picks. Thumbs are
+   * absolute judgements made one image at a time; a pick is the relative choice the preference
+   * model is about (docs/learning-loop.md, measured on simulated raters).
+   */
+  REWARD_UP_DOWN_WEIGHT: z.coerce.number().min(0).max(10).default(0.5),
 });
 export type GpuServerConfig = z.infer<typeof GpuServerEnvSchema>;
 
