@@ -18,7 +18,7 @@ export const BotEnvSchema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** PostgreSQL connections of this process (each chat message uses a few short transactions). */
     DATABASE_POOL_SIZE: envInt(1, 100, 20),
-    /** N candidates per round (issue 5: configurable, default 4). */
+    /** N candidates per round (default 4). */
     CANDIDATES_PER_ROUND: envInt(1, 16, 4),
     GENERATION_STEPS: envInt(1, 200, 30),
     GUIDANCE_SCALE: z.coerce.number().min(0).max(50).default(7.5),

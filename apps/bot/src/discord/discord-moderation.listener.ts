@@ -12,8 +12,8 @@ import { ChatModerationService, type ModCommand } from './shared/chat-moderation
 const MAX_CONTENT = 2000;
 
 /**
- * `/vca-mod <review|approve|reject|ban|unban|export|retrain|block|unblock|blocklist|runs|versions|rollback>` (issue 6;
- * the block list is the server's own): only members holding
+ * `/vca-mod <review|approve|reject|ban|unban|export|retrain|block|unblock|blocklist|runs|versions|rollback>` (the
+ * block list is the server's own): only members holding
  * DISCORD_MODERATOR_ROLE_ID; every answer is ephemeral (only the caller sees it).
  * Trigger: INTERACTION_CREATE (application command).
  */
