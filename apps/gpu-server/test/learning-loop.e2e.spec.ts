@@ -4,27 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationService, ModelVersionService, RuleBasedPromptRefiner, type GenerationQueuePort } from '@vca/core';
+import { ModelVersionService } from '@vca/core';
 import { TrainingQueue } from '@vca/queue';
-import { DiskImageStorage, type GenerationJob } from '@vca/shared';
-import { SceneOracle, SceneRenderer, encodePng, simulateRound, type CommunityTaste } from '@vca/world';
 import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
 import { loadDiffusionImageGenerator } from '../src/model/diffusion-image.generator';
 import { createDialogueHarness, roundOutcome, type DialogueHarness } from './support/dialogue-harness.util';
+import { seedSimulatedLabels } from './support/simulated-labels.util';
 import { TEST_DATABASE_URL, createTestEnv, until, type TestEnv } from './support/test-env.util';
-
-/** Holds the job a conversation would enqueue, so the test can answer it with its own images. */
-class HeldQueue implements GenerationQueuePort {
-  last: GenerationJob | null = null;
-  async enqueue(job: GenerationJob): Promise<{ jobId: string }> {
-    this.last = job;
-    return { jobId: `held-${job.roundId}` };
-  }
-}
-
-/** A community that likes dark outlines and dislikes the others (no prompt ever names them). */
-const TASTE: CommunityTaste = { outline: { dark: 1, none: -1, light: -1 }, textured: 0, shaded: 0, tilted: 0 };
 
 /**
  * The learning loop through the real GPU server: labels a simulated community gave in Postgres
@@ -73,33 +60,8 @@ describe('the learning loop: labels → reward model → scored rounds → rollb
     for (const d of [versionsDir, workDir]) if (d) await rm(d, { recursive: true, force: true });
   });
 
-  async function seedLabels(dialogues: number): Promise<void> {
-    const held = new HeldQueue();
-    const conversation = new ConversationService(h.dataSource, held, new RuleBasedPromptRefiner(), { candidates: 4, steps: 4, guidanceScale: 2.5 });
-    const storage = new DiskImageStorage(t.imageDir);
-    const renderer = new SceneRenderer({ size: 64 });
-    const oracle = new SceneOracle();
-    for (let d = 0; d < dialogues; d++) {
-      // Every candidate shows what was asked; they differ in the styles the community cares about.
-      const sim = simulateRound(11, d, TASTE, renderer, oracle, { errorRate: 0, raters: 3 });
-      await conversation.handleMessage({ platform: 'web', workspaceId: 'local', channelId: 'c', threadId: `seed-${d}`, userId: `owner-${d}`, text: sim.prompt });
-      const job = held.last!;
-      const images = [];
-      for (const [i, c] of sim.candidates.entries()) {
-        const stored = await storage.put(encodePng(c.image));
-        images.push({ candidateIndex: i, seed: job.candidates[i]!.seed, strength: 1, storageKey: stored.key, contentHash: stored.contentHash, width: 64, height: 64 });
-      }
-      const round = (await conversation.recordGenerationResult({ roundId: job.roundId, modelVersion: 'seeded', loraVersions: [], steps: 4, guidanceScale: 2.5, images, elapsedMs: 1 }))!;
-      for (const [r, votes] of sim.votes.entries()) {
-        const label = (i: number, signal: 'pick' | 'up' | 'down') =>
-          h.feedback.recordFeedback({ platform: 'web', userId: `rater-${r}`, imageId: round.images[i]!.id, signal, source: 'web', platformEventId: `${d}-${r}-${signal}-${i}` });
-        await label(votes.pick, 'pick');
-      }
-    }
-  }
-
   it('trains, promotes, scores the next round with the new version, and rolls back', async () => {
-    await seedLabels(48);
+    await seedSimulatedLabels({ dataSource: h.dataSource, imageDir: t.imageDir, dialogues: 48 });
     const jobId = await queue.requestRun({ trigger: 'manual' });
     await until(async () => ['completed', 'failed'].includes((await (await queue.queue.getJob(jobId))?.getState()) ?? ''), 240_000, 'the training run');
     const job = (await queue.queue.getJob(jobId))!;
