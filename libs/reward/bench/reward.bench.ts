@@ -53,9 +53,12 @@ async function main(): Promise<void> {
       const m = out.metrics;
       const all = await evaluateRewardVersion({ modelDir, head: out.version.head, tower: out.version.tower, gramTaps: out.version.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: sim.heldOutAll, threads });
       console.log(`  embeddings: ${m.encode_s.toFixed(1)} s; head: one pass over ${m.pairs} pairs in ${m.head_train_s.toFixed(2)} s (${Math.round(m.pairs_per_s)} pairs/s); tower LoRA: ${m.tower_train_s.toFixed(1)} s`);
+      console.log(`  the oracle's reading vs the rendered styles: ${(sim.renderedAgreement * 100).toFixed(1)}% of held-out taste pairs in the same order (a model of the true styles could not do better)`);
       console.log(`  held-out taste pairs (${m.heldout_pairs}): head only ${m.head_acc.toFixed(3)}, head + tower ${m.heldout_acc.toFixed(3)}, cosine ${m.cosine_acc.toFixed(3)}`);
       const clear = sim.heldOutTaste.filter((_, i) => sim.heldOutTasteDelta[i]! >= 0.25);
       const big = await evaluateRewardVersion({ modelDir, head: out.version.head, tower: out.version.tower, gramTaps: out.version.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: clear, threads });
+      const agreed = await evaluateRewardVersion({ modelDir, head: out.version.head, tower: out.version.tower, gramTaps: out.version.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: sim.heldOutTasteAgreed, threads });
+      console.log(`  held-out taste pairs the reading and the rendering agree on (${agreed.pairs}): reward ${agreed.accuracy.toFixed(3)}, cosine ${agreed.cosineAccuracy.toFixed(3)}`);
       console.log(`  held-out taste pairs differing by ≥ 0.25 (${big.pairs}): reward ${big.accuracy.toFixed(3)}, cosine ${big.cosineAccuracy.toFixed(3)}`);
       console.log(`  held-out pairs in all (${all.pairs}, intent and taste): reward ${all.accuracy.toFixed(3)}, cosine ${all.cosineAccuracy.toFixed(3)}`);
       results.push({ pairs: m.pairs, train_s: m.head_train_s, pairs_per_s: m.pairs_per_s, heldout_acc: m.heldout_acc, cosine_acc: m.cosine_acc });

@@ -17,6 +17,13 @@ export interface SimulatedCommunity {
   heldOutTaste: IndexedPair[];
   /** |Δ taste| of each held-out taste pair (same order). */
   heldOutTasteDelta: number[];
+  /**
+   * Share of held-out taste pairs whose order by the taste of the *rendered* styles agrees with
+   * the order by the oracle's reading: the ceiling of a model that sees styles exactly.
+   */
+  renderedAgreement: number;
+  /** The held-out taste pairs whose order the oracle's reading and the rendered styles agree on. */
+  heldOutTasteAgreed: IndexedPair[];
   /** Held-out dialogues: every candidate pair with different noise-free utility. */
   heldOutAll: IndexedPair[];
   rounds: number;
@@ -94,6 +101,8 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
 
   const heldOutTaste: IndexedPair[] = [];
   const heldOutTasteDelta: number[] = [];
+  let agree = 0;
+  const heldOutTasteAgreed: IndexedPair[] = [];
   const heldOutAll: IndexedPair[] = [];
   for (let ri = o.dialogues; ri < rounds.length; ri++) {
     const c = rounds[ri]!.candidates;
@@ -106,6 +115,10 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
         if (c[a]!.verdict.match && c[b]!.verdict.match && Math.abs(c[a]!.taste - c[b]!.taste) >= 0.1) {
           heldOutTaste.push(pair);
           heldOutTasteDelta.push(Math.abs(c[a]!.taste - c[b]!.taste));
+          if (c[a]!.renderedTaste > c[b]!.renderedTaste) {
+            agree++;
+            heldOutTasteAgreed.push(pair);
+          }
         }
       }
     }
@@ -117,6 +130,8 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     train,
     heldOutTaste,
     heldOutTasteDelta,
+    renderedAgreement: agree / Math.max(heldOutTaste.length, 1),
+    heldOutTasteAgreed,
     heldOutAll,
     rounds: rounds.length,
     simulateSeconds: (performance.now() - started) / 1000,

@@ -38,6 +38,17 @@ describe('preference loss graph (DPO / Bradley–Terry)', () => {
     }
   });
 
+  it('has gradients that match finite differences with per-image offsets', async () => {
+    const { graph, loss } = buildPreferenceLossGraph(dims, norm, 2, { imageOffsets: 5, offsetPenalty: 0.3 });
+    graph.initializers.set('offset.images', { dtype: 'float32', dims: [5], data: Float32Array.of(0.01, -0.02, 0.005, 0.03, -0.01) });
+    const f = { ...feeds(2), image_index: new ort.Tensor('int64', BigInt64Array.of(0n, 3n, 1n, 3n), [4]) };
+    const results = [
+      ...(await gradCheck(graph, { loss, wrt: ['offset.images'], feeds: f, eps: 1e-3 })),
+      ...(await gradCheck(graph, { loss, wrt: ['head.fc1.weight'], feeds: f, eps: 1e-2 })),
+    ];
+    for (const r of results) expect(r.relError, `${r.name}: ${r.analytic} vs ${r.numeric}`).toBeLessThan(2e-2);
+  });
+
   it('is −log σ(β·[(r⁺ − r⁻) − ref]) for labelled pairs, weighted, and ignores zero-weight padding', async () => {
     const B = 2;
     const { graph, loss } = buildPreferenceLossGraph(dims, norm, B, { beta: 2 });

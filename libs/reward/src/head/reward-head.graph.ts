@@ -69,14 +69,43 @@ export function buildRewardHeadGraph(d: RewardHeadDims, norm: StyleNorm, opts: {
  * Bradley–Terry loss −log σ(r⁺ − r⁻) (β = 1). y = ½ (a tie) pulls d towards 0. Rows with w = 0
  * pad the last batch.
  */
-export function buildPreferenceLossGraph(d: RewardHeadDims, norm: StyleNorm, batch: number, opts: { beta?: number; seed?: number; cosScale?: number } = {}): { graph: Graph; loss: string } {
+export interface PreferenceLossOptions {
+  beta?: number;
+  seed?: number;
+  cosScale?: number;
+  /**
+   * Per-image offsets for the training images (count), with an L2 penalty `offsetPenalty`:
+   * r_train(p, x_i) = r(p, x_i) + u_i. An image-specific effect the features cannot explain (an
+   * image that misses what was asked, which every rater votes down) is absorbed by u_i instead
+   * of being pushed onto the features; only the head is kept (u is not part of a version).
+   */
+  imageOffsets?: number;
+  offsetPenalty?: number;
+}
+
+/** Trainable per-image offsets of `PreferenceLossOptions.imageOffsets`. */
+export const IMAGE_OFFSETS = 'offset.images';
+const OFFSET_SCALE = 30;
+
+export function buildPreferenceLossGraph(d: RewardHeadDims, norm: StyleNorm, batch: number, opts: PreferenceLossOptions = {}): { graph: Graph; loss: string } {
   const g = new GraphBuilder('reward_head_dpo');
   const l = new Layers(g, new Rng(opts.seed ?? 0));
   const style = g.input('style_features', 'float32', [2 * batch, d.styleDim]);
   const img = g.input('image_embeds', 'float32', [2 * batch, d.embedDim]);
   const txt = g.input('text_embeds', 'float32', [2 * batch, d.embedDim]);
-  const { reward } = headLayers(l, style, img, txt, d, norm, opts.cosScale ?? 10);
-  const total = appendPreferenceLoss(g, reward, batch, opts.beta ?? 1);
+  let { reward } = headLayers(l, style, img, txt, d, norm, opts.cosScale ?? 10);
+  let penalty: string | null = null;
+  if (opts.imageOffsets) {
+    const offsets = g.initializer(IMAGE_OFFSETS, new Float32Array(opts.imageOffsets), [opts.imageOffsets]);
+    // Scaled so that Adam's step (≈ lr per visit) moves an image's offset far enough in the few
+    // batches that contain it.
+    const u = g.mul(g.gather(offsets, g.input('image_index', 'int64', [2 * batch]), 0), g.scalar(OFFSET_SCALE));
+    reward = g.add(reward, u);
+    // λ·mean over the batch's images of u² (each image's offset is shrunk as often as it is seen).
+    penalty = g.mul(g.reduceMean(g.mul(u, u), [0], 0), g.scalar(opts.offsetPenalty ?? 0.1));
+  }
+  let total = appendPreferenceLoss(g, reward, batch, opts.beta ?? 1);
+  if (penalty) total = g.add(total, penalty);
   g.op('Identity', [total], {}, 'loss');
   g.output('loss', 'float32', []);
   return { graph: g.build(), loss: 'loss' };

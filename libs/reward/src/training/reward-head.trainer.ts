@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { Trainer, type TensorData } from '@vca/ml';
-import { buildPreferenceLossGraph, buildRewardHeadGraph, HEAD_TRAINABLE, type StyleNorm } from '../head/reward-head.graph';
+import { buildPreferenceLossGraph, buildRewardHeadGraph, HEAD_TRAINABLE, IMAGE_OFFSETS, type StyleNorm } from '../head/reward-head.graph';
 import { normOf, RewardHeadSession, type RewardHeadWeights } from '../head/reward-head.session';
 import type { FeatureTable, IndexedPair } from './feature-table';
 
@@ -19,6 +19,9 @@ export const RewardTrainingConfigSchema = z.object({
   cosScale: z.number().default(10),
   seed: z.number().int().default(0),
   threads: z.number().int().min(0).default(0),
+  /** Per-image offsets that absorb what the features cannot explain (see PreferenceLossOptions). */
+  imageOffsets: z.boolean().default(false),
+  offsetPenalty: z.number().min(0).default(0.1),
 });
 export type RewardTrainingConfig = z.input<typeof RewardTrainingConfigSchema>;
 
@@ -64,7 +67,13 @@ export async function trainRewardHead(opts: TrainRewardHeadOptions): Promise<Rew
   const images = [...new Set(pairs.flatMap((p) => [p.winner, p.loser]))];
   const norm: StyleNorm = opts.reference ? normOf(opts.reference) : table.styleMoments(images);
   const B = Math.min(c.batch, pairs.length);
-  const { graph, loss } = buildPreferenceLossGraph(dims, norm, B, { beta: opts.reference ? c.beta : 1, seed: c.seed, cosScale: c.cosScale });
+  const { graph, loss } = buildPreferenceLossGraph(dims, norm, B, {
+    beta: opts.reference ? c.beta : 1,
+    seed: c.seed,
+    cosScale: c.cosScale,
+    imageOffsets: c.imageOffsets ? table.images : undefined,
+    offsetPenalty: c.offsetPenalty,
+  });
   if (opts.reference) {
     for (const [k, t] of opts.reference.tensors) if (graph.initializers.has(k)) graph.initializers.set(k, t);
   }
@@ -84,8 +93,9 @@ export async function trainRewardHead(opts: TrainRewardHeadOptions): Promise<Rew
   const trainer = await Trainer.create({
     graph,
     loss,
-    trainable: HEAD_TRAINABLE,
+    trainable: c.imageOffsets ? [...[...graph.initializers.keys()].filter((k) => HEAD_TRAINABLE.test(k)), IMAGE_OFFSETS] : HEAD_TRAINABLE,
     inputShapes: {
+      ...(c.imageOffsets ? { image_index: [2 * B] } : {}),
       style_features: [2 * B, dims.styleDim],
       image_embeds: [2 * B, dims.embedDim],
       text_embeds: [2 * B, dims.embedDim],
@@ -151,6 +161,7 @@ export async function trainRewardHead(opts: TrainRewardHeadOptions): Promise<Rew
           ref_margin: new ort.Tensor('float32', ref, [B]),
           label: new ort.Tensor('float32', label, [B]),
           weight: new ort.Tensor('float32', weight, [B]),
+          ...(c.imageOffsets ? { image_index: new ort.Tensor('int64', BigInt64Array.from([...winners, ...losers].map((w) => BigInt(w.image))), [2 * B]) } : {}),
         };
       },
       onProgress: (p) => {

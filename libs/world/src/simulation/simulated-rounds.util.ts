@@ -5,7 +5,7 @@ import { createRng, deriveSeed, type Rng } from '../util/rng.util';
 import type { SceneRenderer } from '../render/scene.renderer';
 import type { RasterImage } from '../render/image.types';
 import type { SceneOracle, OracleVerdict } from '../oracle/scene.oracle';
-import { sceneTasteScore, simulateVotes, type CommunityTaste, type RaterOptions, type SimulatedVotes } from './community-taste.simulator';
+import { sceneTasteScore, simulateVotes, tasteScore, visibleStyleOf, type CommunityTaste, type RaterOptions, type SimulatedVotes } from './community-taste.simulator';
 
 /**
  * Rounds as a community's raters see them, without running a diffusion model: the candidates
@@ -18,8 +18,10 @@ export interface SimulatedCandidate {
   scene: Scene;
   image: RasterImage;
   verdict: OracleVerdict;
-  /** The hidden taste's score of what the oracle reads, in [−1, 1]. */
+  /** The hidden taste's score of what the oracle reads, in [−1, 1] (what raters go by). */
   taste: number;
+  /** The hidden taste's score of the style the scene was rendered with (no reading errors). */
+  renderedTaste: number;
   /** Noise-free rater utility (intent and taste, no Gumbel term): the ground truth of a pair. */
   utility: number;
 }
@@ -89,7 +91,9 @@ export function simulateRound(
     const verdict = oracle.judge(image, spec);
     const t = sceneTasteScore(verdict.parsed, taste);
     const intent = verdict.match ? 1 : 0.5 * verdict.score;
-    candidates.push({ scene, image, verdict, taste: t, utility: intentWeight * intent + tasteWeight * t });
+    const visible = visibleStyleOf(scene.style);
+    const rendered = scene.objects.reduce((a, o) => a + tasteScore({ ...visible, tiltDeg: o.shape === 'circle' ? undefined : visible.tiltDeg }, taste), 0) / scene.objects.length;
+    candidates.push({ scene, image, verdict, taste: t, renderedTaste: rendered, utility: intentWeight * intent + tasteWeight * t });
   }
   const votes = Array.from({ length: options.raters ?? 3 }, () => simulateVotes(candidates, taste, rng, options.rater));
   return { dialogue, prompt, candidates, votes };
