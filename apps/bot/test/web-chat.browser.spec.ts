@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ModelVersionService } from '@vca/core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGpuWorkerDouble, type GpuWorkerDouble } from './support/gpu-worker.double';
@@ -216,5 +217,38 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
     expect(banned).toEqual({ banned: true, banned_reason: 'rating spam' });
     const [audit] = await bot.db.dataSource.query(`SELECT count(*)::int AS n FROM moderation_actions WHERE action IN ('approve_label', 'ban_rater')`);
     expect(audit.n).toBe(2);
+  });
+
+  it('runs training now, shows the run and its report, and rolls the reward model back from the Training tab', async () => {
+    const versions = new ModelVersionService(bot.db.dataSource);
+    const first = await versions.register({ name: 'reward-browser-1', kind: 'reward', path: 'reward/browser-1', metrics: { heldout_acc: 0.81 } });
+    const second = await versions.register({ name: 'reward-browser-2', kind: 'reward', path: 'reward/browser-2', metrics: { heldout_acc: 0.84 } });
+    await versions.activate(first.id);
+    await versions.activate(second.id);
+
+    await page.goto(bot.baseUrl + '/moderation.html');
+    await page.getByTestId('admin-token').fill(ADMIN_TOKEN);
+    await page.getByTestId('admin-token').press('Enter');
+    await page.getByRole('button', { name: 'Training' }).click();
+    const row = (id: string) => page.locator(`[data-testid="model-version"][data-id="${id}"]`);
+    await expect.poll(() => row(second.id).textContent()).toContain('active');
+    expect(await row(second.id).textContent()).toContain('0.84');
+
+    await row(second.id).getByTestId('rollback').click();
+    await expect.poll(() => row(first.id).textContent()).toContain('active');
+    expect(await row(second.id).textContent()).toContain('rolled back');
+    expect((await versions.active('reward', null))?.id).toBe(first.id);
+
+    // Run now: the real GPU server's training worker runs it (too few labels here: skipped, with why).
+    await page.getByTestId('train-now').click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Training run: done');
+    const runs = page.getByTestId('training-run');
+    await expect
+      .poll(async () => {
+        await page.locator('#training-refresh').click();
+        return (await runs.count()) > 0 ? await runs.first().textContent() : '';
+      }, { timeout: 60_000 })
+      .toMatch(/skipped|succeeded/);
+    expect(await page.getByTestId('run-report').first().textContent()).toMatch(/MIN_TRAINING_PAIRS|pairs/);
   });
 });
