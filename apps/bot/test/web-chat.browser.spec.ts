@@ -240,6 +240,8 @@ describe.skipIf(!hasChromium)('web chat in headless Chromium', { timeout: 180_00
     expect((await versions.active('reward', null))?.id).toBe(first.id);
 
     // Run now: the real GPU server's training worker runs it (too few labels here: skipped, with why).
+    // An earlier test swapped the real server for the worker double, which trains nothing.
+    gpu ??= await startRealGpuServer(bot);
     await page.getByTestId('train-now').click();
     await expect.poll(() => page.locator('#notice').textContent()).toContain('Training run: done');
     const runs = page.getByTestId('training-run');
