@@ -59,6 +59,8 @@ export interface RewardTrainingMetrics {
 export interface RewardTrainingOutcome {
   version: RewardVersion;
   metrics: RewardTrainingMetrics;
+  /** The head trained on cached features alone (before the tower phase; equal to `version` without one). */
+  headOnly: RewardVersion;
 }
 
 async function buildTable(encoder: DualEncoderFeatures, images: ImageSource, prompts: readonly string[], rows?: readonly number[]): Promise<FeatureTable> {
@@ -128,6 +130,7 @@ export async function trainRewardModel(opts: TrainRewardModelOptions): Promise<R
     }
   }
   const heldOutImages = imagesOf(opts.heldOut);
+  const headPhase = head;
   const headSession = await RewardHeadSession.create(head, threads || 1);
   const headAcc = await pairAccuracy(headSession, table, opts.heldOut);
   await headSession.release();
@@ -185,23 +188,22 @@ export async function trainRewardModel(opts: TrainRewardModelOptions): Promise<R
     final_loss: finalLoss,
   };
   progress(1, 'trained');
+  const manifest = (h: RewardHeadWeights, t: TowerLora | null): RewardVersion['manifest'] => ({
+    format: 'vca-reward/1',
+    dims: h.dims,
+    gramTaps: c.gramTaps,
+    tower: t ? { rank: t.rank, alpha: t.alpha } : null,
+    encoder: encoderFingerprint(found.imageEncoder, found.textEncoder),
+    beta: reference ? c.head.beta : 1,
+    objective: reference ? 'dpo' : 'bradley_terry',
+    trainedAt: new Date().toISOString(),
+    metrics: Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v))),
+  });
+  const version: RewardVersion = { manifest: manifest(head, tower), head, tower };
   return {
-    version: {
-      manifest: {
-        format: 'vca-reward/1',
-        dims: head.dims,
-        gramTaps: c.gramTaps,
-        tower: tower ? { rank: tower.rank, alpha: tower.alpha } : null,
-        encoder: encoderFingerprint(found.imageEncoder, found.textEncoder),
-        beta: reference ? c.head.beta : 1,
-        objective: reference ? 'dpo' : 'bradley_terry',
-        trainedAt: new Date().toISOString(),
-        metrics: Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v))),
-      },
-      head,
-      tower,
-    },
+    version,
     metrics,
+    headOnly: c.tower.steps > 0 ? { manifest: manifest(headPhase, reference?.tower ?? null), head: headPhase, tower: reference?.tower ?? null } : version,
   };
 }
 

@@ -57,8 +57,11 @@ export const GpuServerEnvSchema = z.object({
   REWARD_HELDOUT_SHARE: z.coerce.number().gt(0).lt(1).default(0.2),
   /** Reward stage: a version is promoted only when judged on at least this many held-out pairs. */
   REWARD_MIN_HELDOUT_PAIRS: envInt(1, 100_000_000, 50),
-  /** Reward stage: steps of the image tower's conv-LoRA adaptation (0 = head only). */
-  REWARD_TOWER_STEPS: envInt(0, 1_000_000, 400),
+  /**
+   * Reward stage: steps of the image tower's conv-LoRA adaptation after the head (0 = head only,
+   * the default: on simulated votes it did not beat the head alone; docs/learning-loop.md).
+   */
+  REWARD_TOWER_STEPS: envInt(0, 1_000_000, 0),
   /** Reward stage: mismatched negatives per labelled round (an image made for another prompt loses). */
   REWARD_MISMATCH_PER_ROUND: envInt(0, 100, 1),
   /**
