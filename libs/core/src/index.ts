@@ -40,7 +40,9 @@ export { CuratedDataService, type CuratedDataSummary } from './curation/curated-
 export { buildPreferencePairs, toJsonl } from './curation/preference-pairs.util';
 export {
   dataOfCommunity,
+  loserOf,
   mismatchedNegatives,
+  pairTrainingWeights,
   pairCountsByCommunity,
   seededRandom,
   splitByDialogue,

@@ -8,6 +8,7 @@ import {
   dataOfCommunity,
   mismatchedNegatives,
   pairCountsByCommunity,
+  pairTrainingWeights,
   splitByDialogue,
   type CuratedData,
   type CuratedLabel,
@@ -53,6 +54,21 @@ describe('preference pair sets (pure)', () => {
     const ties = pairs.filter((p) => p.origin === 'tie');
     expect(ties).toHaveLength(1);
     expect(ties[0]).toMatchObject({ label_0: 0.5, label_1: 0.5, best_image_uid: null, user_id: 'carol' });
+  });
+
+  it('weighs pairs whose loser its own rater thumbed down by the given weight, others 1', () => {
+    const data = snapshot(1);
+    // alice also thumbs candidate 1 down; her pick (candidate 0) over it repeats that judgement.
+    data.labels.push({ ...data.labels[0]!, eventId: 'extra', imageId: 'img-0-0-1', candidateIndex: 1, signal: 'down' });
+    const pairs = buildPreferencePairs(data, '/img');
+    const weights = pairTrainingWeights(data, pairs, { thumbedDownLoserWeight: 0.1 });
+    const byKey = new Map(pairs.map((p, i) => [`${p.origin}:${p.user_id}:${p.image_0_uid}:${p.image_1_uid}`, weights[i]]));
+    expect(byKey.get('up_down:bob:img-0-0-0:img-0-0-3')).toBe(0.1);
+    expect(byKey.get('pick:alice:img-0-0-0:img-0-0-1')).toBe(0.1);
+    expect(byKey.get('pick:alice:img-0-0-0:img-0-0-2')).toBe(1);
+    expect(byKey.get('tie:carol:img-0-0-1:img-0-0-2')).toBe(1);
+    // Bob's thumb-down of candidate 3 does not touch alice's pick over it.
+    expect(byKey.get('pick:alice:img-0-0-0:img-0-0-3')).toBe(1);
   });
 
   it('splits by whole dialogues: none on both sides, stable across calls and as data grows', () => {

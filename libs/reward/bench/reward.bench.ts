@@ -15,7 +15,7 @@ import { simulateCommunity } from './simulated-community';
  * Env: BENCH_DIALOGUES (2,500 training rounds), BENCH_RATERS (8 per round), BENCH_HELDOUT (400
  * dialogues), BENCH_TASTES (comma list of taste seeds, default 2,3,8: an outline taste, shading
  * with tilt, shading), BENCH_ERROR_RATE (0.3 of candidates with one named attribute wrong),
- * BENCH_UP_DOWN_WEIGHT (0.5, as REWARD_UP_DOWN_WEIGHT), BENCH_TOWER_STEPS (400: the tower
+ * BENCH_THUMBED_DOWN_WEIGHT (0.1, as REWARD_THUMBED_DOWN_WEIGHT), BENCH_TOWER_STEPS (400: the tower
  * phase is measured beside the head alone; the JSON reports what the product's default serves),
  * BENCH_THREADS (0 = all cores), MODEL_DIR (models/default).
  * Last line: {"pairs","train_s","pairs_per_s","heldout_acc","cosine_acc","score_ms_per_image"}
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
         heldOutDialogues: env('BENCH_HELDOUT', 400),
         raters: env('BENCH_RATERS', 8),
         errorRate: env('BENCH_ERROR_RATE', 0.3),
-        originWeights: { up_down: env('BENCH_UP_DOWN_WEIGHT', 0.5) },
+        thumbedDownLoserWeight: env('BENCH_THUMBED_DOWN_WEIGHT', 0.1),
       });
       console.log(`taste ${seed}: ${JSON.stringify(sim.taste)}`);
       console.log(`  ${sim.rounds} rounds simulated in ${sim.simulateSeconds.toFixed(1)} s: ${sim.train.length} training pairs, ${sim.heldOutTaste.length} held-out taste pairs, ${sim.heldOutAll.length} held-out pairs in all`);

@@ -1,10 +1,11 @@
-import { buildPreferencePairs, type CuratedData, type CuratedLabel, type CuratedRound } from '@vca/core';
+import { buildPreferencePairs, pairTrainingWeights, type CuratedData, type CuratedLabel, type CuratedRound } from '@vca/core';
 import { SceneOracle, SceneRenderer, sampleTaste, simulateRound, toChwFloat, type CommunityTaste, type RasterImage, type SimulatedRound } from '@vca/world';
 import type { ImageSource, IndexedPair } from '../src';
 
 /**
  * A simulated community's labelled rounds as the reward stage sees them: votes become the same
- * curated-data shape and go through the product's `buildPreferencePairs`; held-out dialogues
+ * curated-data shape and go through the product's `buildPreferencePairs` and
+ * `pairTrainingWeights`; held-out dialogues
  * give pairs labelled by the hidden, noise-free utility. Shared by `bench:reward` and the
  * accuracy test.
  */
@@ -13,6 +14,8 @@ export interface SimulatedCommunity {
   prompts: string[];
   images: ImageSource;
   train: IndexedPair[];
+  /** For each training pair: did the same rater thumb its loser down? */
+  trainLoserThumbedDown: boolean[];
   /** Held-out dialogues: every candidate pair that both match the prompt and differ in taste (≥ 0.1). */
   heldOutTaste: IndexedPair[];
   /** |Δ taste| of each held-out taste pair (same order). */
@@ -40,8 +43,8 @@ export interface SimulateOptions {
   imageSize?: number;
   /** Share of candidates with one named attribute wrong (the model's mistakes). */
   errorRate?: number;
-  /** Loss weight of each pair origin (default 1). */
-  originWeights?: Partial<Record<'pick' | 'up_down' | 'tie', number>>;
+  /** Loss weight of any pair whose loser the same rater thumbed down (as the product's pairTrainingWeights). */
+  thumbedDownLoserWeight?: number;
 }
 
 export function rasterSource(images: readonly RasterImage[]): ImageSource {
@@ -91,12 +94,19 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     });
   });
   const data: CuratedData = { labels, rounds: curatedRounds };
-  const train: IndexedPair[] = buildPreferencePairs(data, '.').map((p) => {
+  const trainLoserThumbedDown: boolean[] = [];
+  const pairs = buildPreferencePairs(data, '.');
+  const weights = pairTrainingWeights(data, pairs, { thumbedDownLoserWeight: o.thumbedDownLoserWeight ?? 1 });
+  const train: IndexedPair[] = pairs.map((p, i) => {
     const ri = Number(p.image_0_uid.split(':')[0]);
     const c0 = Number(p.image_0_uid.split(':')[1]);
     const c1 = Number(p.image_1_uid.split(':')[1]);
     const zeroWins = p.label_0 >= p.label_1;
-    return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, zeroWins ? c1 : c0), label: p.label_0 === 0.5 ? 0.5 : 1, weight: o.originWeights?.[p.origin as 'pick'] ?? 1 };
+    const loserCandidate = zeroWins ? c1 : c0;
+    const rater = Number(p.user_id.slice(1));
+    const thumbedDown = rounds[ri]!.votes[rater]!.votes[loserCandidate] === 'down';
+    trainLoserThumbedDown.push(thumbedDown);
+    return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, loserCandidate), label: p.label_0 === 0.5 ? 0.5 : 1, weight: weights[i] };
   });
 
   const heldOutTaste: IndexedPair[] = [];
@@ -128,6 +138,7 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     prompts: rounds.map((r) => r.prompt),
     images: rasterSource(rounds.flatMap((r) => r.candidates.map((c) => c.image))),
     train,
+    trainLoserThumbedDown,
     heldOutTaste,
     heldOutTasteDelta,
     renderedAgreement: agree / Math.max(heldOutTaste.length, 1),

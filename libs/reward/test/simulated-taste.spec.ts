@@ -11,7 +11,7 @@ import { simulateCommunity } from '../bench/simulated-community';
  */
 describe('reward model on a simulated community', () => {
   it('learns the hidden taste from votes; the cosine stays near chance on the same pairs', async () => {
-    const sim = simulateCommunity({ seed: 2, dialogues: 700, heldOutDialogues: 200, raters: 4, originWeights: { up_down: 0.5 } });
+    const sim = simulateCommunity({ seed: 2, dialogues: 700, heldOutDialogues: 200, raters: 4, thumbedDownLoserWeight: 0.1 });
     const { metrics } = await trainRewardModel({
       modelDir: 'models/default',
       images: sim.images,

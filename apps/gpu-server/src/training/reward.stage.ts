@@ -6,6 +6,7 @@ import {
   buildPreferencePairs,
   communityKey,
   mismatchedNegatives,
+  pairTrainingWeights,
   splitByDialogue,
   type PreferencePair,
   type TrainingStage,
@@ -35,7 +36,7 @@ interface IndexedPairs {
   missing: number;
 }
 
-function indexPairs(train: readonly PreferencePair[], heldOut: readonly PreferencePair[], upDownWeight: number): IndexedPairs {
+function indexPairs(train: readonly PreferencePair[], trainWeights: readonly number[], heldOut: readonly PreferencePair[]): IndexedPairs {
   const prompts = new Map<string, number>();
   const paths = new Map<string, number>();
   const present = new Map<string, boolean>();
@@ -50,8 +51,8 @@ function indexPairs(train: readonly PreferencePair[], heldOut: readonly Preferen
     return e;
   };
   let missing = 0;
-  const convert = (list: readonly PreferencePair[]): IndexedPair[] =>
-    list.flatMap((p) => {
+  const convert = (list: readonly PreferencePair[], weights?: readonly number[]): IndexedPair[] =>
+    list.flatMap((p, i) => {
       if (!exists(p.image_0_path) || !exists(p.image_1_path)) {
         missing++;
         return [];
@@ -59,9 +60,9 @@ function indexPairs(train: readonly PreferencePair[], heldOut: readonly Preferen
       const zeroWins = p.label_0 >= p.label_1;
       const a = idx(paths, p.image_0_path);
       const b = idx(paths, p.image_1_path);
-      return [{ prompt: idx(prompts, p.caption), winner: zeroWins ? a : b, loser: zeroWins ? b : a, label: p.label_0 === p.label_1 ? 0.5 : 1, weight: p.origin === 'up_down' ? upDownWeight : 1 }];
+      return [{ prompt: idx(prompts, p.caption), winner: zeroWins ? a : b, loser: zeroWins ? b : a, label: p.label_0 === p.label_1 ? 0.5 : 1, weight: weights?.[i] ?? 1 }];
     });
-  const t = convert(train);
+  const t = convert(train, trainWeights);
   const h = convert(heldOut);
   return { prompts: [...prompts.keys()], paths: [...paths.keys()], train: t, heldOut: h, missing };
 }
@@ -105,7 +106,9 @@ export class RewardStage implements TrainingStage {
     const pairs = buildPreferencePairs(ctx.data, ctx.imageDir);
     const split = splitByDialogue(pairs, { heldOutShare: this.config.REWARD_HELDOUT_SHARE, seed: ctx.runId });
     const mismatched = mismatchedNegatives(ctx.data, split.train, { perRound: this.config.REWARD_MISMATCH_PER_ROUND, seed: ctx.runId, imageDir: ctx.imageDir });
-    const indexed = indexPairs([...split.train, ...mismatched], split.heldOut, this.config.REWARD_UP_DOWN_WEIGHT);
+    const trainPairs = [...split.train, ...mismatched];
+    const weights = pairTrainingWeights(ctx.data, trainPairs, { thumbedDownLoserWeight: this.config.REWARD_THUMBED_DOWN_WEIGHT });
+    const indexed = indexPairs(trainPairs, weights, split.heldOut);
     const decidedHeldOut = indexed.heldOut.filter((p) => p.label !== 0.5).length;
     const counts = { pairs_train: indexed.train.length, pairs_mismatch: mismatched.length, pairs_heldout: decidedHeldOut, pairs_missing_images: indexed.missing };
     if (indexed.train.length === 0) return outcome('skipped', 'no training pairs with images on disk', counts);

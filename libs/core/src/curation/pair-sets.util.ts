@@ -160,3 +160,25 @@ export function pairCountsByCommunity(data: CuratedData, pairs: readonly Prefere
   }
   return counts;
 }
+
+/** The image a pair prefers against (null for a tie). */
+export function loserOf(pair: PreferencePair): string | null {
+  if (pair.best_image_uid === null) return null;
+  return pair.best_image_uid === pair.image_0_uid ? pair.image_1_uid : pair.image_0_uid;
+}
+
+/**
+ * Loss weights of preference pairs for training: a pair whose loser its own rater thumbed down
+ * in that round (every up × down pair, and a pick over a thumbed-down candidate) weighs
+ * `thumbedDownLoserWeight`, every other pair 1. Such a pair mostly repeats an absolute judgement
+ * ("not what I asked for"), which the rater made of the loser alone; a pick over a candidate the
+ * rater did not reject is the relative choice a preference model learns from
+ * (docs/learning-loop.md, measured on simulated raters).
+ */
+export function pairTrainingWeights(data: CuratedData, pairs: readonly PreferencePair[], options: { thumbedDownLoserWeight: number }): number[] {
+  const down = new Set(data.labels.filter((l) => l.signal === 'down').map((l) => `${l.raterId}|${l.imageId}`));
+  return pairs.map((p) => {
+    const loser = loserOf(p);
+    return loser !== null && down.has(`${p.user_id}|${loser}`) ? options.thumbedDownLoserWeight : 1;
+  });
+}

@@ -65,11 +65,10 @@ export const GpuServerEnvSchema = z.object({
   /** Reward stage: mismatched negatives per labelled round (an image made for another prompt loses). */
   REWARD_MISMATCH_PER_ROUND: envInt(0, 100, 1),
   /**
-   * Reward stage: loss weight of thumbs-up × thumbs-down pairs relative to picks. Thumbs are
-   * absolute judgements made one image at a time; a pick is the relative choice the preference
-   * model is about (docs/learning-loop.md, measured on simulated raters).
+   * Reward stage: loss weight of a pair whose loser its own rater thumbed down (every up × down
+   * pair, a pick over a thumbed-down candidate); other pairs weigh 1 (docs/learning-loop.md).
    */
-  REWARD_UP_DOWN_WEIGHT: z.coerce.number().min(0).max(10).default(0.5),
+  REWARD_THUMBED_DOWN_WEIGHT: z.coerce.number().min(0).max(10).default(0.1),
 });
 export type GpuServerConfig = z.infer<typeof GpuServerEnvSchema>;
 
