@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       const v = servedVersion(out);
       const all = await evaluateRewardVersion({ modelDir, head: v.head, tower: v.tower, gramTaps: v.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: sim.heldOutAll, threads });
       console.log(`  embeddings: ${m.encode_s.toFixed(1)} s; head: one pass over ${m.pairs} pairs in ${m.head_train_s.toFixed(2)} s (${Math.round(m.pairs_per_s)} pairs/s); tower LoRA: ${m.tower_train_s.toFixed(1)} s`);
-      console.log(`  the oracle's reading vs the rendered styles: ${(sim.renderedAgreement * 100).toFixed(1)}% of held-out taste pairs in the same order (a model of the true styles could not do better)`);
+      console.log(`  the oracle's reading vs the rendered styles: ${(sim.renderedAgreement * 100).toFixed(1)}% of held-out taste pairs in the same order (what a model of the rendered styles alone would score)`);
       console.log(`  held-out taste pairs (${m.heldout_pairs}): head only ${m.head_acc.toFixed(3)}, head + tower ${m.heldout_acc.toFixed(3)}, cosine ${m.cosine_acc.toFixed(3)}`);
       const clear = sim.heldOutTaste.filter((_, i) => sim.heldOutTasteDelta[i]! >= 0.25);
       const big = await evaluateRewardVersion({ modelDir, head: v.head, tower: v.tower, gramTaps: v.manifest.gramTaps, images: sim.images, prompts: sim.prompts, pairs: clear, threads });

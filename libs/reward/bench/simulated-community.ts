@@ -22,7 +22,7 @@ export interface SimulatedCommunity {
   heldOutTasteDelta: number[];
   /**
    * Share of held-out taste pairs whose order by the taste of the *rendered* styles agrees with
-   * the order by the oracle's reading: the ceiling of a model that sees styles exactly.
+   * the order by the oracle's reading: what a model of the rendered styles alone would score.
    */
   renderedAgreement: number;
   /** The held-out taste pairs whose order the oracle's reading and the rendered styles agree on. */
