@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationService, ModelVersionService, RuleBasedPromptRefiner } from '@vca/core';
-import { DualEncoderFeatures, FeatureTable, encoderFingerprint, saveRewardVersion, trainRewardHead } from '@vca/reward';
-import { SceneRenderer, encodePng, sampleScene } from '@vca/world';
 import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
 import { loadDiffusionImageGenerator } from '../src/model/diffusion-image.generator';
 import { createDialogueHarness, roundOutcome, type DialogueHarness } from './support/dialogue-harness.util';
+import { writeTinyRewardVersion as writeTinyVersion } from './support/simulated-labels.util';
 import { TEST_DATABASE_URL, createTestEnv, type TestEnv } from './support/test-env.util';
 
 /**
@@ -116,29 +115,3 @@ describe('gpu-server scoring on the default model', () => {
     expect(rows.every((row) => row.reward_version_id === null && typeof row.scores.reward === 'number')).toBe(true);
   });
 });
-
-/** A reward version trained for a few steps on two pairs of rendered scenes (enough to load and score). */
-async function writeTinyVersion(dir: string, seed = 1): Promise<void> {
-  const MODEL = 'models/default';
-  const enc = await DualEncoderFeatures.load(MODEL, { threads: 1 });
-  const renderer = new SceneRenderer({ size: 64 });
-  const images = await enc.encodePngs([1, 2, 3, 4].map((s) => encodePng(renderer.render(sampleScene(s + seed)))));
-  const table = FeatureTable.from(images, await enc.encodeTexts(['a circle']));
-  await enc.dispose();
-  const res = await trainRewardHead({ table, pairs: [{ prompt: 0, winner: 0, loser: 1, label: 1 }, { prompt: 0, winner: 2, loser: 3, label: 1 }], config: { hidden: 8, threads: 1 } });
-  saveRewardVersion(dir, {
-    manifest: {
-      format: 'vca-reward/1',
-      dims: res.weights.dims,
-      gramTaps: 2,
-      tower: null,
-      encoder: encoderFingerprint(join(MODEL, 'image_encoder/model.onnx'), join(MODEL, 'clip_text_encoder/model.onnx')),
-      beta: 1,
-      objective: 'bradley_terry',
-      trainedAt: new Date(0).toISOString(),
-      metrics: {},
-    },
-    head: res.weights,
-    tower: null,
-  });
-}

@@ -13,3 +13,4 @@ export * from './training/reward-model.trainer';
 export * from './model/image-feature.graph';
 export * from './model/reward-version.store';
 export * from './model/reward.scorer';
+export * from './fixture/fixture-version.writer';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '@vca/ml';
-import { DualEncoderFeatures, findEncoderTaps, findRewardEncoders, FeatureTable, loadRewardScorer, loadRewardVersion, saveRewardVersion, trainRewardHead, encoderFingerprint, type RewardVersion } from '@vca/reward';
+import { DualEncoderFeatures, findEncoderTaps, findRewardEncoders, fixtureRewardVersion, loadRewardScorer, loadRewardVersion, saveRewardVersion, type RewardVersion } from '@vca/reward';
 import { SceneRenderer, encodePng, sampleScene } from '@vca/world';
 
 const MODEL = 'models/default';
@@ -42,29 +42,7 @@ describe('dual-encoder features', () => {
 });
 
 describe('reward versions and the scorer', () => {
-  async function tinyVersion(): Promise<RewardVersion> {
-    const enc = await DualEncoderFeatures.load(MODEL, { threads: 1 });
-    const renderer = new SceneRenderer({ size: 64 });
-    const images = await enc.encodePngs([1, 2, 3, 4].map((s) => encodePng(renderer.render(sampleScene(s)))));
-    const table = FeatureTable.from(images, await enc.encodeTexts(['a circle']));
-    await enc.dispose();
-    const res = await trainRewardHead({ table, pairs: [{ prompt: 0, winner: 0, loser: 1, label: 1 }, { prompt: 0, winner: 2, loser: 3, label: 1 }], config: { hidden: 8, threads: 1 } });
-    return {
-      manifest: {
-        format: 'vca-reward/1',
-        dims: res.weights.dims,
-        gramTaps: 2,
-        tower: null,
-        encoder: encoderFingerprint(join(MODEL, 'image_encoder/model.onnx'), join(MODEL, 'clip_text_encoder/model.onnx')),
-        beta: 1,
-        objective: 'bradley_terry',
-        trainedAt: new Date(0).toISOString(),
-        metrics: { heldout_acc: 0.5 },
-      },
-      head: res.weights,
-      tower: null,
-    };
-  }
+  const tinyVersion = (): Promise<RewardVersion> => fixtureRewardVersion(MODEL);
 
   it('round-trips a version folder, manifest last', async () => {
     const version = await tinyVersion();

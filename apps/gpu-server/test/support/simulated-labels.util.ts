@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { ConversationService, FeedbackService, RuleBasedPromptRefiner, type GenerationQueuePort } from '@vca/core';
-import { DualEncoderFeatures, FeatureTable, encoderFingerprint, saveRewardVersion, trainRewardHead } from '@vca/reward';
+import { writeFixtureRewardVersion } from '@vca/reward';
 import { DiskImageStorage, type GenerationJob } from '@vca/shared';
-import { SceneOracle, SceneRenderer, encodePng, sampleScene, simulateRound, type CommunityTaste } from '@vca/world';
+import { SceneOracle, SceneRenderer, encodePng, simulateRound, type CommunityTaste } from '@vca/world';
 
 /** Holds the job a conversation would enqueue, so a test can answer it with its own images. */
 class HeldQueue implements GenerationQueuePort {
@@ -46,27 +45,5 @@ export async function seedSimulatedLabels(o: { dataSource: DataSource; imageDir:
   }
 }
 
-/** A reward version trained for a few steps on two pairs of rendered scenes (enough to load and score). */
-export async function writeTinyRewardVersion(dir: string, seed = 1, modelDir = 'models/default'): Promise<void> {
-  const enc = await DualEncoderFeatures.load(modelDir, { threads: 1 });
-  const renderer = new SceneRenderer({ size: 64 });
-  const images = await enc.encodePngs([1, 2, 3, 4].map((s) => encodePng(renderer.render(sampleScene(s + seed)))));
-  const table = FeatureTable.from(images, await enc.encodeTexts(['a circle']));
-  await enc.dispose();
-  const res = await trainRewardHead({ table, pairs: [{ prompt: 0, winner: 0, loser: 1, label: 1 }, { prompt: 0, winner: 2, loser: 3, label: 1 }], config: { hidden: 8, threads: 1 } });
-  saveRewardVersion(dir, {
-    manifest: {
-      format: 'vca-reward/1',
-      dims: res.weights.dims,
-      gramTaps: 2,
-      tower: null,
-      encoder: encoderFingerprint(join(modelDir, 'image_encoder/model.onnx'), join(modelDir, 'clip_text_encoder/model.onnx')),
-      beta: 1,
-      objective: 'bradley_terry',
-      trainedAt: new Date(0).toISOString(),
-      metrics: {},
-    },
-    head: res.weights,
-    tower: null,
-  });
-}
+/** A tiny trained reward version (see @vca/reward's fixture) written where the training stage writes them. */
+export const writeTinyRewardVersion = (dir: string, seed = 1, modelDir = 'models/default'): Promise<void> => writeFixtureRewardVersion(dir, { modelDir, seed });
