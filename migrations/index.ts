@@ -8,5 +8,6 @@ import { RoundOriginAndRequestKey1795706620333 } from './1795706620333-RoundOrig
 import { PromptBlockTerms1795712743529 } from './1795712743529-PromptBlockTerms';
 import { RoundsRequesterCreatedIndex1795712895271 } from './1795712895271-RoundsRequesterCreatedIndex';
 import { TrainingPipeline1796684719025 } from './1796684719025-TrainingPipeline';
+import { TrainingModerationActions1796700000000 } from './1796700000000-TrainingModerationActions';
 
-export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529, RoundsRequesterCreatedIndex1795712895271, TrainingPipeline1796684719025];
+export const CORE_MIGRATIONS: Array<new () => MigrationInterface> = [Init1795701711697, TrainingRunPerSchedule1795702944679, RoundOriginAndRequestKey1795706620333, PromptBlockTerms1795712743529, RoundsRequesterCreatedIndex1795712895271, TrainingPipeline1796684719025, TrainingModerationActions1796700000000];

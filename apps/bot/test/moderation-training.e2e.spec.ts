@@ -106,11 +106,19 @@ describe('moderation of the learning loop', () => {
     expect((await versions.active('reward', null))!.id).toBe(v2.id);
     expect((await api('POST', `/model-versions/${randomUUID()}/activate`)).status).toBe(400);
     expect((await api('POST', '/model-versions/rollback', { kind: 'nonsense' })).status).toBe(400);
+    // Both actions are in the moderation audit table, with the moderator and the versions.
+    const audit = await bot.db.dataSource.query(`SELECT action, target_id, details FROM moderation_actions WHERE action IN ('rollback_model', 'activate_model') ORDER BY id`);
+    expect(audit).toEqual([
+      { action: 'rollback_model', target_id: v2.id, details: expect.objectContaining({ from: 'reward-2026-12-07', to: 'reward-2026-12-01' }) },
+      { action: 'activate_model', target_id: v2.id, details: expect.objectContaining({ name: 'reward-2026-12-07', kind: 'reward' }) },
+    ]);
   });
 
   it('enqueues a manual training run ("run now") and lists runs with their reports', async () => {
     const requested = await api<{ jobId: string }>('POST', '/training-runs', {});
     expect(requested.status).toBe(202);
+    const [audited] = await bot.db.dataSource.query(`SELECT target_id FROM moderation_actions WHERE action = 'request_training'`);
+    expect(audited.target_id).toBe(requested.body.jobId);
     const queue = new TrainingQueue({ redisUrl: TEST_REDIS_URL, prefix: bot.config.QUEUE_PREFIX });
     try {
       const job = await queue.queue.getJob(requested.body.jobId);

@@ -3,6 +3,7 @@ import {
   CoreError,
   CoreErrorCode,
   ModelVersionService,
+  ModerationService,
   TrainingRunService,
   type ModelVersionEntity,
   type ModelVersionKind,
@@ -15,8 +16,8 @@ import type { BotConfig } from '../config/bot-config.schema';
 /**
  * What moderators do about the learning loop, from any surface (web page, Discord, Slack): ask
  * for a training run now, read runs and model versions with their metrics, activate a version or
- * roll back. The core services do the work; this adds the training queue and the log line naming
- * the moderator. (The audit table's action kinds do not cover these yet, so they are logged.)
+ * roll back. The core services do the work; this adds the training queue, the log line naming the
+ * moderator and the row in the moderation audit table.
  */
 @Injectable()
 export class TrainingControl implements OnModuleDestroy {
@@ -26,6 +27,7 @@ export class TrainingControl implements OnModuleDestroy {
   constructor(
     private readonly runs: TrainingRunService,
     private readonly versions: ModelVersionService,
+    private readonly moderation: ModerationService,
     @Inject(BOT_CONFIG) private readonly config: BotConfig,
   ) {}
 
@@ -33,6 +35,7 @@ export class TrainingControl implements OnModuleDestroy {
   async requestRun(moderatorId: string, opts: { requireApproval?: boolean } = {}): Promise<string> {
     const jobId = await this.queue().requestRun({ trigger: 'manual', requireApproval: opts.requireApproval ?? false });
     this.logger.log(`${moderatorId} requested a training run (job ${jobId})`);
+    await this.moderation.recordAction(moderatorId, 'request_training', { type: 'training_job', id: jobId }, { requireApproval: opts.requireApproval ?? false });
     return jobId;
   }
 
@@ -48,6 +51,7 @@ export class TrainingControl implements OnModuleDestroy {
   async activate(moderatorId: string, versionId: string): Promise<ModelVersionEntity> {
     const version = await this.versions.activate(versionId);
     this.logger.log(`${moderatorId} activated ${version.kind} version ${version.name} (${version.id}) for ${version.communityId ?? 'every community'}`);
+    await this.moderation.recordAction(moderatorId, 'activate_model', { type: 'model_version', id: version.id }, { name: version.name, kind: version.kind, communityId: version.communityId });
     return version;
   }
 
@@ -73,6 +77,13 @@ export class TrainingControl implements OnModuleDestroy {
     this.logger.log(
       `${moderatorId} rolled ${scope.kind} of ${communityId ?? 'global'} back from ${from?.name ?? 'none'} to ${active?.name ?? 'none'} (serving: ${serving?.name ?? 'base behaviour'})`,
     );
+    await this.moderation.recordAction(moderatorId, 'rollback_model', { type: 'model_version', id: from?.id ?? null }, {
+      kind: scope.kind,
+      communityId,
+      from: from?.name ?? null,
+      to: active?.name ?? null,
+      serving: serving?.name ?? null,
+    });
     return { from, active, serving };
   }
 

@@ -36,6 +36,9 @@ export const MODERATION_ACTION_KINDS = [
   'export_dialogues',
   'block_term',
   'unblock_term',
+  'request_training',
+  'activate_model',
+  'rollback_model',
 ] as const;
 export type ModerationActionKind = (typeof MODERATION_ACTION_KINDS)[number];
 

@@ -437,6 +437,14 @@ export class ModerationService {
     return unique.filter((k) => !kept.has(k)).sort();
   }
 
+  /**
+   * Records a moderator's action taken outside this service (the learning loop's: a training run
+   * requested, a model version activated or rolled back) in the same audit table.
+   */
+  async recordAction(moderatorId: string, action: ModerationActionKind, target: { type: string; id: string | null }, details: Record<string, unknown> = {}): Promise<void> {
+    await this.audit(this.dataSource.manager, moderatorId, action, target.type, target.id, null, details);
+  }
+
   private async audit(
     em: EntityManager,
     moderatorId: string,
