@@ -195,6 +195,9 @@ describe('migration TrainingPipeline', () => {
 
   it('renames completed runs to succeeded, and back on revert', async () => {
     const ds = db.dataSource;
+    // The learning loop's audit kinds come and go with their own migration.
+    await ds.undoLastMigration({ transaction: 'each' });
+    await expect(ds.query(`INSERT INTO moderation_actions (moderator_id, action, target_type) VALUES ('m', 'request_training', 'training_job')`)).rejects.toThrow(/CHK_moderation_actions_action/);
     await ds.undoLastMigration({ transaction: 'each' });
     const id = randomUUID();
     await ds.query(
@@ -202,9 +205,11 @@ describe('migration TrainingPipeline', () => {
       [id],
     );
     await expect(ds.query(`INSERT INTO model_versions (id, name, kind, path) VALUES ($1, 'r', 'reward', 'p')`, [randomUUID()])).rejects.toThrow(/CHK_model_versions_kind/);
-    expect(await runMigrations(ds)).toEqual(['TrainingPipeline1796684719025']);
+    expect(await runMigrations(ds)).toEqual(['TrainingPipeline1796684719025', 'TrainingModerationActions1796700000000']);
+    await ds.query(`INSERT INTO moderation_actions (moderator_id, action, target_type) VALUES ('m', 'request_training', 'training_job')`);
     expect(await ds.query(`SELECT status, attempts, stages FROM training_runs WHERE id = $1`, [id])).toEqual([{ status: 'succeeded', attempts: 0, stages: {} }]);
     await expect(ds.query(`UPDATE training_runs SET status = 'completed' WHERE id = $1`, [id])).rejects.toThrow(/CHK_training_runs_status/);
+    await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await ds.query(`SELECT status FROM training_runs WHERE id = $1`, [id])).toEqual([{ status: 'completed' }]);
     await runMigrations(ds);
