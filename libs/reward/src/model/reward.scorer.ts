@@ -1,4 +1,4 @@
-import { DEFAULT_GRAM_TAPS, DualEncoderFeatures, findRewardEncoders } from '../features/dual-encoder.features';
+import { DualEncoderFeatures, findRewardEncoders } from '../features/dual-encoder.features';
 import { RewardHeadSession } from '../head/reward-head.session';
 import type { RewardScorer, RewardScores } from '../reward-scorer.port';
 import { encoderFingerprint, loadRewardVersion } from './reward-version.store';
@@ -33,7 +33,8 @@ export class DualEncoderRewardScorer implements RewardScorer {
     if (!found.ok) throw new Error(found.reason);
     const threads = o.threads ?? 1;
     if (!o.versionDir) {
-      return new DualEncoderRewardScorer(null, await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps: DEFAULT_GRAM_TAPS }), null, null);
+      // Only the embeddings are read: no Gram statistics to compute.
+      return new DualEncoderRewardScorer(null, await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps: 0 }), null, null);
     }
     const version = loadRewardVersion(o.versionDir);
     const fp = encoderFingerprint(found.imageEncoder, found.textEncoder);
@@ -41,7 +42,8 @@ export class DualEncoderRewardScorer implements RewardScorer {
       throw new Error(`reward version ${o.versionDir} was trained on other encoders than those in ${o.modelDir}`);
     }
     const gramTaps = version.manifest.gramTaps;
-    const base = await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps });
+    // With a tower adapter the base encoder only gives the cosine's embeddings.
+    const base = await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps: version.tower ? 0 : gramTaps });
     const adapted = version.tower ? await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps, tower: version.tower }) : null;
     const head = await RewardHeadSession.create(version.head, threads);
     return new DualEncoderRewardScorer(o.versionId, base, adapted, head);

@@ -129,7 +129,6 @@ export async function trainRewardModel(opts: TrainRewardModelOptions): Promise<R
       saveSafetensors(headFile, new Map(head.tensors), { dims: JSON.stringify(head.dims) });
     }
   }
-  const heldOutImages = imagesOf(opts.heldOut);
   const headPhase = head;
   const headSession = await RewardHeadSession.create(head, threads || 1);
   const headAcc = await pairAccuracy(headSession, table, opts.heldOut);
@@ -171,7 +170,13 @@ export async function trainRewardModel(opts: TrainRewardModelOptions): Promise<R
   }
 
   progress(0.92, 'evaluating on held-out dialogues');
-  const candAcc = await evaluateRewardVersion({ modelDir: opts.modelDir, head, tower, gramTaps: c.gramTaps, images: opts.images, prompts: opts.prompts, pairs: opts.heldOut, threads });
+  const evaluation = { modelDir: opts.modelDir, head, tower, gramTaps: c.gramTaps, images: opts.images, prompts: opts.prompts, pairs: opts.heldOut, threads };
+  // Without a tower phase the held-out features in `table` are the candidate's own (same tower as
+  // the reference): only the cosine baseline may need the base encoder.
+  const candAcc =
+    c.tower.steps > 0
+      ? await evaluateRewardVersion(evaluation)
+      : { ...headAcc, cosineAccuracy: tower ? await baseCosineAccuracy(evaluation) : headAcc.cosineAccuracy };
   const cosineAcc = candAcc.cosineAccuracy;
 
   const metrics: RewardTrainingMetrics = {
@@ -230,12 +235,19 @@ export async function evaluateRewardVersion(o: EvaluateRewardOptions): Promise<{
   await encoder.dispose();
   const head = await RewardHeadSession.create(o.head, threads || 1);
   const acc = await pairAccuracy(head, table, o.pairs);
-  if (o.tower) {
-    const base = await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps: o.gramTaps, tower: null });
-    const baseTable = await buildTable(base, o.images, o.prompts, rows);
-    await base.dispose();
-    acc.cosineAccuracy = (await pairAccuracy(head, baseTable, o.pairs)).cosineAccuracy;
-  }
   await head.release();
+  if (o.tower) acc.cosineAccuracy = await baseCosineAccuracy(o);
   return acc;
+}
+
+/** The plain cosine's held-out accuracy from the base encoder (no tower adapter). */
+async function baseCosineAccuracy(o: EvaluateRewardOptions): Promise<number> {
+  const threads = o.threads ?? 0;
+  const base = await DualEncoderFeatures.load(o.modelDir, { threads, gramTaps: o.gramTaps, tower: null });
+  const table = await buildTable(base, o.images, o.prompts, imagesOf(o.pairs));
+  await base.dispose();
+  const head = await RewardHeadSession.create(o.head, threads || 1);
+  const acc = await pairAccuracy(head, table, o.pairs);
+  await head.release();
+  return acc.cosineAccuracy;
 }
