@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { FeedbackSignal, FeedbackSource, ModerationStatus } from '../entities/enums';
 import { parseInput } from '../errors/parse-input.util';
 import { ACTIVE_LABEL_SQL } from '../feedback/active-labels.sql';
-import { CurationOptionsSchema, type CuratedData, type CuratedRound, type CurationOptions } from './curation.types';
+import { CurationOptionsSchema, type CuratedData, type CuratedRound, type CurationOptions, type PreferencePair } from './curation.types';
 import { buildPreferencePairs } from './preference-pairs.util';
 
 export interface CuratedDataSummary {
@@ -110,14 +110,18 @@ export class CuratedDataService {
   async summarize(options: CurationOptions = {}): Promise<CuratedDataSummary> {
     const data = await this.load(options);
     // Paths are irrelevant for counting.
-    const pairs = buildPreferencePairs(data, '.');
-    return {
-      labels: data.labels.length,
-      pairs: pairs.filter((p) => p.origin !== 'tie').length,
-      ties: pairs.filter((p) => p.origin === 'tie').length,
-      raters: new Set(pairs.map((p) => p.user_id)).size,
-      dialogues: new Set(pairs.map((p) => p.dialogue_id)).size,
-      rounds: new Set(pairs.map((p) => p.round_id)).size,
-    };
+    return summarizePairs(data, buildPreferencePairs(data, '.'));
   }
+}
+
+/** The counts of a curated snapshot and its pairs (ties apart, as exports count them). */
+export function summarizePairs(data: CuratedData, pairs: readonly PreferencePair[]): CuratedDataSummary {
+  return {
+    labels: data.labels.length,
+    pairs: pairs.filter((p) => p.origin !== 'tie').length,
+    ties: pairs.filter((p) => p.origin === 'tie').length,
+    raters: new Set(pairs.map((p) => p.user_id)).size,
+    dialogues: new Set(pairs.map((p) => p.dialogue_id)).size,
+    rounds: new Set(pairs.map((p) => p.round_id)).size,
+  };
 }

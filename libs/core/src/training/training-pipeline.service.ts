@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { communityKey } from '../curation/community.util';
-import { CuratedDataService } from '../curation/curated-data.service';
+import { CuratedDataService, summarizePairs } from '../curation/curated-data.service';
 import type { CuratedData, PreferencePair } from '../curation/curation.types';
 import { dataOfCommunity, pairCountsByCommunity } from '../curation/pair-sets.util';
 import { buildPreferencePairs } from '../curation/preference-pairs.util';
@@ -341,13 +341,5 @@ function checkOutcome(stage: string, outcome: TrainingStageOutcome): TrainingSta
 
 /** The counts a run records for its snapshot (ties apart, like exports count them). */
 export function summarize(data: CuratedData, pairs: readonly PreferencePair[]): TrainingDataSummary {
-  return {
-    labels: data.labels.length,
-    pairs: pairs.filter((p) => p.origin !== 'tie').length,
-    ties: pairs.filter((p) => p.origin === 'tie').length,
-    raters: new Set(pairs.map((p) => p.user_id)).size,
-    dialogues: new Set(pairs.map((p) => p.dialogue_id)).size,
-    rounds: new Set(pairs.map((p) => p.round_id)).size,
-    communities: pairCountsByCommunity(data, pairs),
-  };
+  return { ...summarizePairs(data, pairs), communities: pairCountsByCommunity(data, pairs) };
 }
