@@ -1,9 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { Trainer, type TensorData } from '@vca/ml';
+import { Rng, Trainer, type TensorData } from '@vca/ml';
 import { buildPreferenceLossGraph, buildRewardHeadGraph, HEAD_TRAINABLE, IMAGE_OFFSETS, type StyleNorm } from '../head/reward-head.graph';
 import { normOf, RewardHeadSession, type RewardHeadWeights } from '../head/reward-head.session';
 import type { FeatureTable, IndexedPair } from './feature-table';
+import { resumeFromCheckpoint, rewardTrainerConfig } from './trainer-setup.util';
 
 export const RewardTrainingConfigSchema = z.object({
   /** Width of the head's hidden layer. */
@@ -103,22 +104,10 @@ export async function trainRewardHead(opts: TrainRewardHeadOptions): Promise<Rew
       label: [B],
       weight: [B],
     },
-    config: {
-      optimizer: { lr: c.lr, weightDecay: c.weightDecay },
-      schedule: { warmupSteps: Math.min(20, Math.floor(totalSteps / 10)), totalSteps, minLr: c.lr * 0.05 },
-      clipGradNorm: 1,
-      seed: c.seed,
-      runtime: { threads: c.threads, spinning: false },
-    },
+    config: rewardTrainerConfig({ lr: c.lr, weightDecay: c.weightDecay, totalSteps, seed: c.seed, threads: c.threads }),
   });
   try {
-    if (opts.checkpoint) {
-      try {
-        trainer.loadCheckpoint(opts.checkpoint.dir);
-      } catch {
-        // No checkpoint yet (or one of another shape): start from the beginning.
-      }
-    }
+    resumeFromCheckpoint(trainer, opts.checkpoint);
     // One fixed shuffle per epoch, derived from the seed: a resumed run sees the same order.
     const order = (epoch: number) => shuffled(pairs.length, c.seed * 7919 + epoch);
     const orders = new Map<number, Uint32Array>();
@@ -190,19 +179,12 @@ export async function trainRewardHead(opts: TrainRewardHeadOptions): Promise<Rew
   }
 }
 
-/** A permutation of 0..n−1 (Fisher–Yates with mulberry32). */
+/** A permutation of 0..n−1 (Fisher–Yates on @vca/ml's seeded Rng). */
 function shuffled(n: number, seed: number): Uint32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
   const out = Uint32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = rng.int(i + 1);
     const tmp = out[i]!;
     out[i] = out[j]!;
     out[j] = tmp;

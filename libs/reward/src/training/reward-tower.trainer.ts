@@ -5,6 +5,7 @@ import { appendPreferenceLoss, headLayers, HEAD_TRAINABLE } from '../head/reward
 import { normOf, type RewardHeadWeights } from '../head/reward-head.session';
 import { buildImageFeatureGraph, type TowerLora } from '../model/image-feature.graph';
 import type { FeatureTable, IndexedPair } from './feature-table';
+import { resumeFromCheckpoint, rewardTrainerConfig } from './trainer-setup.util';
 
 /**
  * Default steps of the tower phase: none. On simulated votes over five tastes the tower phase
@@ -85,22 +86,10 @@ export async function trainRewardTower(opts: TrainRewardTowerOptions): Promise<R
     loss: 'loss',
     trainable,
     inputShapes: { pixel_values: [2 * B, 3, S, S], text_embeds: [2 * B, dims.embedDim], ref_margin: [B], label: [B], weight: [B] },
-    config: {
-      optimizer: { lr: c.lr, weightDecay: 1e-4 },
-      schedule: { warmupSteps: Math.min(20, Math.floor(c.steps / 10)), totalSteps: Math.max(c.steps, 1), minLr: c.lr * 0.05 },
-      clipGradNorm: 1,
-      seed: c.seed,
-      runtime: { threads: c.threads, spinning: false },
-    },
+    config: rewardTrainerConfig({ lr: c.lr, weightDecay: 1e-4, totalSteps: c.steps, seed: c.seed, threads: c.threads }),
   });
   try {
-    if (opts.checkpoint) {
-      try {
-        trainer.loadCheckpoint(opts.checkpoint.dir);
-      } catch {
-        // Nothing to resume from.
-      }
-    }
+    resumeFromCheckpoint(trainer, opts.checkpoint);
     const plane = 3 * S * S;
     const E = dims.embedDim;
     const started = performance.now();
