@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
@@ -12,8 +11,7 @@ import { createGpuServerApp } from '../src/app.factory';
 import { JobWorkersService } from '../src/jobs/job-workers.service';
 import { seedSimulatedLabels, writeTinyRewardVersion } from './support/simulated-labels.util';
 import { TEST_DATABASE_URL, createTestEnv, until, type TestEnv } from './support/test-env.util';
-
-const ROOT = resolve(__dirname, '../../..');
+import { startServerProcess, type ServerProcess } from './support/training-server.process';
 
 /**
  * The real reward stage killed mid-way: a training-only server is SIGKILLed while it adapts the
@@ -26,10 +24,9 @@ describe('reward stage survives a SIGKILL', () => {
   let ds: DataSource;
   let versionsDir: string;
   let workDir: string;
-  let child: ChildProcess | undefined;
+  let child: ServerProcess | undefined;
   let survivor: INestApplication | undefined;
   let queue: TrainingQueue;
-  const log: string[] = [];
 
   const settings = () => ({
     WORKER_QUEUES: 'training',
@@ -54,7 +51,7 @@ describe('reward stage survives a SIGKILL', () => {
     queue = new TrainingQueue({ redisUrl: t.config().REDIS_URL, prefix: t.prefix });
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await child?.kill();
     await survivor?.close();
     await queue?.close();
     await ds?.destroy();
@@ -69,22 +66,7 @@ describe('reward stage survives a SIGKILL', () => {
     const before = await versions.register({ name: 'reward-before', kind: 'reward', path: 'reward/before' });
     await versions.activate(before.id);
 
-    child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/gpu-server/test/support/reward-training-server.child.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...t.env({ ...settings(), LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const keep = (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean).slice(-20));
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      keep(b);
-    });
-    child.stderr!.on('data', keep);
-    const explain = (err: Error) => {
-      throw new Error(`${err.message}\n${log.slice(-20).join('\n')}`);
-    };
-    await until(() => out.includes('training server ready'), 60_000, 'the training server').catch(explain);
+    child = await startServerProcess('training-server.child.ts', { ...t.env({ ...settings(), LOG_LEVEL: 'info' }), TEST_TRAINING_STAGES: 'real' });
 
     const jobId = await queue.requestRun({ trigger: 'manual' });
     // Past the tower's first checkpoint (every 50 steps).
@@ -92,10 +74,8 @@ describe('reward stage survives a SIGKILL', () => {
       const [run] = await t.sql<{ progress: { message?: string } }>('SELECT progress FROM training_runs');
       return Number(/tower step (\d+)/.exec(run?.progress?.message ?? '')?.[1] ?? 0);
     };
-    await until(async () => (await towerStep()) > 52, 180_000, 'the tower phase past its checkpoint').catch(explain);
-    const exited = new Promise((r) => child!.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await child.waitFor(async () => (await towerStep()) > 52, 180_000, 'the tower phase past its checkpoint');
+    await child.kill();
 
     const [during] = await t.sql<{ id: string; status: string; stages: Record<string, unknown> }>('SELECT id, status, stages FROM training_runs');
     expect(during).toMatchObject({ status: 'running', stages: {} });

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
@@ -15,8 +14,7 @@ import { TrainingProcessor } from '../src/jobs/training.processor';
 import { BaseModelVersion } from '../src/training/base-model.registrar';
 import { QuickStage } from './support/test-stages.util';
 import { TEST_DATABASE_URL, createTestEnv, until, type TestEnv } from './support/test-env.util';
-
-const ROOT = resolve(__dirname, '../../..');
+import { startServerProcess, type ServerProcess } from './support/training-server.process';
 
 /**
  * A training-only GPU server process (WORKER_QUEUES=training) is SIGKILLed in the middle of a
@@ -27,10 +25,9 @@ describe('training job survives a killed worker', () => {
   let t: TestEnv;
   let ds: DataSource;
   let workDir: string;
-  let child: ChildProcess | undefined;
+  let child: ServerProcess | undefined;
   let survivor: INestApplication | undefined;
   let queue: TrainingQueue;
-  const childLog: string[] = [];
 
   beforeAll(async () => {
     t = await createTestEnv('train');
@@ -42,7 +39,7 @@ describe('training job survives a killed worker', () => {
     queue = new TrainingQueue({ redisUrl: t.config().REDIS_URL, prefix: t.prefix });
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await child?.kill();
     await survivor?.close();
     await queue?.close();
     await ds?.destroy();
@@ -59,25 +56,10 @@ describe('training job survives a killed worker', () => {
   });
 
   it('resumes the same run on another worker and reports its stages', async () => {
-    child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/gpu-server/test/support/training-server.child.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...t.env({ ...settings(), LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      childLog.push(...b.toString().split('\n').filter(Boolean).slice(-20));
-    });
-    child.stderr!.on('data', (b: Buffer) => childLog.push(...b.toString().split('\n').filter(Boolean).slice(-20)));
-    await until(() => out.includes('training server ready'), 60_000, 'the training server').catch((err: Error) => {
-      throw new Error(`${err.message}\n${childLog.slice(-20).join('\n')}`);
-    });
+    child = await startServerProcess('training-server.child.ts', t.env({ ...settings(), LOG_LEVEL: 'info' }));
 
     const jobId = await queue.requestRun({ trigger: 'manual' });
-    await until(() => out.includes('stage second started'), 30_000, 'the hanging stage').catch((err: Error) => {
-      throw new Error(`${err.message}\n${childLog.slice(-20).join('\n')}`);
-    });
+    await child.waitFor(() => child!.output().includes('stage second started'), 30_000, 'the hanging stage');
     const [during] = await t.sql<{ id: string; status: string; attempts: number; stages: Record<string, unknown>; job_id: string }>(
       'SELECT id, status, attempts, stages, job_id FROM training_runs',
     );
@@ -87,9 +69,7 @@ describe('training job survives a killed worker', () => {
     const progress = (await queue.queue.getJob(jobId))!.progress as { trainingRunId: string; stage: string };
     expect(progress).toMatchObject({ trainingRunId: during!.id, stage: 'second' });
 
-    const exited = new Promise((r) => child!.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await child.kill();
 
     const first = new QuickStage('first', 'promoted', 'trained again (must not happen)');
     const second = new QuickStage('second', 'kept', 'not better than the active version');
