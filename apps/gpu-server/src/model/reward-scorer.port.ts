@@ -1,4 +1,4 @@
-import type { RewardScorer } from '@vca/reward';
+import type { LoadRewardScorerOptions, RewardScorer } from '@vca/reward';
 
 /**
  * How the GPU server gets reward scorers: `@vca/reward` in production (reward-scorer.loader.ts),
@@ -9,14 +9,8 @@ export const REWARD_SCORER_LOADER = Symbol('REWARD_SCORER_LOADER');
 
 export type RewardEncoderCheck = { ok: true } | { ok: false; reason: string };
 
-export interface RewardScorerLoadOptions {
-  /** The diffusion model directory (MODEL_DIR), whose dual encoder every scorer uses. */
-  modelDir: string;
-  /** A trained reward version's directory; null = the plain cosine baseline. */
-  versionDir: string | null;
-  versionId: string | null;
-  threads?: number;
-}
+/** modelDir (MODEL_DIR, whose dual encoder every scorer uses), versionDir (null = plain cosine), versionId, threads. */
+export type RewardScorerLoadOptions = LoadRewardScorerOptions;
 
 export interface RewardScorerLoader {
   /** Whether MODEL_DIR has the CLIP-style encoder pair a scorer needs (and if not, what to add). */
