@@ -14,8 +14,6 @@ export interface SimulatedCommunity {
   prompts: string[];
   images: ImageSource;
   train: IndexedPair[];
-  /** For each training pair: did the same rater thumb its loser down? */
-  trainLoserThumbedDown: boolean[];
   /** Held-out dialogues: every candidate pair that both match the prompt and differ in taste (≥ 0.1). */
   heldOutTaste: IndexedPair[];
   /** |Δ taste| of each held-out taste pair (same order). */
@@ -94,7 +92,6 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     });
   });
   const data: CuratedData = { labels, rounds: curatedRounds };
-  const trainLoserThumbedDown: boolean[] = [];
   const pairs = buildPreferencePairs(data, '.');
   const weights = pairTrainingWeights(data, pairs, { thumbedDownLoserWeight: o.thumbedDownLoserWeight ?? 1 });
   const train: IndexedPair[] = pairs.map((p, i) => {
@@ -103,9 +100,6 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     const c1 = Number(p.image_1_uid.split(':')[1]);
     const zeroWins = p.label_0 >= p.label_1;
     const loserCandidate = zeroWins ? c1 : c0;
-    const rater = Number(p.user_id.slice(1));
-    const thumbedDown = rounds[ri]!.votes[rater]!.votes[loserCandidate] === 'down';
-    trainLoserThumbedDown.push(thumbedDown);
     return { prompt: ri, winner: row(ri, zeroWins ? c0 : c1), loser: row(ri, loserCandidate), label: p.label_0 === 0.5 ? 0.5 : 1, weight: weights[i] };
   });
 
@@ -138,7 +132,6 @@ export function simulateCommunity(o: SimulateOptions): SimulatedCommunity {
     prompts: rounds.map((r) => r.prompt),
     images: rasterSource(rounds.flatMap((r) => r.candidates.map((c) => c.image))),
     train,
-    trainLoserThumbedDown,
     heldOutTaste,
     heldOutTasteDelta,
     renderedAgreement: agree / Math.max(heldOutTaste.length, 1),
